@@ -1,0 +1,187 @@
+"""Reference compositions of every OPTIONAL kernel, built only from REQUIRED kernels.
+
+Each function takes the backend ``b`` first; the loader binds it for any backend that lacks the
+native kernel. These are also the reference that native fused kernels are tested against.
+"""
+
+
+def _const(x, value):
+    """``value`` as a scalar of ``x``'s dtype, so it never promotes float32 to float64."""
+    return x.dtype.type(value)
+
+
+def sigmoid(b, x):
+    """Stable logistic function."""
+    # exp(-|x|) never overflows; pick the algebraically equal form for each sign.
+    e = b.exp(b.neg(b.abs(x)))
+    one = _const(x, 1)
+    return b.where(b.ge(x, 0), b.div(one, b.add(one, e)), b.div(e, b.add(one, e)))
+
+
+def relu(b, x):
+    """max(x, 0)."""
+    return b.where(b.gt(x, 0), x, _const(x, 0))
+
+
+def leaky_relu(b, x, slope):
+    """x for x > 0, slope * x otherwise."""
+    return b.where(b.gt(x, 0), x, b.mul(x, _const(x, slope)))
+
+
+def softplus(b, x):
+    """Stable log(1 + exp(x))."""
+    # stable computation: max(x, 0) + log1p(exp(-|x|)) never overflows.
+    return b.add(b.maximum(x, _const(x, 0)), b.log1p(b.exp(b.neg(b.abs(x)))))
+
+
+def act_grad(b, y, gy, act, slope):
+    """gy * act'(x), from the activation's output y (every supported act is invertible enough)."""
+    if act == "identity":
+        return gy
+    if act == "relu":
+        return b.where(b.gt(y, 0), gy, _const(gy, 0))
+    if act == "leaky_relu":
+        return b.where(b.gt(y, 0), gy, b.mul(gy, _const(gy, slope)))
+    if act == "sigmoid":
+        return b.mul(gy, b.mul(y, b.sub(_const(y, 1), y)))
+    if act == "tanh":
+        return b.mul(gy, b.sub(_const(y, 1), b.mul(y, y)))
+    if act == "softplus":
+        # softplus'(x) = sigmoid(x) = 1 - exp(-y); -expm1 keeps precision when y is tiny.
+        return b.mul(gy, b.neg(b.expm1(b.neg(y))))
+    raise ValueError(f"act_grad: unknown activation {act!r}")
+
+
+def apply_act(b, x, act, slope):
+    """act(x) by name, through the backend's (native or fallback) activation kernels."""
+    if act == "identity":
+        return x
+    if act == "leaky_relu":
+        return b.leaky_relu(x, slope)
+    if act == "tanh":
+        return b.tanh(x)
+    if act in ("relu", "sigmoid", "softplus"):
+        return getattr(b, act)(x)
+    raise ValueError(f"linear_act: unknown activation {act!r}")
+
+
+def linear_act(b, x, w, bias, act, slope):
+    """act(x @ w + bias)."""
+    pre = b.matmul(x, w)
+    if bias is not None:
+        pre = b.add(pre, bias)
+    return apply_act(b, pre, act, slope)
+
+
+def softmax(b, x, axis):
+    """exp(x) / sum(exp(x)), shifted by the max so exp never overflows."""
+    e = b.exp(b.sub(x, b.max(x, axis=axis, keepdims=True)))
+    return b.div(e, b.sum(e, axis=axis, keepdims=True))
+
+
+def log_softmax(b, x, axis):
+    """x - logsumexp(x), shifted by the max so exp never overflows."""
+    shifted = b.sub(x, b.max(x, axis=axis, keepdims=True))
+    return b.sub(shifted, b.log(b.sum(b.exp(shifted), axis=axis, keepdims=True)))
+
+
+def reduce_loss(b, loss, grad, reduction):
+    """Apply the reduction to an elementwise loss and scale its gradient to match."""
+    if reduction == "none":
+        return loss, grad
+    total = b.asarray(b.sum(loss))
+    if reduction == "sum":
+        return total, grad
+    count = max(loss.size, 1)
+    return b.div(total, _const(loss, count)), b.div(grad, _const(grad, count))
+
+
+def sigmoid_bce(b, z, y, reduction):
+    """Binary cross-entropy on logits and its gradient sigmoid(z) - y."""
+    # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)).
+    loss = b.sub(softplus(b, z), b.mul(z, y))
+    return reduce_loss(b, loss, b.sub(b.sigmoid(z), y), reduction)
+
+
+def softmax_ce(b, z, labels, reduction):
+    """Cross-entropy of integer labels under softmax(z) per row, and its gradient softmax - onehot."""
+    logp = b.log_softmax(z, 1)
+    rows = b.arange(0, z.shape[0], 1, labels.dtype)
+    loss = b.neg(b.getitem(logp, (rows, labels)))
+    onehot = b.index_add(z.shape, (rows, labels), b.full((z.shape[0],), 1, z.dtype))
+    return reduce_loss(b, loss, b.sub(b.exp(logp), onehot), reduction)
+
+
+def _decayed(b, p, g, weight_decay, maximize):
+    """The gradient as PyTorch's optimizers first transform it: negated to maximize, plus L2 decay."""
+    if maximize:
+        g = b.neg(g)
+    if weight_decay:
+        g = b.add(g, b.mul(p, _const(p, weight_decay)))
+    return g
+
+
+def sgd_step(b, params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,
+             maximize):
+    """PyTorch's SGD update, in place."""
+    for i, (p, g) in enumerate(zip(params, grads)):
+        g = _decayed(b, p, g, weight_decay, maximize)
+        if momentum:
+            buf = bufs[i]
+            if first:
+                b.copyto(buf, g)
+            else:
+                b.copyto(buf, b.add(b.mul(buf, _const(buf, momentum)),
+                                    b.mul(g, _const(g, 1 - dampening))))
+            g = b.add(g, b.mul(buf, _const(buf, momentum))) if nesterov else buf
+        b.copyto(p, b.sub(p, b.mul(g, _const(p, lr))))
+
+
+def adam_step(b, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
+              eps, weight_decay, decoupled, amsgrad, maximize):
+    """PyTorch's Adam (decoupled=False) or AdamW (decoupled=True) update, in place."""
+    for i, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
+        if decoupled:
+            g = _decayed(b, p, g, 0, maximize)
+            b.copyto(p, b.mul(p, _const(p, 1 - lr * weight_decay)))
+        else:
+            g = _decayed(b, p, g, weight_decay, maximize)
+        b.copyto(m, b.add(b.mul(m, _const(m, beta1)), b.mul(g, _const(g, 1 - beta1))))
+        b.copyto(v, b.add(b.mul(v, _const(v, beta2)), b.mul(b.mul(g, g), _const(g, 1 - beta2))))
+        if amsgrad:
+            b.copyto(max_exp_avg_sqs[i], b.maximum(max_exp_avg_sqs[i], v))
+            v = max_exp_avg_sqs[i]
+        bias_correction1 = 1 - beta1 ** steps[i]
+        bias_correction2_sqrt = (1 - beta2 ** steps[i]) ** 0.5
+        denom = b.add(b.div(b.sqrt(v), _const(v, bias_correction2_sqrt)), _const(v, eps))
+        b.copyto(p, b.sub(p, b.mul(b.div(m, denom), _const(p, lr / bias_correction1))))
+
+
+def rmsprop_step(b, params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, weight_decay,
+                 momentum, centered, maximize):
+    """PyTorch's RMSprop update, in place; grad_avgs is None unless centered, bufs unless momentum."""
+    for i, (p, g, sq) in enumerate(zip(params, grads, square_avgs)):
+        g = _decayed(b, p, g, weight_decay, maximize)
+        b.copyto(sq, b.add(b.mul(sq, _const(sq, alpha)), b.mul(b.mul(g, g), _const(g, 1 - alpha))))
+        if centered:
+            ga = grad_avgs[i]
+            b.copyto(ga, b.add(b.mul(ga, _const(ga, alpha)), b.mul(g, _const(g, 1 - alpha))))
+            avg = b.add(b.sqrt(b.sub(sq, b.mul(ga, ga))), _const(sq, eps))
+        else:
+            avg = b.add(b.sqrt(sq), _const(sq, eps))
+        if momentum > 0:
+            buf = bufs[i]
+            b.copyto(buf, b.add(b.mul(buf, _const(buf, momentum)), b.div(g, avg)))
+            b.copyto(p, b.sub(p, b.mul(buf, _const(p, lr))))
+        else:
+            b.copyto(p, b.sub(p, b.mul(b.div(g, avg), _const(p, lr))))
+
+
+def adagrad_step(b, params, grads, state_sums, steps, lr, lr_decay, weight_decay, eps, maximize):
+    """PyTorch's Adagrad update, in place."""
+    for p, g, state_sum, step in zip(params, grads, state_sums, steps):
+        g = _decayed(b, p, g, weight_decay, maximize)
+        clr = lr / (1 + (step - 1) * lr_decay)
+        b.copyto(state_sum, b.add(state_sum, b.mul(g, g)))
+        std = b.add(b.sqrt(state_sum), _const(state_sum, eps))
+        b.copyto(p, b.sub(p, b.mul(b.div(g, std), _const(p, clr))))

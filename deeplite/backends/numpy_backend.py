@@ -1,0 +1,76 @@
+"""The reference backend: every REQUIRED kernel is the NumPy function of the same meaning.
+
+It implements no OPTIONAL kernel on purpose: its fused kernels are the reference compositions in
+``fallbacks.py``, which every other backend's native kernels are tested against.
+"""
+import numpy as np
+
+xp = np
+
+# creation and transfer
+asarray = np.asarray
+zeros = np.zeros
+empty = np.empty
+full = np.full
+concatenate = np.concatenate
+stack = np.stack
+copyto = np.copyto
+copy = np.copy
+
+
+def to_numpy(a):
+    """Host array (already on the host: no copy)."""
+    return np.asarray(a)
+
+
+def arange(start, stop, step, dtype):
+    """1-D range of the given dtype."""
+    return np.arange(start, stop, step, dtype=dtype)
+
+
+def astype(a, dtype):
+    """``a`` as ``dtype``, copying only when the dtype changes."""
+    return np.asarray(a).astype(dtype, copy=False)
+
+
+# elementwise
+add, sub, mul, div, pow = np.add, np.subtract, np.multiply, np.true_divide, np.power
+maximum, minimum = np.maximum, np.minimum
+eq, ne, lt, le, gt, ge = np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal
+neg, exp, log, log1p, expm1 = np.negative, np.exp, np.log, np.log1p, np.expm1
+sqrt, abs, sign, tanh = np.sqrt, np.abs, np.sign, np.tanh
+clip, where = np.clip, np.where
+
+# reductions
+sum, max, min = np.sum, np.max, np.min
+
+
+def argmax(a, axis):
+    """Indices of the maxima along ``axis``."""
+    return np.argmax(a, axis=axis)
+
+
+# linear algebra and movement
+matmul = np.matmul
+reshape, transpose, broadcast_to = np.reshape, np.transpose, np.broadcast_to
+
+
+def getitem(a, index):
+    """``a[index]``."""
+    return a[index]
+
+
+def index_add(shape, index, values):
+    """Zeros of ``shape`` with ``values`` added at ``index``; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        out[index] = values  # slices and ints never repeat an element: plain assignment
+    else:
+        np.add.at(out, index, values)
+    return out
+
+
+def _is_basic(index) -> bool:
+    """Whether ``index`` holds only ints, slices, None and Ellipsis (NumPy's basic indexing)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(item is None or item is Ellipsis or isinstance(item, (int, slice)) for item in items)
