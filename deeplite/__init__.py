@@ -1,0 +1,44 @@
+"""deeplite: a small, fast deep learning framework with tape autodiff on NumPy, C++ and CUDA.
+
+    >>> import deeplite as dl
+    >>> x = dl.randn(4, 3, requires_grad=True)
+    >>> (x ** 2).sum().backward()
+"""
+import importlib
+
+from . import backends, dtypes, functional, methods  # noqa: F401  (methods binds Tensor's ops)
+from .autograd import (Function, enable_grad, grad, is_grad_enabled, jvp, no_grad,
+                       set_grad_enabled)
+from .creation import (arange, empty, from_numpy, full, full_like, get_default_device,
+                       manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+                       set_default_device, tensor, zeros, zeros_like)
+from .dtypes import (bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
+                     int64, set_default_dtype, uint8)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (abs, add, argmax, broadcast_to, clip, concatenate, div, eq, exp, ge, gt, le,
+                  log, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, permute, pow,
+                  reshape, sqrt, stack, std, sub, sum, transpose, var, where)
+from .functional import (heaviside, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus,
+                         tanh)
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+clamp = clip
+cat = concatenate
+
+# Submodules that import heavier packages load on first use: deeplite.nn, deeplite.cuda, ...
+_LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    if name in ("save", "load"):
+        return getattr(importlib.import_module(".serialization", __name__), name)
+    raise AttributeError(f"module 'deeplite' has no attribute {name!r}")
+
+
+def available_devices() -> list:
+    """Devices that work on this machine, fastest first (e.g. ["cpu", "numpy"])."""
+    return backends.available()

@@ -1,0 +1,191 @@
+"""Creating tensors: from data, filled, ranges and seeded random draws; the default device.
+
+Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
+so ``manual_seed(n)`` makes the draws identical on every backend.
+"""
+import numpy as np
+
+from . import backends, dtypes
+from .tensor import Tensor
+
+_settings = {"device": None}
+_generator = [np.random.default_rng()]
+
+
+def set_default_device(device: str) -> None:
+    """Device of tensors created without ``device=`` ("numpy", "cpu", "cuda")."""
+    backends.get(device)  # fail now, with the reason, if it is unknown or unavailable
+    _settings["device"] = device
+
+
+def get_default_device() -> str:
+    """The device set by ``set_default_device``, else "cpu" when built, else "numpy"."""
+    if _settings["device"] is None:
+        _settings["device"] = "cpu" if backends.is_available("cpu") else "numpy"
+    return _settings["device"]
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Seed the generator behind every random draw (all devices); returns it."""
+    _generator[0] = np.random.default_rng(seed)
+    return _generator[0]
+
+
+def generator() -> np.random.Generator:
+    """The generator that ``manual_seed`` seeds (for code that draws its own host randomness)."""
+    return _generator[0]
+
+
+def _backend(device):
+    return backends.get(get_default_device() if device is None else device)
+
+
+def _finish(data, backend, requires_grad) -> Tensor:
+    out = Tensor._wrap(data, backend)
+    if requires_grad:
+        out.requires_grad_()
+    return out
+
+
+def _host_array(data, dtype):
+    """``data`` as a NumPy array, applying PyTorch's dtype rules for Python data."""
+    if isinstance(data, Tensor):
+        data = data._backend.to_numpy(data.data)
+    elif hasattr(data, "__cuda_array_interface__"):
+        data = data.get()  # a CuPy array headed for a host device
+    from_python = not hasattr(data, "__array_interface__") and not hasattr(data, "dtype")
+    array = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtypes.resolve(dtype))
+    if dtype is None:
+        if from_python and array.dtype.kind == "f":
+            array = array.astype(dtypes.get_default_dtype())  # Python floats: float32
+        elif array.dtype not in dtypes.SUPPORTED:
+            raise TypeError(f"tensor: cannot make a tensor from data of dtype {array.dtype}")
+    return array
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors).
+
+    As in PyTorch: Python floats and lists give float32, Python ints give int64, and a NumPy
+    array keeps its dtype.
+
+    Example:
+        >>> x = deeplite.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    """
+    backend = _backend(device)
+    if isinstance(data, Tensor) and data._backend is backend:
+        data = data.data
+    if hasattr(data, "__cuda_array_interface__") and backend.name == "cuda":
+        array = data if dtype is None else backend.astype(data, dtypes.resolve(dtype))
+        return _finish(backend.copy(array), backend, requires_grad)
+    array = _host_array(data, dtype)
+    return _finish(backend.copy(backend.asarray(array)), backend, requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory, on the default host device ("cpu" or "numpy")."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    device = get_default_device()
+    if device not in ("cpu", "numpy"):
+        device = "cpu" if backends.is_available("cpu") else "numpy"
+    return Tensor._wrap(array, backends.get(device))
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(int(n) for n in size)
+
+
+def _dtype(dtype):
+    return dtypes.get_default_dtype() if dtype is None else dtypes.resolve(dtype)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``."""
+    backend = _backend(device)
+    data = backend.full(_shape((size,)), fill_value, _dtype(dtype))
+    return _finish(data, backend, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return full(_shape(size), 0, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of ones."""
+    return full(_shape(size), 1, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor."""
+    backend = _backend(device)
+    return _finish(backend.empty(_shape(size), _dtype(dtype)), backend, requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 for int arguments."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = dtypes.int64 if integral else dtypes.get_default_dtype()
+    backend = _backend(device)
+    data = backend.arange(start, end, step, dtypes.resolve(dtype))
+    return _finish(data, backend, requires_grad)
+
+
+def _random(draw, size, dtype, device, requires_grad) -> Tensor:
+    backend = _backend(device)
+    dtype = _dtype(dtype)
+    host = draw(_generator[0], _shape(size)).astype(dtype)
+    return _finish(backend.asarray(host), backend, requires_grad)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal draws (seeded by ``manual_seed``)."""
+    return _random(lambda g, s: g.standard_normal(s), size, dtype, device, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform draws on [0, 1) (seeded by ``manual_seed``)."""
+    return _random(lambda g, s: g.random(s), size, dtype, device, requires_grad)
+
+
+def randint(low, high, size, dtype=None, device=None) -> Tensor:
+    """Integers uniform on [low, high) (seeded by ``manual_seed``); int64 by default."""
+    dtype = dtypes.int64 if dtype is None else dtype
+    return _random(lambda g, s: g.integers(low, high, s), (size,), dtype, device, False)
+
+
+def _like(maker, other, dtype, device, requires_grad, *args) -> Tensor:
+    return maker(*args, other.shape, dtype=other.dtype if dtype is None else dtype,
+                 device=other.device if device is None else device, requires_grad=requires_grad)
+
+
+def zeros_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Zeros with ``other``'s shape, dtype and device."""
+    return _like(zeros, other, dtype, device, requires_grad)
+
+
+def ones_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Ones with ``other``'s shape, dtype and device."""
+    return _like(ones, other, dtype, device, requires_grad)
+
+
+def full_like(other, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``fill_value`` with ``other``'s shape, dtype and device."""
+    return full(other.shape, fill_value, other.dtype if dtype is None else dtype,
+                other.device if device is None else device, requires_grad)
+
+
+def randn_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal draws with ``other``'s shape, dtype and device."""
+    return _like(randn, other, dtype, device, requires_grad)
+
+
+def rand_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform [0, 1) draws with ``other``'s shape, dtype and device."""
+    return _like(rand, other, dtype, device, requires_grad)

@@ -1,0 +1,215 @@
+"""Activations, losses and layers as functions (also ``deeplite.nn.functional``), as in PyTorch.
+
+Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
+``binary_cross_entropy_with_logits`` and ``cross_entropy``, compute the loss and its gradient in one
+kernel pass and stay finite for logits of any size (±1e4 included).
+"""
+from . import dtypes
+from .creation import generator
+from .ops import activation as _act_ops
+from .ops import linear as _linear
+from .ops.activation import Heaviside, LogSoftmax, Softmax
+from .ops.loss import BinaryCrossEntropy, SigmoidBCE, SoftmaxCE, check_reduction
+from .ops.scalars import lift
+from .tensor import Tensor
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
+
+    Example:
+        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4]))  # [0, 0.5, 1]
+    """
+    return _act_ops(x, "sigmoid")
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
+    return _act_ops(x, "relu")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
+    return _act_ops(x, "leaky_relu", negative_slope)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return _act_ops(x, "tanh")
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)), computed stably for any x."""
+    return _act_ops(x, "softplus")
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
+    return -softplus(-x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
+    """The perceptron's step: 1 where x > 0, ``value`` where x == 0, 0 elsewhere.
+
+    Its derivative is 0 everywhere it exists, so gradients through it are zero (as the lecture
+    says: the perceptron is not trained by gradient descent through its step).
+    """
+    return Heaviside.apply(x, value=value)
+
+
+step = heaviside
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "identity",
+           negative_slope: float = 0.01) -> Tensor:
+    """``activation(x @ weight + bias)`` in one fused kernel.
+
+    Args:
+        x: (..., in_features).
+        weight: (in_features, out_features) — the lecture's convention, transposed from PyTorch's.
+        bias: (out_features,) or None.
+        activation: "identity", "relu", "leaky_relu", "sigmoid", "tanh" or "softplus".
+    Returns:
+        (..., out_features).
+    Example:
+        >>> h = deeplite.functional.linear(x, w, b, activation="relu")
+    """
+    return _linear(x, weight, bias, activation, negative_slope)
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (when training)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0
+    keep = generator().random(x.shape) >= p
+    mask = lift((keep / (1.0 - p)).astype(x.dtype), x)
+    return x * mask
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _as_float_target(target, like: Tensor, name: str) -> Tensor:
+    target = target if isinstance(target, Tensor) else lift(target, like)
+    if target.shape != like.shape:
+        raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
+                         f"{like.shape}")
+    return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
+
+    One kernel pass computes ``max(z,0) - z*y + log1p(exp(-|z|))`` and, in the same pass, the
+    gradient ``sigmoid(z) - y``. Logits of any size give finite losses and gradients.
+
+    Args:
+        logits: any shape. target: same shape, values in [0, 1].
+    Example:
+        >>> loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+    """
+    name = "binary_cross_entropy_with_logits"
+    check_reduction(name, reduction)
+    return SigmoidBCE.apply(logits, _as_float_target(target, logits, name), reduction=reduction)
+
+
+def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """The lecture's logistic loss ``log(1 + exp(-y z))`` for labels y in {-1, +1}, stable.
+
+    Equal to ``binary_cross_entropy_with_logits(z, (y + 1) / 2)``, so it uses the fused kernel.
+    """
+    check_reduction("logistic_loss", reduction)
+    target = _as_float_target(target, logits, "logistic_loss")
+    return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction)
+
+
+def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy, fused (log-softmax + NLL in one pass per row).
+
+    Args:
+        logits: (N, C), or (N, C, d1, ...) with the classes on axis 1, as in PyTorch.
+        target: integer class labels (N,) / (N, d1, ...), or class probabilities shaped like logits.
+    Example:
+        >>> loss = F.cross_entropy(model(x), labels)
+    """
+    check_reduction("cross_entropy", reduction)
+    if isinstance(target, Tensor) and target.dtype.kind == "f":
+        return _soft_cross_entropy(logits, target, reduction)
+    labels = target if isinstance(target, Tensor) else lift(target, logits).to(dtype=dtypes.int64)
+    if logits.ndim == 1:  # one sample: a (C,) row and a scalar label
+        loss = cross_entropy(logits.reshape(1, -1), labels.reshape(1), reduction)
+        return loss.reshape(()) if reduction == "none" else loss
+    if logits.ndim > 2:  # classes on axis 1: move them last and treat every position as a row
+        classes = logits.shape[1]
+        rows = logits.transpose(0, *range(2, logits.ndim), 1).reshape(-1, classes)
+        loss = cross_entropy(rows, labels.reshape(-1), reduction)
+        return loss.reshape(labels.shape) if reduction == "none" else loss
+    _check_labels(logits, labels)
+    return SoftmaxCE.apply(logits, labels, reduction=reduction)
+
+
+def _check_labels(logits: Tensor, labels: Tensor) -> None:
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: labels must be integers, got {labels.dtype}")
+    if labels.shape != logits.shape[:1]:
+        raise ValueError(f"cross_entropy: labels of shape {labels.shape} for logits of shape "
+                         f"{logits.shape}; expected ({logits.shape[0]},)")
+    if labels.numel():
+        low, high = int(labels.min().item()), int(labels.max().item())
+        if low < 0 or high >= logits.shape[1]:
+            bad = low if low < 0 else high
+            raise ValueError(f"cross_entropy: label {bad} is out of range for "
+                             f"{logits.shape[1]} classes")
+
+
+def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tensor:
+    if target.shape != logits.shape:
+        raise ValueError(f"cross_entropy: probability targets of shape {target.shape} for logits "
+                         f"of shape {logits.shape}")
+    loss = -(target * log_softmax(logits, axis=1)).sum(axis=1)
+    return _reduce(loss, reduction)
+
+
+def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
+    check_reduction("nll_loss", reduction)
+    _check_labels(log_probs, target)
+    rows = log_probs._backend.arange(0, log_probs.shape[0], 1, dtypes.int64)
+    picked = log_probs[Tensor._wrap(rows, log_probs._backend), target]
+    return _reduce(-picked, reduction)
+
+
+def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error (x - y)^2."""
+    check_reduction("mse_loss", reduction)
+    diff = input - _as_float_target(target, input, "mse_loss")
+    return _reduce(diff * diff, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100, as in PyTorch.
+
+    Prefer ``binary_cross_entropy_with_logits``: it is fused and exact for confident predictions.
+    """
+    check_reduction("binary_cross_entropy", reduction)
+    target = _as_float_target(target, input, "binary_cross_entropy")
+    return _reduce(BinaryCrossEntropy.apply(input, target), reduction)

@@ -1,0 +1,232 @@
+"""Ops that move elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
+from .. import backends
+from ..autograd import Function, is_grad_enabled
+from ..tensor import Tensor
+
+
+def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
+    """Sum ``grad`` over the dimensions that broadcasting added or stretched, back to ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+    return grad.sum(axis=axes).reshape(shape)
+
+
+class Reshape(Function):
+    name = "reshape"
+    shape_error = "cannot be reshaped to the requested size"
+
+    def forward(self, b, x, shape):
+        return b.reshape(x, shape)
+
+    def backward(self, gy):
+        return gy.reshape(self.inputs[0].shape)
+
+
+class Transpose(Function):
+    name = "transpose"
+
+    def forward(self, b, x, axes):
+        self.axes = axes
+        return b.transpose(x, axes)
+
+    def backward(self, gy):
+        inverse = [0] * len(self.axes)
+        for position, axis in enumerate(self.axes):
+            inverse[axis] = position
+        return Transpose.apply(gy, axes=tuple(inverse))
+
+
+class BroadcastTo(Function):
+    name = "broadcast_to"
+
+    def forward(self, b, x, shape):
+        return b.broadcast_to(x, shape)
+
+    def backward(self, gy):
+        return unbroadcast(gy, self.inputs[0].shape)
+
+
+class GetItem(Function):
+    """x[index]; its gradient scatter-adds back, so repeated indices accumulate."""
+
+    name = "getitem"
+
+    def forward(self, b, x, index):
+        self.index = index
+        return b.getitem(x, index)
+
+    def backward(self, gy):
+        return IndexAdd.apply(gy, shape=self.inputs[0].shape, index=self.index)
+
+
+class IndexAdd(Function):
+    """Zeros of ``shape`` with the input added at ``index``: the adjoint of GetItem."""
+
+    name = "index_add"
+
+    def forward(self, b, values, shape, index):
+        self.index = index
+        return b.index_add(shape, index, values)
+
+    def backward(self, gy):
+        return GetItem.apply(gy, index=self.index)
+
+
+class Concatenate(Function):
+    name = "concatenate"
+    shape_error = "do not match outside the joined axis"
+
+    def forward(self, b, *arrays, axis):
+        self.axis = axis
+        return b.concatenate(arrays, axis)
+
+    def backward(self, gy):
+        grads, start = [], 0
+        axis = self.axis % gy.ndim
+        for x in self.inputs:
+            stop = start + x.shape[axis]
+            grads.append(gy[(slice(None),) * axis + (slice(start, stop),)])
+            start = stop
+        return tuple(grads)
+
+
+class Stack(Function):
+    name = "stack"
+    shape_error = "must all have the same shape"
+
+    def forward(self, b, *arrays, axis):
+        self.axis = axis
+        return b.stack(arrays, axis)
+
+    def backward(self, gy):
+        axis = self.axis % gy.ndim
+        return tuple(gy[(slice(None),) * axis + (i,)] for i in range(len(self.inputs)))
+
+
+class Cast(Function):
+    name = "cast"
+
+    def forward(self, b, x, dtype):
+        return b.astype(x, dtype)
+
+    def backward(self, gy):
+        return cast(gy, self.inputs[0].dtype)
+
+
+class ToDevice(Function):
+    """Move to another backend; built by hand in ``to_device`` since its output changes device."""
+
+    name = "to"
+
+    def backward(self, gy):
+        return to_device(gy, self.inputs[0].device)
+
+
+def to_device(x: Tensor, device: str) -> Tensor:
+    """``x`` copied to ``device`` (differentiable: the gradient moves back)."""
+    target = backends.get(device)
+    if target is x._backend:
+        return x
+    source = x._backend
+    # numpy and cpu share NumPy storage, so the array itself can cross between them.
+    same_storage = target.xp is source.xp and source.name != "cuda"
+    data = x.data if same_storage else target.asarray(source.to_numpy(x.data))
+    out = Tensor._wrap(data, target)
+    if x.requires_grad and is_grad_enabled():
+        node = ToDevice()
+        node.inputs = (x,)
+        out.requires_grad = True
+        out._node = node
+    return out
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    """``x`` converted to ``dtype`` (differentiable between floating dtypes)."""
+    return Cast.apply(x, dtype=dtype)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape; one dimension may be -1."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return Reshape.apply(x, shape=tuple(shape))
+
+
+def transpose(x: Tensor, *axes) -> Tensor:
+    """Permute dimensions: ``transpose(x)`` reverses them, ``transpose(x, 0, 1)`` swaps two (as
+    PyTorch), and a full permutation ``transpose(x, 2, 0, 1)`` reorders them (as NumPy)."""
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    if not axes:
+        axes = tuple(reversed(range(x.ndim)))
+    elif len(axes) == 2 and x.ndim != 2:
+        first, second = (axis % x.ndim for axis in axes)
+        order = list(range(x.ndim))
+        order[first], order[second] = second, first
+        axes = tuple(order)
+    if len(axes) != x.ndim:
+        raise ValueError(f"transpose: axes {axes} do not fit a tensor of shape {x.shape}")
+    return Transpose.apply(x, axes=tuple(axes))
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    """Reorder all dimensions (as ``torch.permute``)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if len(dims) != x.ndim:
+        raise ValueError(f"permute: {len(dims)} dims for a tensor of shape {x.shape}")
+    return Transpose.apply(x, axes=tuple(dims))
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    """``x`` repeated (without copying) to ``shape`` by NumPy's broadcasting rules."""
+    return BroadcastTo.apply(x, shape=tuple(shape))
+
+
+def raw_index(index):
+    """A Tensor index as backend arrays; boolean masks become their integer coordinates."""
+    if isinstance(index, tuple):
+        parts = []
+        for item in index:
+            item = raw_index(item)
+            parts.extend(item if _is_mask_coords(item) else (item,))
+        return tuple(parts)
+    if isinstance(index, Tensor):
+        if index.dtype.kind == "b":
+            return _MaskCoords(index.data.nonzero())
+        if index.dtype.kind not in "iu":
+            raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                             f"got {index.dtype}")
+        return index.data
+    return index
+
+
+class _MaskCoords(tuple):
+    """The coordinates of a boolean mask, spliced into the surrounding index tuple."""
+
+
+def _is_mask_coords(item) -> bool:
+    return isinstance(item, _MaskCoords)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather) and bool masks."""
+    index = raw_index(index)
+    if _is_mask_coords(index):
+        index = tuple(index)
+    elif isinstance(index, list):
+        index = x._backend.asarray(index)
+    return GetItem.apply(x, index=index)
+
+
+def concatenate(tensors, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return Concatenate.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    return Stack.apply(*tensors, axis=axis)
