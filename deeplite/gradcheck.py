@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import dtypes
-from .autograd import grad, no_grad
+from .autograd import grad
 from .tensor import Tensor
 
 
@@ -78,14 +78,14 @@ def _numerical_jacobian(func, inputs, i, eps) -> np.ndarray:
     x = inputs[i]
     host = np.array(x.detach(), dtype=np.float64)
     columns = []
-    with no_grad():
-        for k in range(host.size):
-            values = []
-            for delta in (eps, -eps):
-                shifted = host.copy()
-                shifted.flat[k] += delta
-                moved = Tensor._wrap(x._backend.asarray(shifted), x._backend)
-                trial = inputs[:i] + (moved,) + inputs[i + 1:]
-                values.append(_flat_host(_outputs(func, trial)))
-            columns.append((values[0] - values[1]) / (2 * eps))
+    for k in range(host.size):
+        values = []
+        for delta in (eps, -eps):
+            shifted = host.copy()
+            shifted.flat[k] += delta
+            # The shifted input keeps requires_grad: func may differentiate inside (gradgradcheck).
+            moved = Tensor._wrap(x._backend.asarray(shifted), x._backend, requires_grad=True)
+            trial = inputs[:i] + (moved,) + inputs[i + 1:]
+            values.append(_flat_host(_outputs(func, trial)))
+        columns.append((values[0] - values[1]) / (2 * eps))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
