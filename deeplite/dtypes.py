@@ -26,7 +26,7 @@ def resolve(dtype) -> np.dtype:
         resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
-    if resolved not in SUPPORTED:
+    if resolved is None or resolved not in SUPPORTED:  # np.dtype == None compares to float64
         names = ", ".join(str(d) for d in SUPPORTED)
         raise TypeError(f"unknown or unsupported dtype {dtype!r}; use one of {names}")
     return resolved

@@ -1,6 +1,8 @@
 """Fused losses: one kernel pass gives the loss and d(loss)/d(logits); the backward is a Function
 whose forward reuses that gradient and whose backward is composed, so Hessian-vector products work.
 """
+import numpy as np
+
 from ..autograd import Function
 from ..backends.contract import REDUCTIONS
 from ..tensor import Tensor
@@ -109,8 +111,7 @@ class BinaryCrossEntropy(Function):
     name = "binary_cross_entropy"
 
     def forward(self, b, p, t):
-        log_p = b.maximum(b.log(p), p.dtype.type(-100))
-        log_q = b.maximum(b.log1p(b.neg(p)), p.dtype.type(-100))
+        log_p, log_q = _clamped_log(b, p), _clamped_log(b, b.sub(p.dtype.type(1), p))
         return b.neg(b.add(b.mul(t, log_p), b.mul(b.sub(p.dtype.type(1), t), log_q)))
 
     def backward(self, g):
@@ -121,3 +122,9 @@ class BinaryCrossEntropy(Function):
         if t.requires_grad:
             grad_t = g * (maximum(log(1 - p), -100.0) - maximum(log(p), -100.0))
         return grad_p, grad_t
+
+
+def _clamped_log(b, x):
+    """max(log(x), -100) as PyTorch's BCE, without evaluating log(0) (no divide-by-zero warning)."""
+    floor = x.dtype.type(-100)
+    return b.maximum(b.log(b.maximum(x, x.dtype.type(np.exp(-100.0)))), floor)

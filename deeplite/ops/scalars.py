@@ -31,7 +31,14 @@ def lift(value, like: Tensor) -> Tensor:
 def lift_pair(x, y) -> tuple:
     """Both operands of a binary op as tensors, lifting whichever is not one."""
     if isinstance(x, Tensor):
-        return (x, y) if isinstance(y, Tensor) else (x, lift(y, x))
+        return (x, y) if isinstance(y, Tensor) else _promoted(x, lift(y, x))
     if isinstance(y, Tensor):
-        return lift(x, y), y
+        return _promoted(y, lift(x, y))[::-1]
     raise TypeError(f"expected a tensor operand, got {type(x).__name__} and {type(y).__name__}")
+
+
+def _promoted(tensor: Tensor, constant: Tensor) -> tuple:
+    """An integer tensor meeting a float number becomes the number's float dtype (as PyTorch)."""
+    if tensor.dtype.kind != "f" and constant.dtype.kind == "f":
+        tensor = tensor.to(dtype=constant.dtype)
+    return tensor, constant
