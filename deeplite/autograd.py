@@ -227,7 +227,7 @@ def _accumulate(tensor, grad, handed_out, create_graph) -> None:
         # its gradient to both inputs): copy those, so an in-place update of one .grad stays local.
         if id(grad) in handed_out or _is_view(grad.data):
             grad = Tensor._wrap(grad._backend.copy(grad.data), grad._backend)
-        else:
+        elif grad._node is not None:
             grad = grad.detach()
         handed_out.add(id(grad))
     tensor.grad = grad

@@ -34,7 +34,7 @@ def test_leaf_gradients_never_share_memory(rng):
     with dl.no_grad():
         a.grad *= 5.0
     np.testing.assert_allclose(b.grad.numpy(), np.ones((3, 4)))
-    seed = dl.ones(3, 4, dtype=dl.float64)
+    seed = dl.ones(3, 4, dtype=dl.float64, device="numpy")
     c = _randn(rng, 3, 4)
     c.backward(seed)  # a leaf's own backward: the seed must not become its .grad object
     assert c.grad is not seed

@@ -66,6 +66,8 @@ OPTIONAL = {
     "log_softmax": "log_softmax(x, axis)",
     # fused layer: one pass for the bias and the activation over the GEMM's output
     "linear_act": "linear_act(x, w, b, act, slope) -> act(x @ w + b); b may be None",
+    "linear_act_grad": ("linear_act_grad(x, w, y, gy, act, slope, need_x, need_w, need_b) -> "
+                        "(gx, gw, gb) of y = act(x @ w + b), x and gy 2-D; None where not needed"),
     # fused losses: the loss and, in the same pass, d(loss)/d(logits) scaled by the reduction
     "sigmoid_bce": "sigmoid_bce(z, y, reduction) -> (loss, dz) with dz = (sigmoid(z) - y) * scale",
     "softmax_ce": "softmax_ce(z, labels, reduction) -> (loss, dz); z (N, C), labels int (N,)",

@@ -73,6 +73,14 @@ def linear_act(b, x, w, bias, act, slope):
     return apply_act(b, pre, act, slope)
 
 
+def linear_act_grad(b, x, w, y, gy, act, slope, need_x, need_w, need_b):
+    """Gradients of act(x @ w + b) for x, w and b, from its output y and upstream gy."""
+    pre = b.act_grad(y, gy, act, slope)
+    return (b.matmul(pre, b.transpose(w, (1, 0))) if need_x else None,
+            b.matmul(b.transpose(x, (1, 0)), pre) if need_w else None,
+            b.sum(pre, axis=0) if need_b else None)
+
+
 def softmax(b, x, axis):
     """exp(x) / sum(exp(x)), shifted by the max so exp never overflows."""
     e = b.exp(b.sub(x, b.max(x, axis=axis, keepdims=True)))

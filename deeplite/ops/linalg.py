@@ -1,7 +1,7 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused linear layer."""
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor
 from .activation import ActGrad
@@ -48,6 +48,9 @@ class LinearAct(Function):
         return b.linear_act(x, weight, bias[0] if bias else None, act, slope)
 
     def backward(self, gy):
+        if not is_grad_enabled():
+            return self._fused_backward(gy)
+        # Recording the backward (create_graph=True): compose it from differentiable ops.
         x, weight = self.inputs[:2]
         if self.act != "identity":
             gy = ActGrad.apply(self.output(), gy, act=self.act, slope=self.slope)
@@ -62,6 +65,25 @@ class LinearAct(Function):
         bias = self.inputs[2]
         gb = unbroadcast(rows.sum(axis=0), bias.shape) if bias.requires_grad else None
         return gx, gw, gb
+
+
+    def _fused_backward(self, gy):
+        """All three gradients from one ``linear_act_grad`` kernel call: small MLPs are
+        overhead-bound, and this is where a training step spends its Python time."""
+        b = gy._backend
+        x, weight = self.inputs[:2]
+        bias = self.inputs[2] if len(self.inputs) == 3 else None
+        gx, gw, gb = b.linear_act_grad(
+            _rows(b, x.data), weight.data, _rows(b, self.output().data), _rows(b, gy.data),
+            self.act, self.slope, x.requires_grad, weight.requires_grad,
+            bias is not None and bias.requires_grad)
+        return tuple(None if g is None else Tensor._wrap(b.reshape(g, t.shape), b)
+                     for g, t in zip((gx, gw, gb), self.inputs))
+
+
+def _rows(b, array):
+    """A batch of any rank as a matrix of rows (a view)."""
+    return array if array.ndim == 2 else b.reshape(array, (-1, array.shape[-1]))
 
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
