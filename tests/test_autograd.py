@@ -139,10 +139,10 @@ def test_hessian_vector_product_of_logistic_regression(device, rng):
 
 def test_hessian_vector_product_through_softmax_cross_entropy(rng):
     logits = _randn(rng, 1, 5)
-    labels = dl.tensor([3])
+    labels = dl.tensor([3], device="numpy")
     (g,) = dl.grad(F.cross_entropy(logits, labels), logits, create_graph=True)
     v = rng.standard_normal((1, 5))
-    (hv,) = dl.grad((g * dl.tensor(v)).sum(), logits)
+    (hv,) = dl.grad((g * dl.tensor(v, device="numpy")).sum(), logits)
     p = np.exp(logits.detach().numpy()[0])
     p /= p.sum()
     np.testing.assert_allclose(hv.numpy()[0], (np.diag(p) - np.outer(p, p)) @ v[0], rtol=1e-10)
@@ -154,14 +154,16 @@ def _jacobian(function, x):
     for k in range(out.numel()):
         seed = np.zeros(out.numel())
         seed[k] = 1
-        (row,) = dl.grad(out, x, dl.tensor(seed.reshape(out.shape)), retain_graph=True)
+        seed = dl.tensor(seed.reshape(out.shape), device=out.device)
+        (row,) = dl.grad(out, x, seed, retain_graph=True)
         rows.append(row.numpy().ravel())
     return np.array(rows)
 
 
 @pytest.mark.parametrize("function", [
     lambda t: F.softmax(t, axis=-1), lambda t: (t ** 2).sum(axis=0), lambda t: F.tanh(t @ t.T),
-    lambda t: F.linear(t, dl.tensor(np.arange(12.0).reshape(4, 3) / 10), None, "sigmoid"),
+    lambda t: F.linear(t, dl.tensor(np.arange(12.0).reshape(4, 3) / 10, device=t.device), None,
+                       "sigmoid"),
 ], ids=["softmax", "sum_squares", "tanh_gram", "linear_sigmoid"])
 def test_jvp_matches_reverse_mode_jacobian(function, rng):
     x = _randn(rng, 3, 4, requires_grad=False)
