@@ -174,7 +174,9 @@ def _kernel(file: str, name: str):
 
 
 def _launch(file: str, name: str, blocks: int, *args) -> None:
-    """Launch ``name`` on the current stream; ints reach C as long long, floats as double."""
+    """Launch ``name`` on the current stream. CuPy passes Python ints as long long and Python floats
+    as double, which is what every kernel takes (a NumPy float32 would arrive as 4 bytes: callers
+    convert with int() and float())."""
     _kernel(file, name)((blocks,), (_BLOCK,), args)
 
 
@@ -352,8 +354,8 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, 
         step = steps[i]
         _launch("optim.cu", f"adam_step_{suffix}", _blocks(p.size), p, g, m, v, vmax, p.size,
                 float(beta1), float(beta2), float(eps), float(weight_decay),
-                1.0 - lr * weight_decay, lr / (1.0 - beta1 ** step),
-                (1.0 - beta2 ** step) ** 0.5, int(decoupled), int(maximize))
+                float(1.0 - lr * weight_decay), float(lr / (1.0 - beta1 ** step)),
+                float((1.0 - beta2 ** step) ** 0.5), int(decoupled), int(maximize))
 
 
 # ---- device settings and errors -------------------------------------------------------------------
