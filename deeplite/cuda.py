@@ -8,6 +8,8 @@ the memory functions report nothing held, and only ``CUDAGraph`` raises.
     ...     deeplite.cuda.allow_tf32 = True  # float32 matmuls on TF32 tensor cores
 """
 import contextlib
+import ctypes
+import ctypes.util
 import sys
 import types
 
@@ -28,6 +30,57 @@ def is_available() -> bool:
 def why_unavailable():
     """Why the cuda device does not work here (what to install or fix), or None when it does."""
     return backends.why_unavailable("cuda")
+
+
+def _driver_cuda_version():
+    """The CUDA version the NVIDIA driver supports, as (major, minor), or None without a driver."""
+    name = ctypes.util.find_library("cuda") or "libcuda.so.1"
+    try:
+        driver = ctypes.CDLL(name)
+    except OSError:
+        return None
+    version = ctypes.c_int(0)
+    if driver.cuDriverGetVersion(ctypes.byref(version)) != 0 or version.value == 0:
+        return None
+    return version.value // 1000, version.value % 1000 // 10
+
+
+def _extra_for(driver) -> str:
+    """The pip extra whose CuPy wheel runs on a driver supporting CUDA ``driver``."""
+    return "deeplite[cuda13]" if driver >= (13, 0) else "deeplite[cuda12]"
+
+
+def cupy_missing_reason() -> str:
+    """What to install when CuPy is missing, by the driver's CUDA version (read without CuPy)."""
+    driver = _driver_cuda_version()
+    if driver is None:
+        return ("CuPy is not installed and no NVIDIA driver was found (no GPU here?); on a GPU "
+                "machine: pip install 'deeplite[cuda12]' or 'deeplite[cuda13]'")
+    if driver < (12, 0):
+        return (f"CuPy is not installed, and the NVIDIA driver supports only CUDA "
+                f"{driver[0]}.{driver[1]}: update the driver, then pip install 'deeplite[cuda12]'")
+    return (f"CuPy is not installed; the NVIDIA driver supports CUDA {driver[0]}.{driver[1]}: "
+            f"pip install '{_extra_for(driver)}'")
+
+
+def device_problem(cupy):
+    """Why an installed CuPy cannot use a GPU here (no driver, wheel newer than the driver, no
+    device), or None when it can."""
+    runtime = cupy.cuda.runtime
+    built_for = runtime.runtimeGetVersion() // 1000
+    driver = runtime.driverGetVersion()
+    if driver == 0:
+        return f"CuPy {cupy.__version__} is installed but no NVIDIA driver was found (no GPU here?)"
+    if driver // 1000 < built_for:
+        supported = (driver // 1000, driver % 1000 // 10)
+        return (f"CuPy {cupy.__version__} is built for CUDA {built_for} but the NVIDIA driver "
+                f"supports CUDA {supported[0]}.{supported[1]}: pip uninstall cupy-cuda{built_for}x "
+                f"&& pip install '{_extra_for(supported)}' (or update the driver)")
+    try:
+        count = runtime.getDeviceCount()
+    except runtime.CUDARuntimeError as error:
+        return f"CuPy could not reach a GPU: {error}"
+    return None if count else "CuPy found no CUDA GPU (check CUDA_VISIBLE_DEVICES)"
 
 
 def _cupy():

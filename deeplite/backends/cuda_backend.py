@@ -6,78 +6,24 @@ kernels live in ``deeplite/kernels/*.cu``, compiled once per process by NVRTC th
 non-contiguous views, mismatched shapes) they defer to the reference compositions in
 ``fallbacks.py``. Importing this module raises ImportError saying why when CuPy or a GPU is missing.
 """
-import ctypes
-import ctypes.util
 import functools
 import hashlib
 import pathlib
 
 import numpy
 
+from .. import cuda as cuda_status
 from . import fallbacks, get
 from .contract import ACTIVATIONS, OPTIONAL, REDUCTIONS, REQUIRED
 from .numpy_backend import _is_basic
 
 
-def _driver_cuda_version():
-    """The CUDA version the NVIDIA driver supports, as (major, minor), or None without a driver."""
-    name = ctypes.util.find_library("cuda") or "libcuda.so.1"
-    try:
-        driver = ctypes.CDLL(name)
-    except OSError:
-        return None
-    version = ctypes.c_int(0)
-    if driver.cuDriverGetVersion(ctypes.byref(version)) != 0 or version.value == 0:
-        return None
-    return version.value // 1000, version.value % 1000 // 10
-
-
-def _extra_for(driver) -> str:
-    """The pip extra whose CuPy wheel runs on this driver."""
-    return "deeplite[cuda13]" if driver >= (13, 0) else "deeplite[cuda12]"
-
-
-def _cupy_missing_reason() -> str:
-    driver = _driver_cuda_version()
-    if driver is None:
-        return ("CuPy is not installed and no NVIDIA driver was found (no GPU here?); on a GPU "
-                "machine: pip install 'deeplite[cuda12]' or 'deeplite[cuda13]'")
-    if driver < (12, 0):
-        return (f"CuPy is not installed, and the NVIDIA driver supports only CUDA "
-                f"{driver[0]}.{driver[1]}: update the driver, then pip install 'deeplite[cuda12]'")
-    return (f"CuPy is not installed; the NVIDIA driver supports CUDA {driver[0]}.{driver[1]}: "
-            f"pip install '{_extra_for(driver)}'")
-
-
 try:
     import cupy
 except ImportError:
-    raise ImportError(_cupy_missing_reason()) from None
-
-
-def _check_device() -> None:
-    """Raise ImportError saying why CuPy cannot use a GPU here (no driver, wrong wheel, no device)."""
-    runtime = cupy.cuda.runtime
-    built_for = runtime.runtimeGetVersion() // 1000
-    driver = runtime.driverGetVersion()
-    if driver == 0:
-        raise ImportError(f"CuPy {cupy.__version__} is installed but no NVIDIA driver was found "
-                          f"(no GPU here?)")
-    if driver // 1000 < built_for:
-        supported = (driver // 1000, driver % 1000 // 10)
-        raise ImportError(
-            f"CuPy {cupy.__version__} is built for CUDA {built_for} but the NVIDIA driver supports "
-            f"CUDA {supported[0]}.{supported[1]}: pip uninstall cupy-cuda{built_for}x && pip install "
-            f"'{_extra_for(supported)}' (or update the driver)")
-    try:
-        count = runtime.getDeviceCount()
-    except runtime.CUDARuntimeError as error:
-        raise ImportError(f"CuPy could not reach a GPU: {error}") from None
-    if count == 0:
-        raise ImportError("CuPy found no CUDA GPU (check CUDA_VISIBLE_DEVICES)")
-
-
-_check_device()
+    raise ImportError(cuda_status.cupy_missing_reason()) from None
+if _problem := cuda_status.device_problem(cupy):
+    raise ImportError(_problem)
 
 xp = cupy
 
@@ -400,11 +346,4 @@ for _op in [*REQUIRED, *(name for name in OPTIONAL if name in globals())]:
     globals()[_op] = _explain_out_of_memory(_op, globals()[_op])
 
 
-def _apply_settings() -> None:
-    """Apply the switches users set on deeplite.cuda before this backend loaded."""
-    from .. import cuda
-
-    set_tf32(cuda.allow_tf32)
-
-
-_apply_settings()
+set_tf32(cuda_status.allow_tf32)  # as set on deeplite.cuda before this backend loaded
