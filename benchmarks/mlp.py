@@ -1,0 +1,65 @@
+"""The MLP training step every framework runs: a spec, its data, its weights, and one builder.
+
+A step is forward, loss, backward and a plain SGD update, on one fixed batch, so the figure is the
+framework's cost and not a data loader's. Each framework's step lives with its kind of contender:
+deeplite's in ``ours.py``, the hand-written NumPy and the PyTorch steps in ``peers.py``.
+"""
+from dataclasses import dataclass
+from typing import Callable, Tuple
+
+import numpy as np
+
+from .contenders import Contender
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """A ReLU MLP, its batch size and its loss: "ce" (softmax cross-entropy) or "bce" (on logits)."""
+
+    sizes: Tuple[int, ...]
+    batch: int
+    loss: str
+    lr: float = 0.01
+
+    @property
+    def label(self) -> str:
+        """The shape as the report shows it, e.g. "784-1024-1024-10 b256"."""
+        return "-".join(map(str, self.sizes)) + f" b{self.batch}"
+
+    @property
+    def flops(self) -> int:
+        """GEMM FLOPs of one step: 2 per multiply-add forward, twice that backward (dX and dW)."""
+        return 6 * self.batch * sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+
+
+def host_data(spec: MLPSpec, rng: np.random.Generator):
+    """A fixed batch: inputs (batch, sizes[0]) and labels (int64) or 0/1 targets (batch, 1)."""
+    x = rng.standard_normal((spec.batch, spec.sizes[0]), dtype=np.float32)
+    if spec.loss == "ce":
+        return x, rng.integers(0, spec.sizes[-1], spec.batch, dtype=np.int64)
+    return x, (rng.random((spec.batch, spec.sizes[-1])) < 0.5).astype(np.float32)
+
+
+def host_weights(spec: MLPSpec, rng: np.random.Generator):
+    """[(weight (in, out), bias (out,)), ...] drawn as PyTorch's Linear does: U(±1/sqrt(in))."""
+    layers = []
+    for fan_in, fan_out in zip(spec.sizes, spec.sizes[1:]):
+        bound = 1.0 / np.sqrt(fan_in)
+        layers.append((rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32),
+                       rng.uniform(-bound, bound, fan_out).astype(np.float32)))
+    return layers
+
+
+def make_step(contender: Contender, spec: MLPSpec, rng: np.random.Generator) -> Callable:
+    """A zero-argument callable running one training step of ``spec`` on ``contender``."""
+    if spec.loss not in ("ce", "bce"):
+        raise ValueError(f"make_step: loss must be 'ce' or 'bce', got {spec.loss!r}")
+    data = host_data(spec, rng)
+    weights = host_weights(spec, rng)
+    if contender.framework == "deeplite":
+        from .ours import deeplite_step
+        return deeplite_step(contender, spec, data, weights)
+    from .peers import NumpyMLP, torch_step
+    if contender.framework == "torch":
+        return torch_step(contender, spec, data, weights)
+    return NumpyMLP(spec, data, weights)

@@ -1,0 +1,93 @@
+"""The peers' training steps: a hand-written NumPy MLP (forward, backward, SGD) and PyTorch's.
+
+The NumPy step is what a careful person writes by hand with no framework: in-place updates, the
+ReLU mask taken from the saved activations, the softmax and its gradient in one place. It is the
+floor a Python framework on NumPy can approach, so deeplite's ratio to it is its framework overhead.
+"""
+from typing import Callable
+
+import numpy as np
+
+from .contenders import Contender
+
+
+def numpy_softmax_ce(logits: np.ndarray, labels: np.ndarray):
+    """Mean softmax cross-entropy and its gradient with respect to the logits."""
+    rows = np.arange(logits.shape[0])
+    shifted = logits - logits.max(axis=1, keepdims=True)  # shift by the max: exp never overflows
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    loss = np.mean(np.log(total[:, 0]) - shifted[rows, labels])
+    grad = exp / total
+    grad[rows, labels] -= 1.0
+    grad /= logits.shape[0]
+    return loss, grad
+
+
+def numpy_sigmoid_bce(logits: np.ndarray, target: np.ndarray):
+    """Mean binary cross-entropy on logits and its gradient, stable for any logit."""
+    # stable form: max(z, 0) - z*y + log1p(exp(-|z|)), and sigmoid from the same exp(-|z|).
+    e = np.exp(-np.abs(logits))
+    loss = np.mean(np.maximum(logits, 0) - logits * target + np.log1p(e))
+    sigmoid = np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return loss, (sigmoid - target) / logits.size
+
+
+class NumpyMLP:
+    """A hand-written NumPy ReLU MLP; calling it runs one training step with plain SGD."""
+
+    def __init__(self, spec, data, weights):
+        self.spec = spec
+        self.x, self.target = data
+        self.layers = [(w.copy(), b.copy()) for w, b in weights]
+        self.loss_and_grad = numpy_softmax_ce if spec.loss == "ce" else numpy_sigmoid_bce
+
+    def __call__(self) -> float:
+        """Forward, loss, backward and the SGD update; the loss before the update."""
+        last = len(self.layers) - 1
+        activations = [self.x]
+        for i, (w, b) in enumerate(self.layers):
+            z = activations[-1] @ w
+            z += b
+            if i < last:
+                np.maximum(z, 0, out=z)
+            activations.append(z)
+        loss, grad = self.loss_and_grad(activations[-1], self.target)
+        for i in range(last, -1, -1):
+            w, b = self.layers[i]
+            grad_w = activations[i].T @ grad
+            grad_b = grad.sum(axis=0)
+            if i > 0:  # the input's gradient uses w before its update
+                grad = grad @ w.T
+                grad *= activations[i] > 0  # ReLU's mask from its saved output
+            w -= self.spec.lr * grad_w
+            b -= self.spec.lr * grad_b
+        return loss
+
+
+def torch_step(contender: Contender, spec, data, weights) -> Callable:
+    """One PyTorch training step: nn.Sequential of Linear and ReLU, functional loss, optim.SGD."""
+    import torch
+
+    modules = []
+    for i, (w, b) in enumerate(weights):
+        linear = torch.nn.Linear(*w.shape)
+        with torch.no_grad():  # the same start as the other contenders; torch stores w as (out, in)
+            linear.weight.copy_(torch.from_numpy(w.T))
+            linear.bias.copy_(torch.from_numpy(b))
+        modules.append(linear)
+        if i < len(weights) - 1:
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules).to(contender.device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=spec.lr)
+    x, target = (contender.put(array) for array in data)
+    functional = torch.nn.functional
+    loss_fn = functional.cross_entropy if spec.loss == "ce" else \
+        functional.binary_cross_entropy_with_logits
+
+    def step():
+        optimizer.zero_grad()
+        loss_fn(model(x), target).backward()
+        optimizer.step()
+
+    return step
