@@ -173,8 +173,10 @@ def _check_labels(logits: Tensor, labels: Tensor) -> None:
     if labels.shape != logits.shape[:1]:
         raise ValueError(f"cross_entropy: labels of shape {labels.shape} for logits of shape "
                          f"{logits.shape}; expected ({logits.shape[0]},)")
-    if labels.numel():
-        low, high = int(labels.min().item()), int(labels.max().item())
+    # The range check reads the labels on the host: free on numpy/cpu, but on cuda it would stall
+    # every step (and break CUDA-graph capture), so there the fused kernel's NaN loss reports it.
+    if labels.numel() and labels.device != "cuda":
+        low, high = int(labels.data.min()), int(labels.data.max())
         if low < 0 or high >= logits.shape[1]:
             bad = low if low < 0 else high
             raise ValueError(f"cross_entropy: label {bad} is out of range for "
