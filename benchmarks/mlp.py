@@ -23,8 +23,13 @@ class MLPSpec:
 
     @property
     def label(self) -> str:
-        """The shape as the report shows it, e.g. "784-1024-1024-10 b256"."""
-        return "-".join(map(str, self.sizes)) + f" b{self.batch}"
+        """The shape as the report shows it: "784-1024-1024-10 b256", "256-(256x19)-10 b128"."""
+        hidden = self.sizes[1:-1]
+        if len(hidden) > 3 and len(set(hidden)) == 1:  # a deep stack of equal widths, abridged
+            widths = [str(self.sizes[0]), f"({hidden[0]}x{len(hidden)})", str(self.sizes[-1])]
+        else:
+            widths = [str(size) for size in self.sizes]
+        return "-".join(widths) + f" b{self.batch}"
 
     @property
     def flops(self) -> int:

@@ -34,7 +34,7 @@ def _module_step(contender, spec, x, target, loss_fn, weights) -> Callable:
     """The step through nn.MLP (activations fused into each Linear) and optim.SGD."""
     import deeplite
 
-    model = deeplite.nn.MLP(list(spec.sizes)).to(contender.device)
+    model = deeplite.nn.MLP(list(spec.sizes), device=contender.device)
     with deeplite.no_grad():  # the same start as the peers
         for layer, (w, b) in zip(model.layers, weights):
             layer.weight.copy_(contender.put(w))

@@ -54,12 +54,9 @@ def _duration(seconds: float, unit_of: float) -> str:
 def _rate(record: dict) -> str:
     """GFLOP/s or GB/s, plus samples/s for a training step."""
     parts = []
-    if "gflops" in record:
-        parts.append(f"{record['gflops']:.3g} GFLOP/s")
-    if "gbps" in record:
-        parts.append(f"{record['gbps']:.3g} GB/s")
-    if "samples_per_s" in record:
-        parts.append(f"{record['samples_per_s']:.3g} samples/s")
+    for key, unit in (("gflops", "GFLOP/s"), ("gbps", "GB/s"), ("samples_per_s", "samples/s")):
+        if key in record:
+            parts.append(f"{_number(record[key])} {unit}")
     return ", ".join(parts)
 
 

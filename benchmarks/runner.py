@@ -113,6 +113,14 @@ def run(options, command: str) -> int:
         for threads, fams in plan:
             progress.set_postfix(threads=threads)
             failed |= run_worker(options, threads, fams, progress, results) != 0
+    if not results["records"]:
+        if failed or results["errors"]:
+            log.error("benchmarks: nothing was measured; see the errors above")
+            return 1
+        skipped = [reason for run in results["runs"] for reason in run["skipped"]]
+        log.warning("benchmarks: no deeplite backend among %s can run here, nothing was measured "
+                    "(%s)", ",".join(options.backends), "; ".join(skipped) or "no reason given")
+        return 0
     table = write_outputs(Path(options.out), results)
     print(f"Command: `{command}`\n\n{table}")
     report.validate(Path(options.out) / "results.json")  # raises if the output does not parse
