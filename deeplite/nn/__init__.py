@@ -1,0 +1,20 @@
+"""deeplite.nn: modules, layers, losses, initialisation and training utilities.
+
+Note the lecture's convention: ``Linear.weight`` has shape (in_features, out_features) and
+``y = x @ weight + bias``.
+
+Example:
+    >>> import deeplite as dl
+    >>> model = dl.nn.MLP([2, 16, 1])
+    >>> loss = dl.nn.BCEWithLogitsLoss()(model(x).reshape(-1), y)
+"""
+from . import functional, init, utils  # noqa: F401
+from .layers import (MLP, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax,
+                     Step, Tanh)
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, LogisticLoss, MSELoss, l2_penalty
+from .module import Module, Parameter
+
+__all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU",
+           "Sigmoid", "Tanh", "Step", "Softmax", "Dropout", "MLP", "BCEWithLogitsLoss",
+           "CrossEntropyLoss", "MSELoss", "LogisticLoss", "l2_penalty", "functional", "init",
+           "utils"]

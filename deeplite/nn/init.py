@@ -1,0 +1,110 @@
+"""Weight initialisation, in place, drawn from the generator that ``deeplite.manual_seed`` seeds.
+
+Fans follow deeplite's weight layout ``(in_features, out_features)``: ``fan_in = shape[0]`` and
+``fan_out = shape[1]`` (times the product of any further dimensions) — transposed from PyTorch, so
+the same formulas give the same distributions for the same layer.
+
+Example:
+    >>> deeplite.manual_seed(0)
+    >>> w = deeplite.empty(784, 128)
+    >>> deeplite.nn.init.kaiming_normal_(w, nonlinearity="relu")  # He: std = sqrt(2 / 784)
+"""
+import math
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..creation import generator
+from ..tensor import Tensor
+
+_LINEAR_GAIN = ("linear", "identity", "sigmoid")
+
+
+def calculate_gain(nonlinearity: str, param: float = None) -> float:
+    """The recommended scale for weights feeding ``nonlinearity``, as PyTorch's table.
+
+    linear/identity/sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu: sqrt(2 / (1 + slope^2))
+    with slope ``param`` (0.01 when None); selu: 3/4.
+    """
+    if nonlinearity in _LINEAR_GAIN:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; use linear, "
+                     f"identity, sigmoid, tanh, relu, leaky_relu or selu")
+
+
+def fans(tensor: Tensor) -> tuple:
+    """(fan_in, fan_out) of a weight laid out as (in_features, out_features, *receptive_field)."""
+    if tensor.ndim < 2:
+        raise ValueError(f"init: fan in and fan out need a tensor with at least 2 dimensions, got "
+                         f"shape {tensor.shape}")
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[0] * receptive, tensor.shape[1] * receptive
+
+
+def _fan(tensor: Tensor, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = fans(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _fill(tensor: Tensor, host_values: np.ndarray) -> Tensor:
+    """Write host draws into ``tensor`` in place (outside the tape) and return it."""
+    with no_grad():
+        tensor.copy_(host_values.astype(tensor.dtype, copy=False))
+    return tensor
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Fill with draws from U(a, b), in place."""
+    return _fill(tensor, generator().uniform(a, b, tensor.shape))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    """Fill with draws from N(mean, std^2), in place."""
+    return _fill(tensor, generator().normal(mean, std, tensor.shape))
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with 0, in place."""
+    return _fill(tensor, np.zeros(tensor.shape))
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)), in place."""
+    fan_in, fan_out = fans(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out)), in place."""
+    fan_in, fan_out = fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu") -> Tensor:
+    """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain from ``nonlinearity`` (slope ``a``).
+
+    ``kaiming_uniform_(w, a=math.sqrt(5))`` gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's
+    default for Linear weights.
+    """
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu") -> Tensor:
+    """He normal: N(0, std^2), std = gain / sqrt(fan), gain from ``nonlinearity`` (slope ``a``)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std)

@@ -1,0 +1,50 @@
+"""Training utilities on parameters: gradient clipping."""
+import math
+
+from ..autograd import no_grad
+from ..creation import get_default_device, zeros
+from ..ops import clip, stack
+from ..tensor import Tensor
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together, in place, so that their joint norm is at most ``max_norm``.
+
+    As PyTorch: the norm is taken over all gradients as if concatenated into one vector, and each
+    gradient is multiplied by ``min(1, max_norm / (total_norm + 1e-6))``.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors (those without ``.grad`` are skipped).
+        max_norm: the largest allowed norm.
+        norm_type: p of the p-norm; ``float("inf")`` for the largest absolute value.
+        error_if_nonfinite: raise if the total norm is nan or inf (otherwise gradients become nan).
+    Returns:
+        The total norm of the gradients before clipping, a 0-d Tensor.
+    Example:
+        >>> loss.backward()
+        >>> deeplite.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        >>> optimizer.step()
+    """
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    grads = [parameter.grad for parameter in parameters if parameter.grad is not None]
+    if not grads:
+        return zeros((), device=get_default_device())
+    norm_type = float(norm_type)
+    device = grads[0].device
+    with no_grad():
+        if math.isinf(norm_type):
+            total = stack([grad.abs().max().to(device) for grad in grads]).max()
+        else:
+            parts = [(grad.abs() ** norm_type).sum().to(device) for grad in grads]
+            total = stack(parts).sum() ** (1.0 / norm_type)
+        if error_if_nonfinite and not math.isfinite(total.item()):
+            raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                               f"gradients is {total.item()}; pass error_if_nonfinite=False to "
+                               f"clip anyway")
+        # Multiply even when no clipping is needed (coefficient 1): no host sync on the GPU.
+        coefficient = clip(max_norm / (total + 1e-6), None, 1.0)
+        for grad in grads:
+            grad *= coefficient.to(grad.device)
+    return total
