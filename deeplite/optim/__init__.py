@@ -1,0 +1,21 @@
+"""deeplite.optim: optimizers with PyTorch's update rules and signatures, and lr schedulers.
+
+Each optimizer updates a parameter group with one fused backend kernel (``sgd_step``,
+``adam_step``, ``rmsprop_step``, ``adagrad_step``): native on the C++ and CUDA backends, the
+reference composition on NumPy.
+
+Example:
+    >>> optimizer = deeplite.optim.Adam(model.parameters(), lr=1e-3)
+    >>> for x, y in loader:
+    ...     optimizer.zero_grad()
+    ...     loss_fn(model(x), y).backward()
+    ...     optimizer.step()
+"""
+from . import lr_scheduler  # noqa: F401
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
