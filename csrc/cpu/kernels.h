@@ -1,0 +1,117 @@
+// The C++ kernels of the cpu backend: plain C++17 on raw pointers and sizes, no Python.
+// bindings.cpp is the only file that knows about pybind11; it releases the GIL around each call.
+// Every kernel is instantiated for float and double (explicitly, at the end of its .cpp file).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+// Runtime dispatch: GCC/Clang compile one clone per ISA and pick one at load time (ifunc), so the
+// shipped binary runs on any x86-64 and still uses AVX-512 or AVX2+FMA where the CPU has them.
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+#define DL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define DL_CLONES
+#endif
+
+namespace deeplite::cpu {
+
+using Index = std::int64_t;
+
+// ---- threads.cpp: one thread pool (OpenMP) for every kernel ----
+void SetNumThreads(int n);
+int NumThreads();
+// Calls body(lo, hi) on disjoint ranges covering [0, n); uses up to NumThreads() threads, but
+// none beyond the first unless every thread gets at least `grain` items.
+void ParallelFor(Index n, Index grain, const std::function<void(Index, Index)>& body);
+
+// A 2-D operand as BLAS sees it: logical (rows x cols); element (i, j) lives at
+// data[i * ld + j], or at data[j * ld + i] when `trans` (a transposed view of a row-major array).
+template <typename T>
+struct Matrix {
+  const T* data;
+  Index rows, cols, ld;
+  bool trans;
+};
+
+// ---- matmul.cpp ----
+// out (a.rows x b.cols, row-major) = act(a @ b + bias); bias may be null. With act = identity and
+// no bias this is the plain GEMM. The bias and activation run on each thread's block of the
+// output right after that block's GEMM, while it is still in cache.
+template <typename T>
+void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T slope, T* out);
+
+// Gradients of y = act(x @ w + b) from y and gy (both rows x w.cols, row-major): pre = gy * act'
+// goes to `pre` (rows x w.cols scratch, unused for identity), then gx = pre @ w.T (rows x w.rows),
+// gw = x.T @ pre (w.rows x w.cols) and gb = pre's column sums; a null output is not computed.
+template <typename T>
+void LinearActGrad(const Matrix<T>& x, const Matrix<T>& w, const T* y, const T* gy, int act,
+                   T slope, T* pre, T* gx, T* gw, T* gb);
+
+// ---- elementwise.cpp ----
+// y = act(x) over n elements (activation codes as in dl_math.h).
+template <typename T>
+void ActForward(const T* x, T* y, Index n, int act, T slope);
+// out = gy * act'(x), computed from the output y.
+template <typename T>
+void ActGrad(const T* y, const T* gy, T* out, Index n, int act, T slope);
+// In place over a (rows x cols) block with row stride ld: c = act(c + bias[col]); bias may be null.
+template <typename T>
+void BiasAct(T* c, Index rows, Index cols, Index ld, const T* bias, int act, T slope);
+// Binary op codes, in the order of cpu_backend's BINARY_OPS.
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+// out = full op small (or small op full when small_first), where `small` holds `period`
+// elements repeated along `full` (a trailing-shape broadcast); period == n is the same-shape case.
+template <typename T>
+void Binary(int op, const T* full, const T* small, T* out, Index n, Index period, bool small_first);
+
+// ---- reduce.cpp ----
+// Reduce x viewed as (outer, length, inner) over its middle axis into out (outer, inner).
+template <typename T>
+void SumAxis(const T* x, T* out, Index outer, Index length, Index inner);
+template <typename T>
+void MaxAxis(const T* x, T* out, Index outer, Index length, Index inner);
+// Row-wise softmax (or log-softmax) of a (rows x cols) row-major matrix.
+template <typename T>
+void SoftmaxRows(const T* x, T* y, Index rows, Index cols, bool log);
+
+// ---- loss.cpp ---- (reduction codes: 0 none, 1 mean, 2 sum, as contract.REDUCTIONS)
+// Fused binary cross-entropy on logits: loss (n elements for none, else 1) and dz in one pass.
+template <typename T>
+void SigmoidBce(const T* z, const T* y, Index n, int reduction, T* loss, T* dz);
+// Fused softmax cross-entropy of (rows x cols) logits with labels in [0, cols): one pass per row.
+template <typename T>
+void SoftmaxCe(const T* z, const std::int64_t* labels, Index rows, Index cols, int reduction,
+               T* loss, T* dz);
+
+// ---- optim.cpp: PyTorch's update rules on one parameter tensor of n elements, in place ----
+struct SgdConfig {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize, first;
+};
+struct AdamConfig {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool decoupled, amsgrad, maximize;
+};
+struct RmspropConfig {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered, maximize;
+};
+struct AdagradConfig {
+  double lr, lr_decay, weight_decay, eps;
+  bool maximize;
+};
+// buf is null when momentum == 0.
+template <typename T>
+void SgdStep(T* p, const T* g, T* buf, Index n, const SgdConfig& c);
+// vmax is null unless amsgrad; step is this parameter's step count after this step.
+template <typename T>
+void AdamStep(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, const AdamConfig& c);
+// grad_avg is null unless centered; buf is null unless momentum > 0.
+template <typename T>
+void RmspropStep(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, Index n,
+                 const RmspropConfig& c);
+template <typename T>
+void AdagradStep(T* p, const T* g, T* state_sum, Index n, double step, const AdagradConfig& c);
+
+}  // namespace deeplite::cpu

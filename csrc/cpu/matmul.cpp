@@ -1,0 +1,98 @@
+// GEMM through OpenBLAS (scipy-openblas32, single-threaded) and the fused linear epilogue.
+// Threads split the output into column (or row) blocks; each thread runs one GEMM on its block
+// and then the bias + activation on that block while it is still in cache.
+#include <algorithm>
+
+#include <cblas.h>
+
+#include "kernels.h"
+
+namespace deeplite::cpu {
+
+namespace {
+
+// Below this many multiply-adds a GEMM runs on one thread: a thread wake-up costs more.
+constexpr Index kParallelMacs = Index(1) << 18;
+
+inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
+
+inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+                 Index ldc) {
+  scipy_cblas_sgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0f, a.data, a.ld,
+                    b.data, b.ld, 0.0f, c, ldc);
+}
+
+inline void Gemm(const Matrix<double>& a, const Matrix<double>& b, double* c, Index m, Index n,
+                 Index ldc) {
+  scipy_cblas_dgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0, a.data, a.ld,
+                    b.data, b.ld, 0.0, c, ldc);
+}
+
+// The rows [lo, hi) of a.
+template <typename T>
+Matrix<T> RowBlock(const Matrix<T>& a, Index lo, Index hi) {
+  return {a.data + (a.trans ? lo : lo * a.ld), hi - lo, a.cols, a.ld, a.trans};
+}
+
+// The columns [lo, hi) of b.
+template <typename T>
+Matrix<T> ColBlock(const Matrix<T>& b, Index lo, Index hi) {
+  return {b.data + (b.trans ? lo * b.ld : lo), b.rows, hi - lo, b.ld, b.trans};
+}
+
+template <typename T>
+Matrix<T> Transposed(const Matrix<T>& a) {
+  return {a.data, a.cols, a.rows, a.ld, !a.trans};
+}
+
+}  // namespace
+
+template <typename T>
+void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T slope, T* out) {
+  const Index m = a.rows, n = b.cols, k = a.cols;
+  const bool epilogue = bias != nullptr || act != 0;
+  if (m * n * k < kParallelMacs || NumThreads() == 1) {
+    Gemm(a, b, out, m, n, n);
+    if (epilogue) BiasAct(out, m, n, n, bias, act, slope);
+    return;
+  }
+  // Split the larger output dimension: each thread then re-packs only the smaller operand.
+  const Index grain = std::max<Index>(16, kParallelMacs / std::max<Index>(1, (n >= m ? m : n) * k));
+  if (n >= m) {
+    ParallelFor(n, grain, [&](Index lo, Index hi) {
+      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n);
+      if (epilogue) BiasAct(out + lo, m, hi - lo, n, bias ? bias + lo : nullptr, act, slope);
+    });
+  } else {
+    ParallelFor(m, grain, [&](Index lo, Index hi) {
+      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n);
+      if (epilogue) BiasAct(out + lo * n, hi - lo, n, n, bias, act, slope);
+    });
+  }
+}
+
+template <typename T>
+void LinearActGrad(const Matrix<T>& x, const Matrix<T>& w, const T* y, const T* gy, int act,
+                   T slope, T* pre, T* gx, T* gw, T* gb) {
+  const Index rows = x.rows, out = w.cols;
+  if (act != 0) {
+    ActGrad(y, gy, pre, rows * out, act, slope);
+  } else {
+    pre = const_cast<T*>(gy);  // identity: the upstream gradient itself, only ever read
+  }
+  const Matrix<T> g{pre, rows, out, out, false};
+  if (gx) LinearAct(g, Transposed(w), static_cast<const T*>(nullptr), 0, T(0), gx);
+  if (gw) LinearAct(Transposed(x), g, static_cast<const T*>(nullptr), 0, T(0), gw);
+  if (gb) SumAxis(pre, gb, 1, rows, out);
+}
+
+template void LinearAct<float>(const Matrix<float>&, const Matrix<float>&, const float*, int,
+                               float, float*);
+template void LinearAct<double>(const Matrix<double>&, const Matrix<double>&, const double*, int,
+                                double, double*);
+template void LinearActGrad<float>(const Matrix<float>&, const Matrix<float>&, const float*,
+                                   const float*, int, float, float*, float*, float*, float*);
+template void LinearActGrad<double>(const Matrix<double>&, const Matrix<double>&, const double*,
+                                    const double*, int, double, double*, double*, double*, double*);
+
+}  // namespace deeplite::cpu

@@ -1,0 +1,154 @@
+"""The ``cpu`` backend: NumPy storage, with C++ kernels (``deeplite._C``, built from csrc/cpu) where
+they beat NumPy: GEMM through OpenBLAS with a fused bias + activation epilogue, fused losses,
+one-call optimizer steps, activations, and large binary ops and reductions on several threads.
+
+Every other REQUIRED kernel is the NumPy reference's. A native kernel raises ``_C.Unsupported``
+for inputs it does not cover (another dtype, an unusual layout or broadcast); this module then
+runs the NumPy reference, so results never depend on which path ran. Threads: the environment
+variable ``DEEPLITE_NUM_THREADS`` (default: every core this process may use), or
+``set_num_threads``.
+"""
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import get
+from .numpy_backend import *  # noqa: F401,F403  xp and the REQUIRED kernels not overridden below
+
+BUILD_ERROR_FILE = Path(__file__).resolve().parent.parent / "_C_build_error.txt"
+
+
+def _unavailable(error: ImportError) -> ImportError:
+    """An ImportError that says why ``deeplite._C`` cannot be used and how to get it."""
+    if BUILD_ERROR_FILE.exists():
+        reason = f"the C++ extension failed to build: {BUILD_ERROR_FILE.read_text().strip()}"
+    else:
+        reason = f"the C++ extension deeplite._C cannot be imported ({error})"
+    return ImportError(f"{reason}; reinstall deeplite with a C++17 compiler (pip install .)")
+
+
+try:
+    import scipy_openblas32  # noqa: F401  loads the OpenBLAS that _C links, for any install layout
+    from .. import _C
+except ImportError as import_error:
+    raise _unavailable(import_error) from None
+
+
+def _threads_from_environment() -> int:
+    """DEEPLITE_NUM_THREADS, or every core this process may run on."""
+    value = os.environ.get("DEEPLITE_NUM_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ImportError(f"DEEPLITE_NUM_THREADS must be a positive integer, got {value!r}")
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def set_num_threads(count: int) -> None:
+    """Use ``count`` threads in every kernel from now on."""
+    if count < 1:
+        raise ValueError(f"set_num_threads: count must be at least 1, got {count}")
+    _C.set_num_threads(int(count))
+
+
+def num_threads() -> int:
+    """Threads every kernel uses (1 when the extension was built without OpenMP)."""
+    return _C.num_threads()
+
+
+set_num_threads(_threads_from_environment())
+# OpenBLAS runs single-threaded inside deeplite's own threads (see csrc/cpu/matmul.cpp).
+scipy_openblas32.dll.scipy_openblas_set_num_threads(1)
+
+
+def _native(name: str):
+    """The kernel ``_C.<name>``, falling back to the reference on inputs it does not cover."""
+    native = getattr(_C, name)
+
+    @functools.wraps(native)
+    def kernel(*args, **kwargs):
+        try:
+            return native(*args, **kwargs)
+        except _C.Unsupported:
+            return getattr(get("numpy"), name)(*args, **kwargs)
+
+    kernel.__name__ = kernel.__qualname__ = name
+    kernel.__doc__ = f"Native {name} (deeplite._C), or the NumPy reference for other inputs."
+    return kernel
+
+
+# OPTIONAL kernels implemented natively (get("cpu").native must list exactly these).
+sigmoid = _native("sigmoid")
+relu = _native("relu")
+leaky_relu = _native("leaky_relu")
+softplus = _native("softplus")
+act_grad = _native("act_grad")
+softmax = _native("softmax")
+log_softmax = _native("log_softmax")
+linear_act = _native("linear_act")
+linear_act_grad = _native("linear_act_grad")
+sigmoid_bce = _native("sigmoid_bce")
+softmax_ce = _native("softmax_ce")
+sgd_step = _native("sgd_step")
+adam_step = _native("adam_step")
+rmsprop_step = _native("rmsprop_step")
+adagrad_step = _native("adagrad_step")
+
+# REQUIRED kernels overridden natively. Below this many elements NumPy's single ufunc call is
+# faster than crossing into C++ and waking threads, so the size test comes first.
+NATIVE_MIN_SIZE = 1 << 16
+_ndarray = np.ndarray
+
+
+def matmul(a, b):
+    """a @ b: OpenBLAS on deeplite's threads for 2-D float operands (transposed views too)."""
+    try:
+        return _C.matmul(a, b)
+    except _C.Unsupported:
+        return np.matmul(a, b)
+
+
+def _binary(code: int, ufunc):
+    """A broadcasting binary kernel: native for large same-dtype float arrays, else ``ufunc``."""
+
+    def kernel(a, b):
+        if (type(a) is _ndarray and type(b) is _ndarray and a.dtype == b.dtype
+                and (a.size >= NATIVE_MIN_SIZE or b.size >= NATIVE_MIN_SIZE)):
+            try:
+                return _C.binary(code, a, b)
+            except _C.Unsupported:
+                pass
+        return ufunc(a, b)
+
+    kernel.__name__ = kernel.__qualname__ = ufunc.__name__
+    kernel.__doc__ = f"NumPy's {ufunc.__name__} (broadcasting, promotion); native when large."
+    return kernel
+
+
+# Codes as csrc/cpu/kernels.h's BinaryOp.
+add, sub, mul, div = (_binary(code, ufunc) for code, ufunc in
+                      enumerate((np.add, np.subtract, np.multiply, np.true_divide)))
+
+
+def _reduction(native, reference):
+    """A reduction kernel: native along one axis of a large float array, else ``reference``."""
+
+    def kernel(a, axis=None, keepdims=False):
+        if type(axis) is tuple and len(axis) == 1:
+            axis = axis[0]
+        if type(axis) is int and type(a) is _ndarray and a.size >= NATIVE_MIN_SIZE:
+            try:
+                return native(a, axis, keepdims)
+            except _C.Unsupported:
+                pass
+        return reference(a, axis=axis, keepdims=keepdims)
+
+    kernel.__name__ = kernel.__qualname__ = reference.__name__
+    kernel.__doc__ = f"NumPy's {reference.__name__} over axis; native along one axis when large."
+    return kernel
+
+
+sum = _reduction(_C.sum, np.sum)  # noqa: A001  the contract's kernel names shadow builtins
+max = _reduction(_C.max, np.max)  # noqa: A001
