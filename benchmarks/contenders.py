@@ -4,15 +4,10 @@ A case describes its work once per framework; a Contender turns host data into t
 arrays (``put``) and waits for its device (``sync``), so cases never branch on the device.
 """
 import importlib
-import logging
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
-
-log = logging.getLogger("benchmarks")
-
-FRAMEWORKS = ("deeplite", "numpy", "torch")
 
 
 @dataclass(frozen=True)

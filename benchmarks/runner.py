@@ -13,8 +13,11 @@ import time
 from pathlib import Path
 from typing import List
 
+import deeplite
+
 from . import plots, report
 from .cases import FAMILIES, load
+from .machine import pinned_environment
 from .worker import PREFIX
 
 log = logging.getLogger("benchmarks")
@@ -33,6 +36,7 @@ def families_for(only: List[str], quick: bool) -> List[str]:
 
 
 def _worker_command(options, threads: int, families: List[str]) -> List[str]:
+    """The command line of one worker."""
     return [sys.executable, "-m", "benchmarks.worker", "--threads", str(threads),
             "--backends", ",".join(options.backends), "--peers", ",".join(options.peers),
             "--families", ",".join(families), "--repeats", str(options.repeats)] \
@@ -41,14 +45,11 @@ def _worker_command(options, threads: int, families: List[str]) -> List[str]:
 
 def run_worker(options, threads: int, families: List[str], progress, results: dict) -> int:
     """Run one worker to its end, folding its events into ``results``; its exit code."""
-    from .machine import pinned_environment
-
     # Quick runs are smoke tests: leave the OpenBLAS overrides as the machine has them.
     env = pinned_environment(threads, keep_openblas_overrides=options.quick)
     # The worker must import the deeplite this process imported (a checkout's, or an installed one
     # with its compiled _C), then this benchmarks package; it runs in the output folder so that
     # the current folder, first on sys.path, shadows neither.
-    import deeplite
     first = Path(deeplite.__file__).resolve().parent.parent
     root = Path(__file__).resolve().parent.parent
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(first), str(root), env.get("PYTHONPATH")]))

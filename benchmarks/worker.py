@@ -17,7 +17,6 @@ from .context import Context
 from .contenders import load_torch, select
 
 PREFIX = "@@benchmarks "
-log = logging.getLogger("benchmarks")
 
 
 def emit(event: str, **fields) -> None:

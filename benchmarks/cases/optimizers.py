@@ -61,35 +61,6 @@ def _numpy_adam(params, grads, kwargs):
     return step
 
 
-def _deeplite_optim_available() -> bool:
-    """Whether deeplite.optim has landed (before it, the fused backend kernels are timed)."""
-    try:
-        import deeplite.optim
-    except ImportError:
-        return False
-    return hasattr(deeplite.optim, "SGD")
-
-
-def _kernel_step(contender, params, class_name, kwargs):
-    """The backend's fused optimizer kernel on raw arrays, called as deeplite.optim calls it."""
-    import deeplite
-    backend = deeplite.backends.get(contender.device)
-    raw = [p.data for p in params]
-    grads = [p.grad.data for p in params]
-    zeros = lambda: [backend.zeros(a.shape, a.dtype) for a in raw]  # noqa: E731
-    if class_name == "SGD":
-        bufs = zeros()
-        return lambda: backend.sgd_step(raw, grads, bufs, False, kwargs["lr"], kwargs["momentum"],
-                                        0.0, 0.0, False, False)
-    avgs, squares, steps = zeros(), zeros(), [0] * len(raw)
-
-    def step():
-        steps[:] = [count + 1 for count in steps]
-        backend.adam_step(raw, grads, avgs, squares, None, steps, kwargs["lr"], *kwargs["betas"],
-                          kwargs["eps"], 0.0, False, False, False)
-    return step
-
-
 def _maker(host_params, host_grads, name: str):
     """make(contender): one optimizer step over every parameter tensor."""
     class_name, kwargs, _ = OPTIMIZERS[name]
@@ -104,10 +75,8 @@ def _maker(host_params, host_grads, name: str):
             param.grad = contender.put(grad)
         if contender.framework == "torch":
             import torch.optim as optim
-        elif _deeplite_optim_available():
-            import deeplite.optim as optim
         else:
-            return _kernel_step(contender, params, class_name, kwargs)
+            import deeplite.optim as optim
         return getattr(optim, class_name)(params, **kwargs).step
     return make
 
