@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # deeplite in a container: its tests and benchmarks on a laptop (CPU) or on a GPU host (CUDA variant).
 #
 #   docker build -t deeplite .                     CPU image; its default command runs the test suite
