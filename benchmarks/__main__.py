@@ -36,8 +36,8 @@ def parse(argv=None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Benchmark deeplite's backends beside NumPy and PyTorch (when installed), "
                     "with the machine's copy bandwidth and GEMM rate measured in the same run.")
-    parser.add_argument("--backends", type=_names, default=["numpy", "cpu", "cuda"],
-                        help="deeplite backends, comma-separated (default: numpy,cpu,cuda; "
+    parser.add_argument("--backends", type=_names, default=["cuda", "cpu", "numpy"],
+                        help="deeplite backends, comma-separated (default: cuda,cpu,numpy; "
                              "one that cannot run here is skipped with the reason)")
     parser.add_argument("--only", type=_names, default=[],
                         help=f"case families, comma-separated: {','.join(FAMILIES)}")

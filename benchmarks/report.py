@@ -79,11 +79,40 @@ def row(record: dict) -> List[str]:
             _optional(record.get("ratio_torch"), "{:.2f}x")]
 
 
+def _table(header: List[str], rows: List[List[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines) + "\n"
+
+
 def markdown(records: List[dict]) -> str:
     """The results as a Markdown table, one row per record, in run order."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(row(record)) + " |" for record in records]
-    return "\n".join(lines) + "\n"
+    return _table(list(COLUMNS), [row(record) for record in records])
+
+
+def compact(records: List[dict]) -> str:
+    """A narrower table: one row per case, shape and thread count, the contenders side by side.
+
+    Each contender's cell is its median (or peak RSS); then each deeplite backend's ratios to
+    NumPy and PyTorch. This is the table the README carries.
+    """
+    groups: Dict[tuple, Dict[str, dict]] = defaultdict(dict)
+    for record in records:
+        groups[(record["case"], record["shape"], record["threads"])][record["backend"]] = record
+    names = list(dict.fromkeys(record["backend"] for record in records))
+    ours = [name for name in names if name.startswith("deeplite")]
+    header = ["case", "shape", "threads", *names]
+    header += [f"{name} / {peer}" for name in ours for peer in ("numpy", "torch")]
+    rows = []
+    for (case, shape, threads), by_name in groups.items():
+        cells = [case, shape, str(threads)]
+        cells += [row(by_name[name])[4].replace(" peak RSS", "") if name in by_name else ""
+                  for name in names]
+        cells += [_optional(by_name.get(name, {}).get(f"ratio_{peer}"), "{:.2f}x")
+                  for name in ours for peer in ("numpy", "torch")]
+        rows.append(cells)
+    return _table(header, rows)
 
 
 def summary(records: List[dict]) -> str:

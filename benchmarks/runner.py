@@ -1,7 +1,8 @@
 """The runner: one pinned worker subprocess per thread count, a progress bar, and the outputs.
 
 Outputs in the --out folder: results.json (records, machine, limits per thread count),
-results.md (the Markdown table, also printed on stdout) and the PNG plots. results.json is read
+results.md (the Markdown table, also printed on stdout), summary.md (the same figures with the
+contenders side by side, as the README shows them) and the PNG plots. results.json is read
 back and checked before the run reports success, so a smoke run also proves its output parses.
 """
 import json
@@ -93,6 +94,8 @@ def write_outputs(out: Path, results: dict) -> str:
     (out / "results.json").write_text(json.dumps(results, indent=1))
     table = report.markdown(results["records"])
     (out / "results.md").write_text(f"Command: `{results['command']}`\n\n{table}")
+    (out / "summary.md").write_text(f"Command: `{results['command']}`\n\n"
+                                    f"{report.compact(results['records'])}")
     plots.ratio_plot(results["records"], out / "ratios.png")
     plots.scaling_plot(results["records"], out / "scaling.png")
     return table

@@ -40,6 +40,8 @@ def test_quick_run_writes_parseable_results(device, tmp_path):
     assert results["runs"][0]["limits"]["gemm_gflops"] > 0
     table = (tmp_path / "results.md").read_text()
     assert "| case | shape | backend |" in table and f"deeplite[{device}]" in table
+    summary = (tmp_path / "summary.md").read_text()
+    assert f"| deeplite[{device}] / numpy |" in summary
 
 
 def test_unknown_family_is_refused_before_running(tmp_path):
