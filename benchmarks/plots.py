@@ -1,4 +1,9 @@
-"""PNG plots of a run: deeplite's ratios to its peers, and the log-log scaling sweeps."""
+"""PNG plots of a run: deeplite's ratios to its peers, and the log-log scaling sweeps.
+
+Ratios are drawn on a log axis so that 2x slower and 2x faster sit equally far from the line at 1.
+The sweeps are drawn log-log so that a slope of 1 reads as "cost proportional to work" and a flat
+start as fixed per-call overhead.
+"""
 from collections import defaultdict
 from pathlib import Path
 from typing import List
@@ -17,14 +22,16 @@ def _pyplot():
 
 def ratio_plot(records: List[dict], path: Path) -> bool:
     """Bars of deeplite's time over NumPy's and PyTorch's per case (log scale); False if none."""
+    # The sweeps have their own plot; here one bar pair per deeplite record that has a peer.
     rows = [r for r in records if r["framework"] == "deeplite" and not r["case"].startswith("scale_")
             and ("ratio_numpy" in r or "ratio_torch" in r)]
     if not rows:
         return False
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(9, 1.5 + 0.22 * len(rows)))
+    figure, axes = plt.subplots(figsize=(9, 1.5 + 0.22 * len(rows)))  # tall enough to read labels
     positions = range(len(rows))
     for offset, key, label in ((-0.2, "ratio_numpy", "vs NumPy"), (0.2, "ratio_torch", "vs PyTorch")):
+        # NaN leaves a gap where the peer did not run (PyTorch not installed, say).
         axes.barh([p + offset for p in positions], [r.get(key, float("nan")) for r in rows],
                   height=0.4, label=label)
     axes.axvline(1.0, color="black", linewidth=0.8)
@@ -52,7 +59,7 @@ def scaling_plot(records: List[dict], path: Path) -> bool:
     for axes, case in zip(all_axes[0], sweeps):
         lines = defaultdict(list)
         for record in records:
-            if record["case"] == case:
+            if record["case"] == case:  # one line per contender and thread count
                 lines[f"{record['backend']} t{record['threads']}"].append(
                     (record["x"], record["median_s"]))
         for label, points in lines.items():
