@@ -14,7 +14,7 @@ from .contenders import Contender
 
 @dataclass(frozen=True)
 class MLPSpec:
-    """A ReLU MLP, its batch size and its loss: "ce" (softmax cross-entropy) or "bce" (on logits)."""
+    """A ReLU MLP, its batch and its loss: "ce" (softmax cross-entropy) or "bce" (on logits)."""
 
     sizes: Tuple[int, ...]
     batch: int

@@ -23,14 +23,15 @@ def _pyplot():
 def ratio_plot(records: List[dict], path: Path) -> bool:
     """Bars of deeplite's time over NumPy's and PyTorch's per case (log scale); False if none."""
     # The sweeps have their own plot; here one bar pair per deeplite record that has a peer.
-    rows = [r for r in records if r["framework"] == "deeplite" and not r["case"].startswith("scale_")
-            and ("ratio_numpy" in r or "ratio_torch" in r)]
+    rows = [r for r in records if r["framework"] == "deeplite"
+            and not r["case"].startswith("scale_") and ("ratio_numpy" in r or "ratio_torch" in r)]
     if not rows:
         return False
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(9, 1.5 + 0.22 * len(rows)))  # tall enough to read labels
     positions = range(len(rows))
-    for offset, key, label in ((-0.2, "ratio_numpy", "vs NumPy"), (0.2, "ratio_torch", "vs PyTorch")):
+    bars = ((-0.2, "ratio_numpy", "vs NumPy"), (0.2, "ratio_torch", "vs PyTorch"))
+    for offset, key, label in bars:
         # NaN leaves a gap where the peer did not run (PyTorch not installed, say).
         axes.barh([p + offset for p in positions], [r.get(key, float("nan")) for r in rows],
                   height=0.4, label=label)
@@ -49,7 +50,7 @@ def ratio_plot(records: List[dict], path: Path) -> bool:
 
 
 def scaling_plot(records: List[dict], path: Path) -> bool:
-    """Log-log cost against batch size, width and array size, a line per contender; False if none."""
+    """Log-log cost against batch size, width and array size, per contender; False if none ran."""
     sweeps = [case for case in SWEEPS if any(r["case"] == case for r in records)]
     if not sweeps:
         return False

@@ -29,7 +29,7 @@ def add_ratios(records: List[dict]) -> None:
         for record in group:
             if record["framework"] != "deeplite":
                 continue
-            # A GPU contender's torch peer is torch on the GPU; a host contender's, torch on the CPU.
+            # A GPU contender's torch peer is torch on the GPU; a host one's, torch on the CPU.
             torch_device = "cuda" if record["device"] == "cuda" else "cpu"
             torch_peer = next((r for r in group if r["framework"] == "torch"
                                and r["device"] == torch_device), None)
@@ -125,8 +125,10 @@ def summary(records: List[dict]) -> str:
         cells = row(record)
         ratios = [cell + " " + peer for cell, peer in ((cells[8], "numpy"), (cells[9], "torch"))
                   if cell]
-        parts.append(f"{record['backend']} {cells[4]}" + (f" ({', '.join(ratios)})" if ratios else ""))
-    return f"{first['case']} {first['shape']} t{first['threads']}: " + ("; ".join(parts) or "no deeplite contender")
+        parts.append(f"{record['backend']} {cells[4]}"
+                     + (f" ({', '.join(ratios)})" if ratios else ""))
+    return (f"{first['case']} {first['shape']} t{first['threads']}: "
+            + ("; ".join(parts) or "no deeplite contender"))
 
 
 def validate(path: Path) -> dict:

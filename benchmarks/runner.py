@@ -53,7 +53,8 @@ def run_worker(options, threads: int, families: List[str], progress, results: di
     # the current folder, first on sys.path, shadows neither.
     first = Path(deeplite.__file__).resolve().parent.parent
     root = Path(__file__).resolve().parent.parent
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(first), str(root), env.get("PYTHONPATH")]))
+    paths = [str(first), str(root), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(path for path in paths if path)
     process = subprocess.Popen(_worker_command(options, threads, families), stdout=subprocess.PIPE,
                                text=True, env=env, cwd=Path(options.out).resolve())
     for line in process.stdout:

@@ -56,7 +56,7 @@ def _sample(fn: Callable, sync: Callable, inner: int) -> float:
 
 def compare(calls: Dict[str, Callable], syncs: Dict[str, Callable] = None, repeats: int = 7,
             warmup: int = 2, target_s: float = TARGET_SAMPLE_S) -> Dict[str, Stats]:
-    """Time each named call in alternating rounds: a, b, c, a, b, c, ... after ``warmup`` calls each.
+    """Time each named call in alternating rounds (a, b, c, b, c, a, ...) after ``warmup`` calls.
 
     Args:
         calls: contender name -> zero-argument callable doing one unit of work.
