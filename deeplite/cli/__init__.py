@@ -1,0 +1,64 @@
+"""The ``deeplite`` command: ``train``, ``eval``, ``predict`` and ``doctor`` subcommands.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds its parser
+and sets ``func`` (the function that runs it and returns the exit status). Adding a subcommand is
+adding a module and one name to ``COMMANDS``.
+
+    $ deeplite train                     # an MLP on the digits dataset, best device
+    $ deeplite eval runs/digits-...      # accuracy of a saved run on its held-out split
+    $ deeplite predict CHECKPOINT new.csv
+    $ deeplite doctor                    # which backends work here, and fixes for those that don't
+"""
+import argparse
+import importlib
+import logging
+import sys
+
+from .. import __version__
+from ..data import DataError
+
+
+class CommandError(Exception):
+    """A user-facing failure of a subcommand: printed as one line, exit status 1, no traceback."""
+
+
+# Subcommand name -> module in this package defining register(subparsers).
+COMMANDS = {
+    "train": "train_command",
+    "eval": "eval_command",
+    "predict": "eval_command",
+    "doctor": "doctor_command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="deeplite", description="Train, evaluate and diagnose deeplite models.")
+    parser.add_argument("--version", action="version", version=f"deeplite {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    registered = set()
+    for module_name in COMMANDS.values():
+        if module_name not in registered:  # one module may register several subcommands
+            importlib.import_module(f".{module_name}", __name__).register(subparsers)
+            registered.add(module_name)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``deeplite`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except (CommandError, DataError, FileNotFoundError) as error:
+        # Bad input or a failed run: the message says what and how to fix it; a traceback would
+        # only bury it. Bugs (any other exception) keep their traceback.
+        print(f"deeplite {args.command}: error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,223 @@
+"""``deeplite train``: train an MLP classifier and write a run folder.
+
+The run folder holds ``checkpoint.safetensors`` (the last good epoch), ``metrics.json`` (per-epoch
+losses and accuracies, the final ``test_accuracy``) and ``curves.png``; with ``--diagnose`` also
+per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``.
+"""
+import argparse
+import time
+
+from tqdm import tqdm
+
+from .. import backends, nn, optim
+from ..creation import manual_seed, tensor
+from ..data import DataLoader, TensorDataset, split_and_standardize
+from ..train import Classification, fit, make_train_step
+from . import CommandError, plots, run_files
+from .sources import BUILTIN, load_dataset
+
+# Learning rate used when --lr is not given: each optimizer's usual starting point.
+DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
+PROBE_ROWS = 512  # training rows on which --diagnose counts dead ReLUs
+TEST_BATCH = 1024  # evaluation needs no gradients, so large batches are fine
+
+
+def register(subparsers) -> None:
+    """Add the ``train`` subcommand and its options."""
+    parser = subparsers.add_parser(
+        "train", help="train an MLP classifier (default: digits) and write a run folder",
+        description="Train an MLP classifier and write a run folder with the checkpoint, "
+                    "metrics.json and a plot of the loss and accuracy curves. The same seed and "
+                    "device give the same result.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", default="digits",
+                      help=f"{' | '.join(BUILTIN)} | PATH.csv | PATH.npz")
+    data.add_argument("--target", default=None,
+                      help="target column of a csv (default: the last column)")
+    data.add_argument("--test-fraction", type=float, default=0.2,
+                      help="share of the samples held out for testing (stratified)")
+    model = parser.add_argument_group("model and optimisation")
+    model.add_argument("--hidden", default="256,256", help="hidden layer widths, comma-separated")
+    model.add_argument("--activation", default="relu", choices=ACTIVATIONS)
+    model.add_argument("--optimizer", default="adam", choices=sorted(DEFAULT_LR))
+    model.add_argument("--lr", type=float, default=None,
+                       help="learning rate (default: sgd 0.1, adagrad 0.01, others 0.001)")
+    model.add_argument("--momentum", type=float, default=0.9, help="momentum of sgd and rmsprop")
+    model.add_argument("--weight-decay", type=float, default=0.0)
+    model.add_argument("--epochs", type=int, default=30)
+    model.add_argument("--batch-size", type=int, default=64)
+    run = parser.add_argument_group("run")
+    run.add_argument("--seed", type=int, default=0,
+                     help="seeds the split, the weights and the order")
+    run.add_argument("--device", default="auto",
+                     help="auto (cuda, else cpu, else numpy) | cuda | cpu | numpy")
+    run.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<time>)")
+    run.add_argument("--diagnose", action="store_true",
+                     help="record per-layer gradient norms and dead-ReLU fractions each epoch")
+    run.add_argument("--cuda-graph", action="store_true",
+                     help="capture the training step as one CUDA graph (cuda, sgd only; drops "
+                          "the last partial batch; see deeplite.cuda.CUDAGraph)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_train)
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> the fastest available backend; an unavailable device is a CommandError."""
+    if name == "auto":
+        return backends.available()[0]
+    if name not in backends.MODULES:
+        raise CommandError(f"unknown device {name!r}; choose auto, {', '.join(backends.MODULES)}")
+    reason = backends.why_unavailable(name)
+    if reason is not None:
+        raise CommandError(f"device {name!r} is not available here: {reason}. Run 'deeplite "
+                           f"doctor' for the fix, or use --device auto")
+    return name
+
+
+def parse_hidden(text: str) -> list:
+    """"128,128" -> [128, 128]; "" -> [] (a linear model)."""
+    try:
+        widths = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise CommandError(f"--hidden {text!r}: expected comma-separated integers such as "
+                           f"128,128") from None
+    if any(width < 1 for width in widths):
+        raise CommandError(f"--hidden {text!r}: layer widths must be positive")
+    return widths
+
+
+def make_optimizer(args, parameters):
+    """The optimizer named by ``--optimizer`` with the learning rate and weight decay given."""
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    if args.optimizer == "sgd":
+        return optim.SGD(parameters, lr=lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    if args.optimizer == "rmsprop":
+        return optim.RMSprop(parameters, lr=lr, momentum=args.momentum,
+                             weight_decay=args.weight_decay)
+    chosen = {"adam": optim.Adam, "adamw": optim.AdamW, "adagrad": optim.Adagrad}[args.optimizer]
+    if args.optimizer == "adamw" and args.weight_decay == 0.0:
+        return chosen(parameters, lr=lr)  # AdamW's own default decay (0.01)
+    return chosen(parameters, lr=lr, weight_decay=args.weight_decay)
+
+
+def cuda_graph_step(args, device, model, optimizer, task, train):
+    """The training step captured as a CUDA graph (``deeplite.cuda.CUDAGraph``)."""
+    if device != "cuda":
+        raise CommandError(f"--cuda-graph needs --device cuda (a CUDA graph replays GPU work), "
+                           f"but the device is {device}")
+    if args.optimizer != "sgd":
+        raise CommandError(f"--cuda-graph works with --optimizer sgd only: a graph freezes host "
+                           f"scalars at capture, such as {args.optimizer}'s step-dependent terms")
+    if args.diagnose:
+        raise CommandError("--cuda-graph and --diagnose exclude each other: diagnostics read "
+                           "gradients on the host, which a captured step cannot do")
+    if len(train) < args.batch_size:
+        raise CommandError(f"--cuda-graph: --batch-size {args.batch_size} exceeds the "
+                           f"{len(train)} training samples; a graph needs full batches")
+    from .. import cuda
+
+    # Labels are 0..K-1 by construction (encode_labels), so the loss may skip its host-side range
+    # check, a sync that capture forbids. The static inputs are a slice of the training data, not
+    # a loader batch, so the loader's shuffling stays as without --cuda-graph.
+    step = make_train_step(model, optimizer, task, labels_checked=True)
+    static_x = tensor(train.x[:args.batch_size], device=device)
+    static_y = tensor(task.targets(train.y[:args.batch_size]), device=device)
+    return cuda.CUDAGraph(step, static_x, static_y)
+
+
+def run_train(args) -> int:
+    """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
+    device = resolve_device(args.device)
+    hidden = parse_hidden(args.hidden)
+    if args.epochs < 1 or args.batch_size < 1:
+        raise CommandError("--epochs and --batch-size must be at least 1")
+    table = load_dataset(args.dataset, args.target, args.seed)
+    task = Classification(len(table.classes))
+    train, test, scaler = split_and_standardize(table, args.test_fraction, args.seed)
+    manual_seed(args.seed)  # the weights (and anything else drawn) follow the seed
+    model = nn.MLP([table.n_features, *hidden, task.n_outputs], activation=args.activation,
+                   device=device)
+    optimizer = make_optimizer(args, model.parameters())
+    train_loader = DataLoader(TensorDataset(train.x, task.targets(train.y)), args.batch_size,
+                              shuffle=True, drop_last=args.cuda_graph, seed=args.seed,
+                              device=device)
+    test_loader = DataLoader(TensorDataset(test.x, task.targets(test.y)), TEST_BATCH,
+                             device=device)
+    step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
+        else None
+    run_dir = run_files.new_run_dir(args.out, args.dataset)
+    config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
+              "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
+              "feature_names": table.feature_names, "seed": args.seed,
+              "test_fraction": args.test_fraction, "device": device,
+              "optimizer": args.optimizer, "lr": optimizer.param_groups[0]["lr"],
+              "weight_decay": args.weight_decay, "batch_size": args.batch_size,
+              "epochs": args.epochs,
+              "scaler": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()}}
+    checkpoint = run_dir / run_files.CHECKPOINT
+    run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
+    saved = {"epoch": 0}
+
+    bar = tqdm(total=args.epochs * len(train_loader), unit="step", disable=args.quiet,
+               desc=f"{args.dataset} on {device}", dynamic_ncols=True)
+
+    def on_step(loss: float, accuracy: float) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy:.3f}", refresh=False)
+
+    def on_epoch(record: dict) -> None:
+        # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
+        run_files.save_checkpoint(checkpoint, model, optimizer,
+                                  {**config, "epoch": record["epoch"]})
+        saved["epoch"] = record["epoch"]
+        bar.set_description(f"epoch {record['epoch']}/{args.epochs} "
+                            f"test acc {record['test_accuracy']:.3f}")
+
+    probe = tensor(train.x[:PROBE_ROWS], device=device) if args.diagnose else None
+    started = time.perf_counter()
+    history = fit(model, optimizer, task, train_loader, args.epochs, test_loader=test_loader,
+                  diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
+                  on_epoch=on_epoch)
+    wall_seconds = time.perf_counter() - started
+    bar.close()
+    return _report(args, run_dir, history, saved["epoch"], wall_seconds, len(train), len(test),
+                   device)
+
+
+def _report(args, run_dir, history: dict, checkpoint_epoch: int, wall_seconds: float,
+            n_train: int, n_test: int, device: str) -> int:
+    """Write metrics.json and the plots, print the outcome; the exit status."""
+    epochs = history["epochs"]
+    series = {key: [record[key] for record in epochs]
+              for key in ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                          "seconds")}
+    for key in ("grad_norms", "dead_relu"):
+        if epochs and key in epochs[0]:
+            series[key] = {layer: [record[key][layer] for record in epochs]
+                           for layer in epochs[0][key]}
+    final = epochs[-1]["test_accuracy"] if epochs else None
+    metrics = {"format": run_files.FORMAT, "dataset": args.dataset, "device": device,
+               "arguments": {key: value for key, value in vars(args).items() if key != "func"},
+               "n_train": n_train, "n_test": n_test, "history": series,
+               "test_accuracy": final, "checkpoint_epoch": checkpoint_epoch,
+               "stopped": history["stopped"], "wall_seconds": wall_seconds}
+    run_files.write_json(run_dir / run_files.METRICS, metrics)
+    title = f"deeplite train --dataset {args.dataset} ({device})"
+    written = [run_files.CHECKPOINT, run_files.METRICS]
+    if epochs:
+        plots.plot_curves(epochs, run_dir / run_files.CURVES, title)
+        written.append(run_files.CURVES)
+        if args.diagnose:
+            plots.plot_diagnostics(epochs, run_dir / run_files.DIAGNOSTICS, title)
+            written.append(run_files.DIAGNOSTICS)
+    if history["stopped"]:
+        print(f"stopped early, {history['stopped']}")
+        print(f"kept the last good checkpoint (epoch {checkpoint_epoch}) in {run_dir}")
+        return 1
+    correct = round(final * n_test)
+    print(f"test accuracy: {final:.2%} ({correct}/{n_test}) after {len(epochs)} epochs, "
+          f"{wall_seconds:.1f}s on {device}")
+    print(f"wrote {run_dir}: {', '.join(written)}")
+    return 0

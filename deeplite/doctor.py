@@ -1,0 +1,191 @@
+"""``deeplite doctor``: what works on this machine, and for what does not, why and the fix.
+
+The CUDA diagnosis is the point: a CuPy wheel built for a newer CUDA than the driver supports,
+two CuPy wheels at once, or no wheel at all are the usual reasons a GPU sits unused. The probes
+(driver version, installed wheels, GPU list) are small functions so tests can replace them.
+"""
+import ctypes
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, backends
+
+BUILD_ERROR_FILE = Path(__file__).parent / "_C_build_error.txt"  # written by setup.py on failure
+CUDA_EXTRAS = {12: "deeplite[cuda12]", 13: "deeplite[cuda13]"}  # pyproject's optional extras
+
+
+@dataclass
+class BackendStatus:
+    """One backend's verdict: available, or the reason it is not and how to fix it."""
+
+    name: str
+    available: bool
+    reason: str = ""
+    fix: str = ""
+
+
+def driver_cuda_version():
+    """The newest CUDA version the NVIDIA driver supports, as (major, minor), or None.
+
+    Asks libcuda's ``cuDriverGetVersion`` (no CuPy needed), then falls back to nvidia-smi.
+    """
+    for library in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
+        try:
+            libcuda = ctypes.CDLL(library)
+        except OSError:
+            continue
+        version = ctypes.c_int(0)
+        if libcuda.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value:
+            return version.value // 1000, (version.value % 1000) // 10  # 12040 -> (12, 4)
+    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", _nvidia_smi() or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def gpu_names() -> list:
+    """Names of the GPUs nvidia-smi lists (empty without nvidia-smi or a GPU)."""
+    listing = _nvidia_smi("-L") or ""
+    return [line.split(":", 1)[1].split("(UUID")[0].strip()
+            for line in listing.splitlines() if line.startswith("GPU ")]
+
+
+def _nvidia_smi(*args):
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        return subprocess.run(["nvidia-smi", *args], capture_output=True, text=True,
+                              timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def installed_cupy_wheels() -> dict:
+    """Installed CuPy distributions and their versions, e.g. {"cupy-cuda12x": "13.3.0"}."""
+    found = {}
+    for dist in importlib.metadata.distributions():
+        name = (dist.metadata["Name"] or "").lower()
+        if name == "cupy" or name.startswith("cupy-cuda") or name.startswith("cupy-rocm"):
+            found[name] = dist.version
+    return found
+
+
+def wheel_cuda_major(wheel: str):
+    """The CUDA major version a CuPy wheel is built for ("cupy-cuda12x" -> 12), None if unknown."""
+    match = re.fullmatch(r"cupy-cuda(\d+?)(\d|x)", wheel)
+    if not match:
+        return None
+    digits = match.group(1) + (match.group(2) if match.group(2) != "x" else "")
+    return int(digits[:2]) if len(digits) >= 3 else int(digits)
+
+
+def matching_wheel(driver) -> str:
+    """The pip requirement whose CuPy wheel matches a driver supporting CUDA ``driver``."""
+    major = driver[0]
+    if major in CUDA_EXTRAS:
+        return CUDA_EXTRAS[major]
+    if major > max(CUDA_EXTRAS):
+        return CUDA_EXTRAS[max(CUDA_EXTRAS)]  # drivers run older CUDA wheels
+    return f"cupy-cuda{major}x"
+
+
+def diagnose_cuda(reason: str, driver, wheels: dict, gpus: list) -> str:
+    """The fix for an unavailable cuda backend, from the probes' findings."""
+    if driver is None:
+        if wheels:
+            return ("CuPy is installed but no NVIDIA driver was found (libcuda and nvidia-smi are "
+                    "missing): install the NVIDIA driver, or use --device cpu")
+        return "no NVIDIA GPU driver found: the cuda device needs an NVIDIA GPU; use cpu or numpy"
+    driver_text = f"{driver[0]}.{driver[1]}"
+    wanted = matching_wheel(driver)
+    if not wheels:
+        return (f"CuPy is not installed; for this driver (CUDA {driver_text}) run: "
+                f"pip install \"{wanted}\"")
+    if len(wheels) > 1:
+        names = ", ".join(sorted(wheels))
+        return (f"several CuPy packages are installed ({names}) and overwrite each other: "
+                f"pip uninstall -y {' '.join(sorted(wheels))} && pip install \"{wanted}\"")
+    wheel = next(iter(wheels))
+    built_for = wheel_cuda_major(wheel)
+    if built_for is not None and built_for > driver[0]:
+        return (f"{wheel} needs a driver that supports CUDA {built_for}, but this driver supports "
+                f"CUDA {driver_text}: pip uninstall -y {wheel} && pip install \"{wanted}\" "
+                f"(or update the NVIDIA driver)")
+    if built_for is not None and built_for < driver[0] and built_for < min(CUDA_EXTRAS):
+        return (f"{wheel} is built for CUDA {built_for}, older than deeplite supports: "
+                f"pip uninstall -y {wheel} && pip install \"{wanted}\"")
+    if not gpus:
+        return ("the driver is installed but no GPU is visible (check CUDA_VISIBLE_DEVICES="
+                f"{os.environ.get('CUDA_VISIBLE_DEVICES', '<unset>')} and nvidia-smi)")
+    return f"{wheel} matches the driver (CUDA {driver_text}) but failed to load: {reason}"
+
+
+def diagnose_cpu(reason: str) -> str:
+    """The fix for an unavailable cpu backend (the C++ extension ``deeplite._C``)."""
+    if BUILD_ERROR_FILE.exists():
+        first_line = (BUILD_ERROR_FILE.read_text().strip().splitlines() or ["unknown error"])[0]
+        return (f"the C++ extension failed to compile: {first_line}\n      fix that error (a C++17 "
+                f"compiler is needed, e.g. apt install g++), then reinstall: pip install -e .")
+    return ("the C++ extension deeplite._C is not built: install a C++17 compiler and reinstall "
+            "(pip install -e . in a checkout, or pip install --force-reinstall deeplite)")
+
+
+def backend_statuses() -> list:
+    """A BackendStatus for each known backend, in order of preference."""
+    statuses = []
+    for name in backends.MODULES:
+        reason = backends.why_unavailable(name)
+        if reason is None:
+            statuses.append(BackendStatus(name, True))
+            continue
+        if name == "cuda":
+            fix = diagnose_cuda(reason, driver_cuda_version(), installed_cupy_wheels(), gpu_names())
+        elif name == "cpu":
+            fix = diagnose_cpu(reason)
+        else:
+            fix = "reinstall NumPy: pip install --force-reinstall numpy"
+        statuses.append(BackendStatus(name, False, reason, fix))
+    return statuses
+
+
+def thread_info() -> dict:
+    """Thread settings: DEEPLITE_NUM_THREADS, OMP_NUM_THREADS, CPUs present and usable."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"DEEPLITE_NUM_THREADS": os.environ.get("DEEPLITE_NUM_THREADS", "<unset>"),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "<unset>"),
+            "cpu_count": os.cpu_count(), "usable_cpus": usable}
+
+
+def report() -> str:
+    """The full doctor report as text."""
+    from .creation import get_default_device
+
+    lines = [f"deeplite {__version__}",
+             f"Python   {sys.version.split()[0]} ({platform.platform()})",
+             f"NumPy    {np.__version__}"]
+    wheels = installed_cupy_wheels()
+    if wheels:
+        listed = ", ".join(f"{name} {version}" for name, version in wheels.items())
+        lines.append(f"CuPy     {listed}")
+    lines.append("")
+    lines.append("backends:")
+    for status in backend_statuses():
+        if status.available:
+            lines.append(f"  {status.name:<6} ok")
+        else:
+            lines.append(f"  {status.name:<6} unavailable: {status.reason}")
+            lines.append(f"      fix: {status.fix}")
+    threads = thread_info()
+    lines.append("")
+    lines.append(f"threads: DEEPLITE_NUM_THREADS={threads['DEEPLITE_NUM_THREADS']}, "
+                 f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
+                 f"of {threads['cpu_count']} CPUs")
+    lines.append(f"default device: {get_default_device()}")
+    return "\n".join(lines)
