@@ -2,14 +2,14 @@
 from pathlib import Path
 
 
-def _pyplot():
+def pyplot():
     """matplotlib's pyplot on the Agg backend (files only: no display needed, none opened)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import pyplot
+    from matplotlib import pyplot as plt
 
-    return pyplot
+    return plt
 
 
 def _finish(figure, axes, path: Path, title: str) -> None:
@@ -28,9 +28,9 @@ def _finish(figure, axes, path: Path, title: str) -> None:
 
 def plot_curves(epochs: list, path: Path, title: str) -> None:
     """Loss and accuracy per epoch, train and test side by side."""
-    pyplot = _pyplot()
+    plt = pyplot()
     numbers = [record["epoch"] for record in epochs]
-    figure, (loss_axis, accuracy_axis) = pyplot.subplots(1, 2, figsize=(10, 4))
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for split in ("train", "test"):
         if epochs and f"{split}_loss" in epochs[0]:
             loss_axis.plot(numbers, [r[f"{split}_loss"] for r in epochs], marker=".", label=split)
@@ -39,14 +39,14 @@ def plot_curves(epochs: list, path: Path, title: str) -> None:
     loss_axis.set(xlabel="epoch", ylabel="loss", title="loss", yscale="log")
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     _finish(figure, (loss_axis, accuracy_axis), path, title)
-    pyplot.close(figure)
+    plt.close(figure)
 
 
 def plot_diagnostics(epochs: list, path: Path, title: str) -> None:
     """Per-layer gradient norms (log scale) and dead-ReLU fractions per epoch."""
-    pyplot = _pyplot()
+    plt = pyplot()
     numbers = [record["epoch"] for record in epochs]
-    figure, (grad_axis, dead_axis) = pyplot.subplots(1, 2, figsize=(10, 4))
+    figure, (grad_axis, dead_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for layer in epochs[0].get("grad_norms", {}) if epochs else {}:
         grad_axis.plot(numbers, [r["grad_norms"][layer] for r in epochs], marker=".", label=layer)
     for layer in epochs[0].get("dead_relu", {}) if epochs else {}:
@@ -56,4 +56,4 @@ def plot_diagnostics(epochs: list, path: Path, title: str) -> None:
     dead_axis.set(xlabel="epoch", ylabel="fraction of units", ylim=(-0.02, 1.02),
                   title="dead ReLUs (0 on every probe sample)")
     _finish(figure, (grad_axis, dead_axis), path, title)
-    pyplot.close(figure)
+    plt.close(figure)

@@ -39,15 +39,16 @@ def register(subparsers) -> None:
     data.add_argument("--test-fraction", type=float, default=0.2,
                       help="share of the samples held out for testing (stratified)")
     model = parser.add_argument_group("model and optimisation")
-    model.add_argument("--hidden", default="256,256", help="hidden layer widths, comma-separated")
+    model.add_argument("--hidden", default="512",
+                       help="hidden layer widths, comma-separated (e.g. 128,128)")
     model.add_argument("--activation", default="relu", choices=ACTIVATIONS)
     model.add_argument("--optimizer", default="adam", choices=sorted(DEFAULT_LR))
     model.add_argument("--lr", type=float, default=None,
                        help="learning rate (default: sgd 0.1, adagrad 0.01, others 0.001)")
     model.add_argument("--momentum", type=float, default=0.9, help="momentum of sgd and rmsprop")
     model.add_argument("--weight-decay", type=float, default=0.0)
-    model.add_argument("--epochs", type=int, default=30)
-    model.add_argument("--batch-size", type=int, default=64)
+    model.add_argument("--epochs", type=int, default=20)
+    model.add_argument("--batch-size", type=int, default=32)
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0,
                      help="seeds the split, the weights and the order")
