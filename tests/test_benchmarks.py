@@ -129,3 +129,19 @@ def test_numpy_mlp_step_matches_deeplite_sgd(loss, rng):
         # float32 throughout: a few ulps of difference in the summation order is expected
         np.testing.assert_allclose(peer_w, w0 - 0.1 * w.grad.numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(peer_b, b0 - 0.1 * b.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_deeplite_bench_forwards_every_argument_to_the_suite(tmp_path):
+    from deeplite.cli import main
+    status = main(["bench", "--quick", "--only", "overhead", "--backends", "numpy", "--peers",
+                   "numpy", "--repeats", "1", "--out", str(tmp_path)])
+    assert status == 0
+    results = report.validate(tmp_path / "results.json")
+    assert {record["backend"] for record in results["records"]} == {"deeplite[numpy]", "numpy"}
+
+
+def test_deeplite_bench_outside_a_checkout_says_how_to_run_it(tmp_path, monkeypatch, capsys):
+    from deeplite.cli import bench_command, main
+    monkeypatch.setattr(bench_command, "checkout_folders", lambda: [tmp_path])
+    assert main(["bench", "--quick"]) == 1
+    assert "python -m benchmarks" in capsys.readouterr().err
