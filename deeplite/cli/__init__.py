@@ -1,4 +1,4 @@
-"""The ``deeplite`` command: ``train``, ``eval``, ``predict`` and ``doctor`` subcommands.
+"""The ``deeplite`` command: ``train``, ``eval``, ``predict``, ``doctor`` and ``bench`` subcommands.
 
 Each subcommand lives in its own module exposing ``register(subparsers)``, which adds its parser
 and sets ``func`` (the function that runs it and returns the exit status). Adding a subcommand is
@@ -8,6 +8,7 @@ adding a module and one name to ``COMMANDS``.
     $ deeplite eval runs/digits-...      # accuracy of a saved run on its held-out split
     $ deeplite predict CHECKPOINT new.csv
     $ deeplite doctor                    # which backends work here, and fixes for those that don't
+    $ deeplite bench --quick             # the benchmark suite, from a source checkout
 """
 import argparse
 import importlib
@@ -28,6 +29,7 @@ COMMANDS = {
     "eval": "eval_command",
     "predict": "eval_command",
     "doctor": "doctor_command",
+    "bench": "bench_command",
 }
 
 
