@@ -182,3 +182,31 @@ def test_doctor_reports_the_compiler_error_for_cpu(monkeypatch, tmp_path):
     assert "matmul.cpp:12:5: error: 'foo' was not declared" in fix and "more" not in fix
     monkeypatch.setattr(doctor, "BUILD_ERROR_FILE", tmp_path / "absent.txt")
     assert "not built" in doctor.diagnose_cpu("No module named 'deeplite._C'")
+
+
+# ---- divergence watch ----------------------------------------------------------------------------
+def test_divergence_monitor_flags_nan_and_blow_ups_but_not_noise(rng):
+    from deeplite.train import DivergenceMonitor
+
+    quiet = DivergenceMonitor(learning_rate=0.1)
+    # a converging run whose tiny late losses jump 10x from batch to batch: not a divergence
+    losses = np.concatenate([np.geomspace(2.0, 1e-4, 200), rng.uniform(1e-4, 5e-3, 50)])
+    assert all(quiet.update(float(loss)) is None for loss in losses)
+    growing = DivergenceMonitor(learning_rate=3.0)
+    messages = [growing.update(value) for value in (0.7, 0.5, 0.4, 0.9, 2.0, 4.5)]
+    assert messages[:5] == [None] * 5
+    assert messages[5] == ("loss grew 11x in 3 steps (0.4 -> 4.5): learning rate 3 is likely "
+                           "too large")
+    watch = DivergenceMonitor(0.5)
+    watch.update(1.0)
+    assert watch.update(float("nan")) == ("loss became nan at step 2: learning rate 0.5 is "
+                                          "likely too large")
+
+
+def test_eval_on_a_file_with_unknown_labels_names_the_label(tmp_path, tiny_csv, capsys):
+    _, out = _train(tmp_path, tiny_csv, "run")
+    other = tmp_path / "other.csv"
+    other.write_text("f1,f2,answer,f3\n0.1,0.2,maybe,0.3\n")
+    assert main(["eval", str(out), "--dataset", str(other), "--target", "answer",
+                 "--device", "numpy"]) == 1
+    assert "label 'maybe' (sample 0) is not one of the classes" in capsys.readouterr().err

@@ -13,6 +13,7 @@ adding a module and one name to ``COMMANDS``.
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from .. import __version__
@@ -64,3 +65,8 @@ def main(argv=None) -> int:
         # only bury it. Bugs (any other exception) keep their traceback.
         print(f"deeplite {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # Output piped into a reader that stopped early (deeplite predict ... | head): not an
+        # error. Point stdout at devnull so Python's exit-time flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
