@@ -198,6 +198,22 @@ def test_bundled_datasets_load_without_download():
     assert digits.x.dtype == np.float32 and set(np.unique(cancer.y)) == {0, 1}
 
 
+@pytest.mark.parametrize("name", ["digits", "breast_cancer"])
+def test_bundled_files_read_directly_match_scikit_learn(monkeypatch, name):
+    from sklearn import datasets as sklearn_datasets
+
+    direct = getattr(dl.data.datasets, f"load_{name}")()
+    bunch = getattr(sklearn_datasets, f"load_{name}")()
+    np.testing.assert_array_equal(direct.x, bunch.data.astype(np.float32))
+    np.testing.assert_array_equal(direct.y, bunch.target)
+    if name == "breast_cancer":
+        assert direct.feature_names == list(bunch.feature_names)
+    # where the file is not found, the loader asks scikit-learn and gets the same data
+    monkeypatch.setattr(dl.data.datasets, "_bundled_file", lambda file_name: None)
+    fallback = getattr(dl.data.datasets, f"load_{name}")()
+    np.testing.assert_array_equal(fallback.x, direct.x)
+
+
 def test_gaussian_classes_have_the_promised_means_and_shared_covariance():
     data = make_gaussian_classes(20000, 3, distance=2.0, correlation=0.5, seed=1)
     means, covariance = data.extras["means"], data.extras["covariance"]

@@ -1,10 +1,33 @@
 """Ready-made datasets: two real ones bundled with scikit-learn (no download) and the lecture's
 synthetic ones. Each returns a ``TabularData`` (``.x`` (n, p) float32, ``.y`` (n,)).
 """
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 
 from ..creation import generator
 from .tabular import TabularData
+
+
+# The breast cancer features: ten measurements of the cell nuclei, each as mean, error and worst.
+_NUCLEUS = ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
+            "concave points", "symmetry", "fractal dimension")
+CANCER_FEATURES = ([f"mean {name}" for name in _NUCLEUS] + [f"{name} error" for name in _NUCLEUS]
+                   + [f"worst {name}" for name in _NUCLEUS])
+
+
+def _bundled_file(name: str):
+    """Path of a data file shipped inside scikit-learn, found without importing scikit-learn.
+
+    Importing scikit-learn costs 1-4 s (it loads SciPy); reading its bundled file directly costs
+    milliseconds. None when the file is not where scikit-learn keeps it.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise ImportError("the bundled datasets come with scikit-learn: pip install scikit-learn")
+    path = Path(spec.origin).parent / "datasets" / "data" / name
+    return path if path.exists() else None
 
 
 def load_digits() -> TabularData:
@@ -12,12 +35,18 @@ def load_digits() -> TabularData:
 
     Read from the copy bundled inside scikit-learn: nothing is downloaded.
     """
-    from sklearn import datasets  # imported here: scikit-learn takes a second to import
-
-    bunch = datasets.load_digits()
     names = [f"pixel_{row}_{col}" for row in range(8) for col in range(8)]
-    return TabularData(bunch.data.astype(np.float32), bunch.target.astype(np.int64), names,
-                       "digit", list(range(10)), "digits")
+    path = _bundled_file("digits.csv.gz")
+    if path is not None:
+        table = np.loadtxt(path, delimiter=",")
+        x, y = table[:, :-1], table[:, -1]
+    else:  # another scikit-learn layout: ask it (slower)
+        from sklearn import datasets
+
+        bunch = datasets.load_digits()
+        x, y = bunch.data, bunch.target
+    return TabularData(x.astype(np.float32), y.astype(np.int64), names, "digit",
+                       list(range(10)), "digits")
 
 
 def load_breast_cancer() -> TabularData:
@@ -25,12 +54,17 @@ def load_breast_cancer() -> TabularData:
 
     Read from the copy bundled inside scikit-learn: nothing is downloaded.
     """
-    from sklearn import datasets
+    path = _bundled_file("breast_cancer.csv")
+    if path is not None:
+        table = np.loadtxt(path, delimiter=",", skiprows=1)  # row 1: counts and class names
+        x, y = table[:, :-1], table[:, -1]
+    else:
+        from sklearn import datasets
 
-    bunch = datasets.load_breast_cancer()
-    return TabularData(bunch.data.astype(np.float32), bunch.target.astype(np.int64),
-                       [str(name) for name in bunch.feature_names], "diagnosis",
-                       [str(name) for name in bunch.target_names], "breast_cancer")
+        bunch = datasets.load_breast_cancer()
+        x, y = bunch.data, bunch.target
+    return TabularData(x.astype(np.float32), y.astype(np.int64), list(CANCER_FEATURES),
+                       "diagnosis", ["malignant", "benign"], "breast_cancer")
 
 
 def make_gaussian_classes(n: int = 500, p: int = 2, distance: float = 3.0,
