@@ -6,12 +6,14 @@ native threshold of the REQUIRED overrides, every optimizer option, thread contr
 message shown when the extension is missing. Correctness only; timings live in benchmarks/.
 """
 import os
+import pathlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import deeplite
 from deeplite import backends
 from deeplite.backends import contract
 
@@ -278,8 +280,11 @@ def threads_in_fresh_process(value):
     code = ("from deeplite import backends\n"
             "try:\n    print(backends.get('cpu').module.num_threads())\n"
             "except RuntimeError as error:\n    print(error)")
+    # Run beside the deeplite this test imported (installed or editable), never the source tree
+    # in the current directory, whose deeplite/ has no compiled _C after a plain `pip install .`.
+    home = pathlib.Path(deeplite.__file__).resolve().parents[1]
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.strip()
+                          check=True, cwd=home).stdout.strip()
 
 
 def test_thread_count_comes_from_the_environment():

@@ -6,6 +6,7 @@ composition from ``fallbacks.py`` run on the numpy backend. A new backend only h
 non-contiguous views.
 """
 import functools
+import os
 
 import numpy as np
 import pytest
@@ -69,6 +70,13 @@ def test_missing_required_kernel_is_refused():
 
     with pytest.raises(ImportError, match="lacks required kernels"):
         backends.Backend("broken", Incomplete)
+
+
+@pytest.mark.skipif(os.environ.get("DEEPLITE_ALLOW_NO_CPU") == "1",
+                    reason="DEEPLITE_ALLOW_NO_CPU=1: testing a build without a C++ compiler")
+def test_cpu_backend_is_built():
+    # Without this, a failed C++ build would only skip the cpu tests and CI would stay green.
+    assert backends.is_available("cpu"), backends.why_unavailable("cpu")
 
 
 def test_unknown_device_is_a_clear_error():
