@@ -172,8 +172,8 @@ def make_train_step(model, optimizer, task: Classification, diagnose_into=None,
 
 def fit(model, optimizer, task: Classification, train_loader, epochs: int, *, test_loader=None,
         diagnose: bool = False, probe: Tensor = None, step=None, on_step=None,
-        on_epoch=None) -> dict:
-    """Train ``model`` for ``epochs`` epochs; stop early, with a message, if the loss diverges.
+        on_epoch=None, first_epoch: int = 1) -> dict:
+    """Train ``model`` up to epoch ``epochs``; stop early, with a message, if the loss diverges.
 
     Args:
         model, optimizer: a deeplite.nn Module and a deeplite.optim optimizer over its parameters.
@@ -185,17 +185,18 @@ def fit(model, optimizer, task: Classification, train_loader, epochs: int, *, te
         on_step: called as ``on_step(loss, running_accuracy)`` after each step.
         on_epoch: called with each finished epoch's record (not for a diverged epoch), so the
             caller can checkpoint only good epochs.
+        first_epoch: the number of the first epoch to run (above 1 when resuming a run).
     Returns:
         {"epochs": [per-epoch dicts], "stopped": None or the divergence message}.
     """
-    if epochs < 1:
-        raise ValueError(f"fit: epochs must be at least 1, got {epochs}")
+    if epochs < first_epoch:
+        raise ValueError(f"fit: epochs ({epochs}) must be at least first_epoch ({first_epoch})")
     grad_log = defaultdict(list) if diagnose else None
     step = step or make_train_step(model, optimizer, task, grad_log)
     monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
     history = {"epochs": [], "stopped": None}
     model.train()
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, epochs + 1):
         started = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
         for inputs, targets in train_loader:

@@ -59,6 +59,22 @@ def test_same_seed_and_device_give_the_same_run(tmp_path, tiny_csv):
         np.testing.assert_array_equal(value.numpy(), weights[1][name].numpy())
 
 
+def test_resumed_run_ends_exactly_where_the_uninterrupted_one_does(tmp_path, tiny_csv, capsys):
+    whole = _train(tmp_path, tiny_csv, "whole", "--epochs", "4")[1]
+    part = _train(tmp_path, tiny_csv, "part", "--epochs", "2")[1]
+    assert main(["train", "--resume", str(part), "--epochs", "4", "--quiet"]) == 0
+    assert "after 4 epochs" in capsys.readouterr().out.splitlines()[-2]
+    histories = [json.loads((run / "metrics.json").read_text())["history"] for run in (whole, part)]
+    assert histories[1]["epoch"] == [1, 2, 3, 4]
+    assert histories[0]["train_loss"] == histories[1]["train_loss"]
+    weights = [dl.load(str(run / "checkpoint.safetensors")) for run in (whole, part)]
+    assert len(weights[0]) > 4  # model.* weights and optimizer.* buffers
+    for name, value in weights[0].items():
+        np.testing.assert_array_equal(value.numpy(), weights[1][name].numpy(), err_msg=name)
+    assert main(["train", "--resume", str(part), "--epochs", "3", "--quiet"]) == 1
+    assert "already has 4 epochs" in capsys.readouterr().err
+
+
 def test_predict_writes_classes_and_probabilities(tmp_path, tiny_csv, capsys):
     _, out = _train(tmp_path, tiny_csv, "run")
     capsys.readouterr()

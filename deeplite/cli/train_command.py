@@ -13,12 +13,13 @@ from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
 from ..train import Classification, fit, make_train_step
-from . import CommandError, plots, run_files
+from . import CommandError, plots, resume, run_files
 from .sources import BUILTIN, load_dataset
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
 DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
+DEFAULT_EPOCHS = 20
 PROBE_ROWS = 512  # training rows on which --diagnose counts dead ReLUs
 TEST_BATCH = 1024  # evaluation needs no gradients, so large batches are fine
 
@@ -47,7 +48,8 @@ def register(subparsers) -> None:
                        help="learning rate (default: sgd 0.1, adagrad 0.01, others 0.001)")
     model.add_argument("--momentum", type=float, default=0.9, help="momentum of sgd and rmsprop")
     model.add_argument("--weight-decay", type=float, default=0.0)
-    model.add_argument("--epochs", type=int, default=20)
+    model.add_argument("--epochs", type=int, default=None,
+                       help=f"epochs in all (default {DEFAULT_EPOCHS}; with --resume: the run's)")
     model.add_argument("--batch-size", type=int, default=32)
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0,
@@ -60,6 +62,9 @@ def register(subparsers) -> None:
     run.add_argument("--cuda-graph", action="store_true",
                      help="capture the training step as one CUDA graph (cuda, sgd only; drops "
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
+    run.add_argument("--resume", metavar="RUN_DIR", default=None,
+                     help="continue a run from its checkpoint, exactly; its saved settings apply "
+                          "(only --epochs, --device, --quiet are read)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -130,6 +135,11 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
 
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
+    if args.resume:
+        resume_from, done, finished = resume.resume_arguments(args)
+    else:
+        resume_from, done, finished = None, 0, []
+        args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     device = resolve_device(args.device)
     hidden = parse_hidden(args.hidden)
     if args.epochs < 1 or args.batch_size < 1:
@@ -146,6 +156,8 @@ def run_train(args) -> int:
                               device=device)
     test_loader = DataLoader(TensorDataset(test.x, task.targets(test.y)), TEST_BATCH,
                              device=device)
+    if resume_from is not None:
+        resume.restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None
     run_dir = run_files.new_run_dir(args.out, args.dataset)
@@ -154,15 +166,17 @@ def run_train(args) -> int:
               "feature_names": table.feature_names, "seed": args.seed,
               "test_fraction": args.test_fraction, "device": device,
               "optimizer": args.optimizer, "lr": optimizer.param_groups[0]["lr"],
-              "weight_decay": args.weight_decay, "batch_size": args.batch_size,
-              "epochs": args.epochs,
+              "momentum": args.momentum, "weight_decay": args.weight_decay,
+              "batch_size": args.batch_size, "epochs": args.epochs, "diagnose": args.diagnose,
               "scaler": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()}}
     checkpoint = run_dir / run_files.CHECKPOINT
-    run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
-    saved = {"epoch": 0}
+    if resume_from is None:
+        run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
+    run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
+           "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
 
-    bar = tqdm(total=args.epochs * len(train_loader), unit="step", disable=args.quiet,
-               desc=f"{args.dataset} on {device}", dynamic_ncols=True)
+    bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
+               disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
     def on_step(loss: float, accuracy: float) -> None:
         bar.update(1)
@@ -172,40 +186,45 @@ def run_train(args) -> int:
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
         run_files.save_checkpoint(checkpoint, model, optimizer,
                                   {**config, "epoch": record["epoch"]})
-        saved["epoch"] = record["epoch"]
+        run["checkpoint_epoch"] = record["epoch"]
+        finished.append(record)
+        # metrics.json too, each epoch, so a killed run still tells its story (and resumes).
+        run_files.write_json(run_dir / run_files.METRICS, _metrics(args, run, None))
         bar.set_description(f"epoch {record['epoch']}/{args.epochs} "
                             f"test acc {record['test_accuracy']:.3f}")
 
     probe = tensor(train.x[:PROBE_ROWS], device=device) if args.diagnose else None
-    started = time.perf_counter()
     history = fit(model, optimizer, task, train_loader, args.epochs, test_loader=test_loader,
                   diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
-                  on_epoch=on_epoch)
-    wall_seconds = time.perf_counter() - started
+                  on_epoch=on_epoch, first_epoch=done + 1)
     bar.close()
-    return _report(args, run_dir, history, saved["epoch"], wall_seconds, len(train), len(test),
-                   device)
+    return _report(args, run, history["stopped"])
 
 
-def _report(args, run_dir, history: dict, checkpoint_epoch: int, wall_seconds: float,
-            n_train: int, n_test: int, device: str) -> int:
-    """Write metrics.json and the plots, print the outcome; the exit status."""
-    epochs = history["epochs"]
+def _metrics(args, run: dict, stopped) -> dict:
+    """The content of metrics.json: per-epoch series, the final test accuracy, the outcome."""
+    epochs = run["epochs"]
     series = {key: [record[key] for record in epochs]
               for key in ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
                           "seconds")}
     for key in ("grad_norms", "dead_relu"):
-        if epochs and key in epochs[0]:
+        if epochs and key in epochs[-1]:
             series[key] = {layer: [record[key][layer] for record in epochs]
-                           for layer in epochs[0][key]}
-    final = epochs[-1]["test_accuracy"] if epochs else None
-    metrics = {"format": run_files.FORMAT, "dataset": args.dataset, "device": device,
-               "arguments": {key: value for key, value in vars(args).items() if key != "func"},
-               "n_train": n_train, "n_test": n_test, "history": series,
-               "test_accuracy": final, "checkpoint_epoch": checkpoint_epoch,
-               "stopped": history["stopped"], "wall_seconds": wall_seconds}
+                           for layer in epochs[-1][key]}
+    return {"format": run_files.FORMAT, "dataset": args.dataset, "device": run["device"],
+            "arguments": {key: value for key, value in vars(args).items() if key != "func"},
+            "n_train": run["n_train"], "n_test": run["n_test"], "history": series,
+            "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
+            "checkpoint_epoch": run["checkpoint_epoch"], "stopped": stopped,
+            "wall_seconds": time.perf_counter() - run["started"]}
+
+
+def _report(args, run: dict, stopped) -> int:
+    """Write metrics.json and the plots, print the outcome; the exit status."""
+    run_dir, epochs = run["dir"], run["epochs"]
+    metrics = _metrics(args, run, stopped)
     run_files.write_json(run_dir / run_files.METRICS, metrics)
-    title = f"deeplite train --dataset {args.dataset} ({device})"
+    title = f"deeplite train --dataset {args.dataset} ({run['device']})"
     written = [run_files.CHECKPOINT, run_files.METRICS]
     if epochs:
         plots.plot_curves(epochs, run_dir / run_files.CURVES, title)
@@ -213,12 +232,12 @@ def _report(args, run_dir, history: dict, checkpoint_epoch: int, wall_seconds: f
         if args.diagnose:
             plots.plot_diagnostics(epochs, run_dir / run_files.DIAGNOSTICS, title)
             written.append(run_files.DIAGNOSTICS)
-    if history["stopped"]:
-        print(f"stopped early, {history['stopped']}")
-        print(f"kept the last good checkpoint (epoch {checkpoint_epoch}) in {run_dir}")
+    if stopped:
+        print(f"stopped early, {stopped}")
+        print(f"kept the last good checkpoint (epoch {run['checkpoint_epoch']}) in {run_dir}")
         return 1
-    correct = round(final * n_test)
-    print(f"test accuracy: {final:.2%} ({correct}/{n_test}) after {len(epochs)} epochs, "
-          f"{wall_seconds:.1f}s on {device}")
+    final = metrics["test_accuracy"]
+    print(f"test accuracy: {final:.2%} ({round(final * run['n_test'])}/{run['n_test']}) after "
+          f"{len(epochs)} epochs, {metrics['wall_seconds']:.1f}s on {run['device']}")
     print(f"wrote {run_dir}: {', '.join(written)}")
     return 0

@@ -56,6 +56,17 @@ class DataLoader:
             # Move once: later batches are slices of arrays already on the device.
             self._arrays = [_to_device(item, self._backend) for item in dataset.tensors]
 
+    def skip_epochs(self, count: int) -> None:
+        """Advance the shuffling as if ``count`` epochs had run (to resume a run exactly).
+
+        A loader with a ``seed`` draws one permutation per epoch from its own generator; this
+        draws them again. A loader without one draws from deeplite's generator, which a
+        training-state checkpoint restores itself.
+        """
+        if self.shuffle and self._rng is not None:
+            for _ in range(count):
+                self._rng.permutation(len(self.dataset))
+
     def __len__(self) -> int:
         count = len(self.dataset)
         return count // self.batch_size if self.drop_last else math.ceil(count / self.batch_size)
