@@ -40,10 +40,15 @@ def register(subparsers) -> None:
 
 def _class_indices(labels: np.ndarray, label_names: list, classes: list, source: str) -> np.ndarray:
     """Map a dataset's labels onto the class indices the model was trained with."""
+    # Compare labels as text: the config's JSON turned class labels into str/int, a CSV gives
+    # floats (3.0) or strings, and "3" must match 3 either way.
     position = {str(name): index for index, name in enumerate(classes)}
     indices = np.empty(len(labels), dtype=np.int64)
     for row, label in enumerate(labels):
-        name = str(label_names[label]) if label_names is not None else str(label)
+        if label_names is not None:  # text labels, already encoded by the loader
+            name = str(label_names[label])
+        else:  # numbers: 3.0 -> "3"
+            name = str(int(label)) if float(label).is_integer() else str(label)
         if name not in position:
             raise DataError(f"{source}: label {name!r} (sample {row}) is not one of the classes "
                             f"the model was trained on: {', '.join(map(str, classes))}")
@@ -69,6 +74,7 @@ def run_eval(args) -> int:
     else:
         which = "all rows"
         labels = _class_indices(table.y, table.classes, config["classes"], dataset)
+    # Always the training run's scaling: a model only understands inputs scaled as it saw them.
     table = scaler.apply(table)
     loader = DataLoader(TensorDataset(table.x, task.targets(labels)), TEST_BATCH, device=device)
     loss, accuracy = evaluate(model, task, loader)
@@ -87,6 +93,7 @@ def run_predict(args) -> int:
         outputs = model(tensor(features, device=device))
     probabilities = task.probabilities(outputs)
     classes = config["classes"]
+    # Standard output by default, so predictions pipe into other tools; messages go to stderr.
     handle = open(args.out, "w", newline="") if args.out else sys.stdout
     try:
         writer = csv.writer(handle)

@@ -72,7 +72,7 @@ def register(subparsers) -> None:
 def resolve_device(name: str) -> str:
     """``auto`` -> the fastest available backend; an unavailable device is a CommandError."""
     if name == "auto":
-        return backends.available()[0]
+        return backends.available()[0]  # available() lists the fastest first: cuda, cpu, numpy
     if name not in backends.MODULES:
         raise CommandError(f"unknown device {name!r}; choose auto, {', '.join(backends.MODULES)}")
     reason = backends.why_unavailable(name)
@@ -103,6 +103,7 @@ def make_optimizer(args, parameters):
         return optim.RMSprop(parameters, lr=lr, momentum=args.momentum,
                              weight_decay=args.weight_decay)
     chosen = {"adam": optim.Adam, "adamw": optim.AdamW, "adagrad": optim.Adagrad}[args.optimizer]
+    # --weight-decay defaults to 0 for every optimizer but AdamW, whose point is decoupled decay.
     if args.optimizer == "adamw" and args.weight_decay == 0.0:
         return chosen(parameters, lr=lr)  # AdamW's own default decay (0.01)
     return chosen(parameters, lr=lr, weight_decay=args.weight_decay)
@@ -146,11 +147,15 @@ def run_train(args) -> int:
         raise CommandError("--epochs and --batch-size must be at least 1")
     table = load_dataset(args.dataset, args.target, args.seed)
     task = Classification(len(table.classes))
+    # Split first, then fit the scaling on the training part only: statistics of the test rows
+    # must not leak into the inputs the model learns from.
     train, test, scaler = split_and_standardize(table, args.test_fraction, args.seed)
     manual_seed(args.seed)  # the weights (and anything else drawn) follow the seed
     model = nn.MLP([table.n_features, *hidden, task.n_outputs], activation=args.activation,
                    device=device)
     optimizer = make_optimizer(args, model.parameters())
+    # The loader owns a generator seeded from --seed, so the batch order is reproducible and a
+    # resumed run can fast-forward it. A CUDA graph replays fixed shapes: no partial last batch.
     train_loader = DataLoader(TensorDataset(train.x, task.targets(train.y)), args.batch_size,
                               shuffle=True, drop_last=args.cuda_graph, seed=args.seed,
                               device=device)
@@ -171,6 +176,8 @@ def run_train(args) -> int:
               "scaler": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()}}
     checkpoint = run_dir / run_files.CHECKPOINT
     if resume_from is None:
+        # Epoch 0 (the initial weights) is saved too, so a run that diverges in its first epoch
+        # still leaves a loadable checkpoint behind.
         run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
     run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
            "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
@@ -179,6 +186,7 @@ def run_train(args) -> int:
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
     def on_step(loss: float, accuracy: float) -> None:
+        # refresh=False: tqdm redraws on its own clock, not on every one of thousands of steps.
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy:.3f}", refresh=False)
 
@@ -237,6 +245,7 @@ def _report(args, run: dict, stopped) -> int:
         print(f"kept the last good checkpoint (epoch {run['checkpoint_epoch']}) in {run_dir}")
         return 1
     final = metrics["test_accuracy"]
+    # The one line a user (or a script) looks for: accuracy, sample counts, epochs, time, device.
     print(f"test accuracy: {final:.2%} ({round(final * run['n_test'])}/{run['n_test']}) after "
           f"{len(epochs)} epochs, {metrics['wall_seconds']:.1f}s on {run['device']}")
     print(f"wrote {run_dir}: {', '.join(written)}")
