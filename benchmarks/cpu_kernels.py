@@ -1,6 +1,6 @@
 """Micro-benchmark of the cpu backend's kernels beside NumPy and (if importable) PyTorch.
 
-    python -m benchmarks.cpu_kernels [--threads 1,2] [--rounds 15] [--quick]
+    python -m benchmarks.cpu_kernels [--threads 1,2] [--rounds 15] [--quick] [--only sigmoid]
 
 For each thread count, the contenders of a case run in alternating rounds (one call each per
 round), so a slow spell of a shared machine hits all of them alike; the table gives the median
@@ -85,12 +85,41 @@ def linear_case(rng) -> tuple:
     return cases, lambda seconds: flops / seconds / 1e9, "GFLOP/s"
 
 
+def numpy_sigmoid(x):
+    """Hand-written stable NumPy sigmoid: exp(-|x|) never overflows."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
 def numpy_bce(z, y):
     """Hand-written NumPy BCE-with-logits (mean) forward and backward."""
     loss = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
-    e = np.exp(-np.abs(z))  # stable sigmoid
-    dz = (np.where(z >= 0, 1, e) / (1 + e) - y) / np.float32(z.size)
+    dz = (numpy_sigmoid(z) - y) / np.float32(z.size)
     return loss, dz
+
+
+def sigmoid_case(size: int, rng) -> tuple:
+    """sigmoid forward over ``size`` float32 values (exp-bound: dl_math.h's vectorised exp)."""
+    x = rng.standard_normal(size, dtype=np.float32) * 4
+    cases = {"deeplite": lambda: cpu_backend.sigmoid(x), "numpy": lambda: numpy_sigmoid(x)}
+    if torch is not None:
+        tx = torch.from_numpy(x)
+        cases["torch"] = lambda: torch.sigmoid(tx)
+    moved = 2 * 4 * size  # read x, write y
+    return cases, lambda seconds: moved / seconds / 1e9, "GB/s"
+
+
+def act_grad_case(size: int, rng) -> tuple:
+    """sigmoid's backward gy * y * (1 - y) from the output y, over ``size`` float32 values."""
+    y = rng.random(size, dtype=np.float32)
+    gy = rng.standard_normal(size, dtype=np.float32)
+    cases = {"deeplite": lambda: cpu_backend.act_grad(y, gy, "sigmoid", 0.0),
+             "numpy": lambda: gy * y * (1 - y)}
+    if torch is not None:
+        ty, tgy = torch.from_numpy(y), torch.from_numpy(gy)
+        cases["torch"] = lambda: torch.ops.aten.sigmoid_backward(tgy, ty)
+    moved = 3 * 4 * size  # read y and gy, write the gradient
+    return cases, lambda seconds: moved / seconds / 1e9, "GB/s"
 
 
 def bce_case(size: int, rng) -> tuple:
@@ -146,6 +175,8 @@ def cases(quick: bool, rng) -> dict:
         "gemm x.T @ g 784x256x1024 (bwd dW)": lambda: gemm_case(784, 256, 1024, "AT", rng),
         "linear_act relu 256x784->1024": lambda: linear_case(rng),
         f"sigmoid_bce fwd+bwd {big >> 20}M f32": lambda: bce_case(big, rng),
+        f"sigmoid fwd {big >> 20}M f32": lambda: sigmoid_case(big, rng),
+        f"act_grad sigmoid {big >> 20}M f32": lambda: act_grad_case(big, rng),
         f"adam_step {(big * 10 // 16) >> 20}M params": lambda: adam_case(big * 10 // 16, rng),
     }
 
@@ -156,6 +187,7 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--rounds", type=int, default=15, help="alternating rounds per case")
     parser.add_argument("--quick", action="store_true", help="small memory-bound cases")
+    parser.add_argument("--only", default="", help="run only the cases whose title contains this")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     numpy_blas = numpy_blas_controller()
@@ -168,6 +200,8 @@ def main() -> None:
     for threads in (int(t) for t in args.threads.split(",")):
         set_threads(threads, numpy_blas)
         for title, make in cases(args.quick, rng).items():
+            if args.only not in title:
+                continue
             contenders, rate, unit = make()
             samples = time_rounds(contenders, args.rounds)
             medians = {name: statistics.median(samples[name]) for name in names}
