@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "dl_math.h"
 #include "kernels.h"
 
 namespace deeplite::cpu {
@@ -75,7 +76,7 @@ DL_CLONES void SoftmaxRow(const T* x, T* y, Index cols, bool log) {
   for (Index j = 0; j < cols; ++j) top = NanMax(top, x[j]);
   Acc<T> total = 0;
   for (Index j = 0; j < cols; ++j) {
-    y[j] = std::exp(x[j] - top);
+    y[j] = dlmath::Exp(x[j] - top);  // the shared vectorisable exp (argument <= 0)
     total += y[j];
   }
   if (log) {
