@@ -50,7 +50,9 @@ class Context:
             if call is not None:
                 calls[contender.name], syncs[contender.name] = call, contender.sync
                 taking_part.append(contender)
-        stats = timing.compare(calls, syncs, repeats or self.repeats)
+        # One thread runs no pool that could spin between samples: no pause needed.
+        settle = timing.SETTLE_S if self.threads > 1 else 0.0
+        stats = timing.compare(calls, syncs, repeats or self.repeats, settle_s=settle)
         records = []
         for contender in taking_part:
             result = stats[contender.name]

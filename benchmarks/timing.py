@@ -13,6 +13,10 @@ from typing import Callable, Dict
 # A sample shorter than this is dominated by clock resolution and loop noise, so a fast call is
 # repeated inside one sample until the sample lasts about this long.
 TARGET_SAMPLE_S = 2e-3
+# With several threads, a pool keeps spinning for a while after its work is done and takes cores
+# from whichever contender runs next (see machine.OPENBLAS_SPIN), so an interleaved run would charge
+# one framework for another's idle threads. A short pause before each sample lets them park.
+SETTLE_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def _sample(fn: Callable, sync: Callable, inner: int) -> float:
 
 
 def compare(calls: Dict[str, Callable], syncs: Dict[str, Callable] = None, repeats: int = 7,
-            warmup: int = 2, target_s: float = TARGET_SAMPLE_S) -> Dict[str, Stats]:
+            warmup: int = 2, target_s: float = TARGET_SAMPLE_S,
+            settle_s: float = 0.0) -> Dict[str, Stats]:
     """Time each named call in alternating rounds (a, b, c, b, c, a, ...) after ``warmup`` calls.
 
     Args:
@@ -63,6 +68,8 @@ def compare(calls: Dict[str, Callable], syncs: Dict[str, Callable] = None, repea
         syncs: contender name -> callable that waits for queued device work (default: none).
         repeats: timed rounds; each round takes one sample of every contender.
         warmup: untimed calls per contender first (allocator, caches, lazy compilation).
+        settle_s: idle pause before each sample, so the previous contender's spinning threads
+            park before the next one starts (see SETTLE_S).
     Returns:
         contender name -> Stats in seconds per call.
     """
@@ -81,6 +88,7 @@ def compare(calls: Dict[str, Callable], syncs: Dict[str, Callable] = None, repea
         # Rotate who goes first, so no contender always runs right after the same neighbour.
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
+            time.sleep(settle_s)
             samples[name].append(_sample(calls[name], sync_of[name], inner[name]))
     return {name: Stats(statistics.median(values), min(values), max(values), repeats, inner[name])
             for name, values in samples.items()}
