@@ -4,7 +4,7 @@
     >>> x = dl.randn(4, 3, requires_grad=True)
     >>> (x ** 2).sum().backward()
 """
-import importlib
+import importlib as _importlib
 
 from . import backends, dtypes, functional, methods  # noqa: F401  (methods binds Tensor's ops)
 from .autograd import (Function, enable_grad, grad, is_grad_enabled, jvp, no_grad,
@@ -33,9 +33,9 @@ _LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples"}
 
 def __getattr__(name):
     if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
+        return _importlib.import_module(f".{name}", __name__)
     if name in ("save", "load"):
-        return getattr(importlib.import_module(".serialization", __name__), name)
+        return getattr(_importlib.import_module(".serialization", __name__), name)
     raise AttributeError(f"module 'deeplite' has no attribute {name!r}")
 
 

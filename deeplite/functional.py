@@ -148,6 +148,8 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     Args:
         logits: (N, C), or (N, C, d1, ...) with the classes on axis 1, as in PyTorch.
         target: integer class labels (N,) / (N, d1, ...), or class probabilities shaped like logits.
+            A label outside [0, C) raises ValueError on numpy/cpu; on cuda (where checking would
+            stall every step) it makes the loss NaN.
     Example:
         >>> loss = F.cross_entropy(model(x), labels)
     """
