@@ -77,24 +77,25 @@ class Function:
         first = inputs[0]
         backend = first._backend
         needs_grad = first.requires_grad
-        # Unary and binary ops are most calls: spell them out, small MLPs are overhead-bound.
-        if len(inputs) == 1:
-            arrays = (first.data,)
-        elif len(inputs) == 2:
-            second = inputs[1]
-            if second._backend is not backend:
-                raise _device_mismatch(cls.name, inputs)
-            needs_grad = needs_grad or second.requires_grad
-            arrays = (first.data, second.data)
-        else:
-            for tensor in inputs:
-                if tensor._backend is not backend:
-                    raise _device_mismatch(cls.name, inputs)
-                needs_grad = needs_grad or tensor.requires_grad
-            arrays = tuple(tensor.data for tensor in inputs)
         fn = _new(cls)
+        # Unary and binary ops are most calls: spell them out, small MLPs are overhead-bound.
         try:
-            data = fn.forward(backend, *arrays, **params)
+            if len(inputs) == 2:
+                second = inputs[1]
+                if second._backend is not backend:
+                    raise _device_mismatch(cls.name, inputs)
+                needs_grad = needs_grad or second.requires_grad
+                data = fn.forward(backend, first.data, second.data, **params)
+            elif len(inputs) == 1:
+                data = fn.forward(backend, first.data, **params)
+            else:
+                for tensor in inputs:
+                    if tensor._backend is not backend:
+                        raise _device_mismatch(cls.name, inputs)
+                    needs_grad = needs_grad or tensor.requires_grad
+                data = fn.forward(backend, *[tensor.data for tensor in inputs], **params)
+        except _DeviceMismatch:
+            raise
         except ValueError as error:
             raise _shape_mismatch(cls, inputs, error) from None
         out = _new(Tensor)
@@ -133,10 +134,14 @@ class Function:
         return f"<{type(self).__name__} backward>"
 
 
+class _DeviceMismatch(ValueError):
+    """Inputs of one op on different devices."""
+
+
 def _device_mismatch(name, inputs) -> ValueError:
     devices = " and ".join(dict.fromkeys(tensor.device for tensor in inputs))
     target = inputs[0].device
-    return ValueError(f"{name}: inputs on {devices}; move them to one device first, "
+    return _DeviceMismatch(f"{name}: inputs on {devices}; move them to one device first, "
                       f"e.g. call .to({target!r}) on the others")
 
 

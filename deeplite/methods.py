@@ -9,10 +9,12 @@ from .tensor import Tensor
 def _binary(op):
     """``tensor <op> other`` for a Function, with the common tensor-tensor case first."""
 
+    apply = op.apply
+
     def method(self, other):
         if isinstance(other, Tensor):
-            return op.apply(self, other)
-        return op.apply(*lift_pair(self, other))
+            return apply(self, other)
+        return apply(*lift_pair(self, other))
 
     return method
 
