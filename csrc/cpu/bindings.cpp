@@ -206,6 +206,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("leaky_relu", [](py::handle x, double slope) { return ActForwardPy(x, 2, slope); }, "x"_a,
         "slope"_a);
   m.def("softplus", [](py::handle x) { return ActForwardPy(x, 5, 0); }, "x"_a);
+  m.def("tanh", [](py::handle x) { return ActForwardPy(x, 4, 0); }, "x"_a);
   m.def("act_grad", &ActGradPy, "y"_a, "gy"_a, "act"_a, "slope"_a);
   m.def("linear_act", &LinearActPy, "x"_a, "w"_a, "b"_a.none(true), "act"_a, "slope"_a);
   m.def("linear_act_grad", &LinearActGradPy, "x"_a, "w"_a, "y"_a.none(true), "gy"_a, "act"_a,

@@ -102,6 +102,10 @@ NATIVE_MIN_SIZE = 1 << 16
 _ndarray = np.ndarray
 
 
+# tanh is REQUIRED (NumPy semantics for every dtype): native for float arrays, NumPy otherwise.
+tanh = _native("tanh")
+
+
 def matmul(a, b):
     """a @ b: OpenBLAS on deeplite's threads for 2-D float operands (transposed views too)."""
     try:
