@@ -7,13 +7,13 @@
 import importlib as _importlib
 
 from . import backends, dtypes, functional, methods  # noqa: F401  (methods binds Tensor's ops)
-from .autograd import (Function, enable_grad, grad, is_grad_enabled, jvp, no_grad,
-                       set_grad_enabled)
+from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, from_numpy, full, full_like, get_default_device,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,
                        set_default_device, tensor, zeros, zeros_like)
 from .dtypes import (bool_, float16, float32, float64, get_default_dtype, int8, int16, int32,
                      int64, set_default_dtype, uint8)
+from .forward_mode import jvp
 from .gradcheck import GradcheckError, gradcheck
 from .ops import (abs, add, argmax, broadcast_to, clip, concatenate, div, eq, exp, ge, gt, le,
                   log, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, permute, pow,
