@@ -44,18 +44,30 @@ class set_grad_enabled(contextlib.ContextDecorator):
         return False
 
 
-class no_grad(set_grad_enabled):
+class _FixedGradMode(set_grad_enabled):
+    """A grad-mode switch with a fixed setting, usable as ``with m():``, ``@m()`` and ``@m``."""
+
+    fixed_mode = True
+
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)  # bare ``@no_grad``: decorate at once, as PyTorch allows
+
+    def __init__(self, func=None):
+        super().__init__(self.fixed_mode)
+
+
+class no_grad(_FixedGradMode):
     """Context manager and decorator under which no op is recorded."""
 
-    def __init__(self):
-        super().__init__(False)
+    fixed_mode = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_FixedGradMode):
     """Context manager and decorator that turns recording back on (inside ``no_grad``, say)."""
 
-    def __init__(self):
-        super().__init__(True)
+    fixed_mode = True
 
 
 class Function:

@@ -57,6 +57,12 @@ def test_no_grad_records_nothing(rng):
         return t * 2
 
     assert double(x).grad_fn is None
+
+    @dl.no_grad
+    def triple(t):
+        return t * 3
+
+    assert triple(x).grad_fn is None and triple.__name__ == "triple"
     assert (x * 2).grad_fn is not None  # the mode is restored after the block and the call
     with dl.no_grad():
         with dl.enable_grad():
