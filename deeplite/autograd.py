@@ -224,7 +224,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
             for parent, parent_grad in zip(node.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                if parent_grad.shape != parent.shape:
+                if parent_grad.data.shape != parent.data.shape:
                     raise RuntimeError(f"{node.name} backward: gradient of shape {parent_grad.shape} "
                                        f"for an input of shape {parent.shape}")
                 previous = grads.get(id(parent))

@@ -77,8 +77,14 @@ class LinearAct(Function):
             _rows(b, x.data), weight.data, _rows(b, self.output().data), _rows(b, gy.data),
             self.act, self.slope, x.requires_grad, weight.requires_grad,
             bias is not None and bias.requires_grad)
-        return tuple(None if g is None else Tensor._wrap(b.reshape(g, t.shape), b)
+        return tuple(None if g is None else Tensor._wrap(_shaped(b, g, t.data.shape), b)
                      for g, t in zip((gx, gw, gb), self.inputs))
+
+
+def _shaped(b, array, shape):
+    """``array`` in ``shape``; the array itself when it already is (a reshape makes a view, and a
+    view handed to a leaf's .grad gets copied)."""
+    return array if array.shape == shape else b.reshape(array, shape)
 
 
 def _rows(b, array):
