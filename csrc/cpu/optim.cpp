@@ -18,17 +18,34 @@ inline T Decayed(T p, T g, T weight_decay, bool maximize) {
   return weight_decay != T(0) ? g + p * weight_decay : g;
 }
 
-template <typename T>
-DL_CLONES void SgdChunk(T* p, const T* g, T* buf, Index n, SgdConfig c) {
-  const T lr = T(c.lr), momentum = T(c.momentum), keep = T(1 - c.dampening), wd = T(c.weight_decay);
+// One loop per case (no momentum / first step / later steps, each with or without Nesterov), so
+// every loop body is branch-free and vectorises; __restrict: the state arrays never overlap.
+template <typename T, bool kFirst, bool kNesterov>
+DL_CLONES void SgdMomentumLoop(T* __restrict p, const T* __restrict g, T* __restrict buf, Index n,
+                               T lr, T momentum, T keep, T wd, bool maximize) {
   for (Index i = 0; i < n; ++i) {
-    T grad = Decayed(p[i], g[i], wd, c.maximize);
-    if (buf) {
-      buf[i] = c.first ? grad : buf[i] * momentum + grad * keep;
-      grad = c.nesterov ? grad + buf[i] * momentum : buf[i];
-    }
-    p[i] = p[i] - grad * lr;
+    const T grad = Decayed(p[i], g[i], wd, maximize);
+    const T b = kFirst ? grad : buf[i] * momentum + grad * keep;
+    buf[i] = b;
+    p[i] = p[i] - (kNesterov ? grad + b * momentum : b) * lr;
   }
+}
+
+template <typename T>
+DL_CLONES void SgdPlainLoop(T* __restrict p, const T* __restrict g, Index n, T lr, T wd,
+                            bool maximize) {
+  for (Index i = 0; i < n; ++i) p[i] = p[i] - Decayed(p[i], g[i], wd, maximize) * lr;
+}
+
+template <typename T>
+void SgdChunk(T* p, const T* g, T* buf, Index n, SgdConfig c) {
+  const T lr = T(c.lr), momentum = T(c.momentum), keep = T(1 - c.dampening), wd = T(c.weight_decay);
+  if (!buf) return SgdPlainLoop(p, g, n, lr, wd, c.maximize);
+  const auto loop = c.first ? (c.nesterov ? SgdMomentumLoop<T, true, true>
+                                           : SgdMomentumLoop<T, true, false>)
+                            : (c.nesterov ? SgdMomentumLoop<T, false, true>
+                                          : SgdMomentumLoop<T, false, false>);
+  loop(p, g, buf, n, lr, momentum, keep, wd, c.maximize);
 }
 
 template <typename T>
