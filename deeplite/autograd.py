@@ -106,9 +106,7 @@ class Function:
                         raise _device_mismatch(cls.name, inputs)
                     needs_grad = needs_grad or tensor.requires_grad
                 data = fn.forward(backend, *[tensor.data for tensor in inputs], **params)
-        except _DeviceMismatch:
-            raise
-        except ValueError as error:
+        except ValueError as error:  # a device mismatch names the op already and passes through
             raise _shape_mismatch(cls, inputs, error) from None
         out = _new(Tensor)
         out.data = data
@@ -146,14 +144,10 @@ class Function:
         return f"<{type(self).__name__} backward>"
 
 
-class _DeviceMismatch(ValueError):
-    """Inputs of one op on different devices."""
-
-
 def _device_mismatch(name, inputs) -> ValueError:
     devices = " and ".join(dict.fromkeys(tensor.device for tensor in inputs))
     target = inputs[0].device
-    return _DeviceMismatch(f"{name}: inputs on {devices}; move them to one device first, "
+    return ValueError(f"{name}: inputs on {devices}; move them to one device first, "
                       f"e.g. call .to({target!r}) on the others")
 
 

@@ -207,7 +207,7 @@ class Tensor:
 
         self._check_inplace("__setitem__")
         value = value.data if isinstance(value, Tensor) else value
-        self.data[raw_index(index)] = value
+        self.data[raw_index(index, self._backend)] = value
 
     def _inplace(self, op: str, other) -> "Tensor":
         from .autograd import is_grad_enabled

@@ -186,13 +186,23 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def raw_index(index):
-    """A Tensor index as backend arrays; boolean masks become their integer coordinates."""
+def raw_index(index, backend):
+    """A user's index as the backend indexes with it: tensors as arrays, boolean masks as their
+    integer coordinates, lists as arrays (shared by getitem and Tensor.__setitem__)."""
+    index = _raw_parts(index)
+    if isinstance(index, _MaskCoords):
+        return tuple(index)
+    if isinstance(index, list):
+        return backend.asarray(index)
+    return index
+
+
+def _raw_parts(index):
     if isinstance(index, tuple):
         parts = []
         for item in index:
-            item = raw_index(item)
-            parts.extend(item if _is_mask_coords(item) else (item,))
+            item = _raw_parts(item)
+            parts.extend(item if isinstance(item, _MaskCoords) else (item,))
         return tuple(parts)
     if isinstance(index, Tensor):
         if index.dtype.kind == "b":
@@ -208,18 +218,9 @@ class _MaskCoords(tuple):
     """The coordinates of a boolean mask, spliced into the surrounding index tuple."""
 
 
-def _is_mask_coords(item) -> bool:
-    return isinstance(item, _MaskCoords)
-
-
 def getitem(x: Tensor, index) -> Tensor:
     """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather) and bool masks."""
-    index = raw_index(index)
-    if _is_mask_coords(index):
-        index = tuple(index)
-    elif isinstance(index, list):
-        index = x._backend.asarray(index)
-    return GetItem.apply(x, index=index)
+    return GetItem.apply(x, index=raw_index(index, x._backend))
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
