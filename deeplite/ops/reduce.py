@@ -17,10 +17,15 @@ def _axes(axis, ndim: int, name: str = "reduce") -> tuple:
     return tuple(sorted(a % builtins.max(ndim, 1) for a in axes))
 
 
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    """The shape a reduction over ``axes`` has with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 def _expand(grad: Tensor, shape: tuple, axes: tuple, keepdims: bool) -> Tensor:
     """Broadcast a reduced gradient back over ``shape``."""
     if not keepdims:
-        grad = grad.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+        grad = grad.reshape(_kept_shape(shape, axes))
     return broadcast_to(grad, shape)
 
 
@@ -54,6 +59,7 @@ class _Extreme(Function):
     """max/min: the gradient goes to the extreme elements, split evenly among ties."""
 
     kernel = ""
+    save_output = True
 
     def forward(self, b, x, axis, keepdims):
         if x.size == 0:
@@ -64,7 +70,7 @@ class _Extreme(Function):
     def backward(self, gy):
         x = self.inputs[0]
         b = x._backend
-        peak = getattr(b, self.kernel)(x.data, axis=self.axes, keepdims=True)
+        peak = b.reshape(self.output().data, _kept_shape(x.shape, self.axes))  # no second reduction
         hits = b.astype(b.eq(x.data, peak), gy.dtype)
         share = b.div(hits, b.sum(hits, axis=self.axes, keepdims=True))
         return _expand(gy, x.shape, self.axes, self.keepdims) * Tensor._wrap(share, b)
