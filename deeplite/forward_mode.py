@@ -3,7 +3,8 @@
 The lecture notes that the chain rule can also be evaluated from inputs to outputs; ``jvp`` gives
 that result without a second engine, because every backward in deeplite is itself differentiable.
 """
-from .autograd import _as_tuple, enable_grad, grad
+from .engine import _as_tuple, grad
+from .grad_mode import enable_grad
 from .tensor import Tensor
 
 

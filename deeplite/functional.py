@@ -6,12 +6,19 @@ kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from . import dtypes
 from .creation import generator
-from .ops import activation as _act_ops
+from .ops.activation import activate
 from .ops import linear as _linear
 from .ops.activation import Heaviside, LogSoftmax, Softmax
 from .ops.loss import BinaryCrossEntropy, SigmoidBCE, SoftmaxCE, check_reduction
 from .ops.scalars import lift
 from .tensor import Tensor
+
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "heaviside", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "logistic_loss", "mse_loss",
+    "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
+]
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -20,27 +27,27 @@ def sigmoid(x: Tensor) -> Tensor:
     Example:
         >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4]))  # [0, 0.5, 1]
     """
-    return _act_ops(x, "sigmoid")
+    return activate(x, "sigmoid")
 
 
 def relu(x: Tensor) -> Tensor:
     """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
-    return _act_ops(x, "relu")
+    return activate(x, "relu")
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
-    return _act_ops(x, "leaky_relu", negative_slope)
+    return activate(x, "leaky_relu", negative_slope)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return _act_ops(x, "tanh")
+    return activate(x, "tanh")
 
 
 def softplus(x: Tensor) -> Tensor:
     """log(1 + exp(x)), computed stably for any x."""
-    return _act_ops(x, "softplus")
+    return activate(x, "softplus")
 
 
 def log_sigmoid(x: Tensor) -> Tensor:

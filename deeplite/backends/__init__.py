@@ -22,6 +22,11 @@ class Backend:
         self.name = name
         self.module = module
         self.xp = module.xp  # the array library of this backend's storage (numpy or cupy)
+        # Capabilities, so code outside backends/ never tests a device's name:
+        # host_storage: arrays live in host memory (numpy and cpu share them without a copy);
+        # cheap_host_sync: reading a value on the host costs no device synchronisation.
+        self.host_storage = getattr(module, "host_storage", True)
+        self.cheap_host_sync = getattr(module, "cheap_host_sync", True)
         for kernel in REQUIRED:
             setattr(self, kernel, getattr(module, kernel))
         # Which fused kernels are native here; tests assert this so a kernel cannot silently vanish.
