@@ -6,7 +6,7 @@ import functools
 import importlib
 
 from . import fallbacks
-from .contract import OPTIONAL, REQUIRED
+from .contract import ACTIVATIONS, OPTIONAL, REQUIRED
 
 # Device name -> module implementing the kernel contract, in order of preference for "auto".
 MODULES = {"cuda": ".cuda_backend", "cpu": ".cpu_backend", "numpy": ".numpy_backend"}
@@ -34,6 +34,17 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r}, native={sorted(self.native)})"
+
+    def apply_act(self, x, act: str, slope: float):
+        """``act(x)`` by name (see ``contract.ACTIVATIONS``), through this backend's activation
+        kernels, native or fallback: the one dispatcher from a name to a kernel."""
+        if act == "identity":
+            return x
+        if act == "leaky_relu":
+            return self.leaky_relu(x, slope)
+        if act in ("relu", "sigmoid", "tanh", "softplus"):
+            return getattr(self, act)(x)
+        raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
 _loaded: dict = {}

@@ -38,7 +38,7 @@ REQUIRED = {
     "sqrt": "sqrt(a)", "abs": "abs(a)", "sign": "sign(a)", "tanh": "tanh(a)",
     "clip": "clip(a, low, high) -> a clipped; low or high may be None",
     "where": "where(condition, a, b)",
-    # reductions (axis: None, an int or a tuple of ints)
+    # reductions (axis: None, an int or a tuple of ints; axis and keepdims passed by keyword)
     "sum": "sum(a, axis=None, keepdims=False)",
     "max": "max(a, axis=None, keepdims=False)",
     "min": "min(a, axis=None, keepdims=False)",
