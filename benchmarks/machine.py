@@ -80,6 +80,7 @@ def _deeplite_cpu_threads():
 def describe(torch=None) -> dict:
     """Machine, library versions and which BLAS kernels and thread counts are in use."""
     import numpy
+
     import deeplite
 
     blas = []
