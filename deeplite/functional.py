@@ -18,7 +18,8 @@ def sigmoid(x: Tensor) -> Tensor:
     """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
 
     Example:
-        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4]))  # [0, 0.5, 1]
+        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
+        [0.0, 0.5, 1.0]
     """
     return _act_ops(x, "sigmoid")
 
@@ -82,7 +83,10 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "id
     Returns:
         (..., out_features).
     Example:
-        >>> h = deeplite.functional.linear(x, w, b, activation="relu")
+        >>> x, w, b = deeplite.randn(5, 3), deeplite.randn(3, 2), deeplite.randn(2)
+        >>> h = deeplite.functional.linear(x, w, b, activation="relu")  # relu(x @ w + b)
+        >>> h.shape
+        (5, 2)
     """
     return _linear(x, weight, bias, activation, negative_slope)
 
@@ -125,7 +129,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
     Args:
         logits: any shape. target: same shape, values in [0, 1].
     Example:
-        >>> loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+        >>> logits = deeplite.tensor([-1e4, 0.0, 1e4])  # finite for any logit
+        >>> F.binary_cross_entropy_with_logits(logits, deeplite.tensor([0.0, 1.0, 1.0])).item()
+        0.2310
     """
     name = "binary_cross_entropy_with_logits"
     check_reduction(name, reduction)
@@ -154,7 +160,9 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
         check_labels: False skips that range check, which reads the labels on the host: for
             labels validated once up front (a CUDA graph capture forbids host reads).
     Example:
-        >>> loss = F.cross_entropy(model(x), labels)
+        >>> logits = deeplite.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
+        >>> F.cross_entropy(logits, deeplite.tensor([0, 2])).item()  # mean of the two rows
+        0.6700
     """
     check_reduction("cross_entropy", reduction)
     if isinstance(target, Tensor) and target.dtype.kind == "f":
