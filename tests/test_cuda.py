@@ -30,7 +30,8 @@ EXPECTED_KERNELS = {
     "fused.cu": [f"{name}_{suffix}" for name in ("bias_act", "act_grad", "sigmoid_bce",
                                                  "softmax_ce", "sum_partials")
                  for suffix in ("f16", "f32", "f64")],
-    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step") for suffix in ("f32", "f64")],
+    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step")
+                 for suffix in ("f32", "f64")],
 }
 
 
@@ -142,9 +143,11 @@ def test_kernels_compile_with_nvrtc_as_cupy_rawmodule_does(file):
         pytest.skip("needs the NVRTC library")
     program = ctypes.c_void_p()
     source = (KERNELS / file).read_bytes()
-    assert nvrtc.nvrtcCreateProgram(ctypes.byref(program), source, file.encode(), 0, None, None) == 0
+    created = nvrtc.nvrtcCreateProgram(ctypes.byref(program), source, file.encode(), 0, None, None)
+    assert created == 0
     options = [b"--std=c++17", b"-I" + str(KERNELS).encode(), b"-arch=compute_80"]
-    status = nvrtc.nvrtcCompileProgram(program, len(options), (ctypes.c_char_p * len(options))(*options))
+    status = nvrtc.nvrtcCompileProgram(program, len(options),
+                                       (ctypes.c_char_p * len(options))(*options))
     size = ctypes.c_size_t()
     nvrtc.nvrtcGetProgramLogSize(program, ctypes.byref(size))
     log = ctypes.create_string_buffer(size.value)
@@ -194,7 +197,8 @@ def test_activation_kernels_aligned_and_not(cuda, act, offset, rng):
     got_grad = cuda.act_grad(cuda.asarray(want), cuda.asarray(gy)[offset:], act, 0.1)
     close(cuda.to_numpy(got_grad), _reference("act_grad", want, gy[offset:], act, 0.1))
     # Bias over rows whose length is not a multiple of 4: the column of every element matters.
-    inputs = (rng.normal(size=(7, 13)).astype(np.float32), rng.normal(size=(13, 5)).astype(np.float32),
+    inputs = (rng.normal(size=(7, 13)).astype(np.float32),
+              rng.normal(size=(13, 5)).astype(np.float32),
               rng.normal(size=5).astype(np.float32), act, 0.1)
     close(_on_gpu(cuda, "linear_act", *inputs), _reference("linear_act", *inputs))
 

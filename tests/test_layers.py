@@ -85,7 +85,8 @@ def test_no_import_runs_up_the_layer_diagram():
               if layer(target) not in ALLOWED[layer(source)]}
     unexpected = sorted(upward - set(PENDING))
     assert not unexpected, "imports that run up the layers: " + ", ".join(
-        f"{source} ({layer(source)}) -> {target} ({layer(target)})" for source, target in unexpected)
+        f"{source} ({layer(source)}) -> {target} ({layer(target)})"
+        for source, target in unexpected)
     fixed = sorted(set(PENDING) - upward)
     assert not fixed, f"these edges are gone: remove them from PENDING: {fixed}"
 

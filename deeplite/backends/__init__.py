@@ -13,7 +13,7 @@ MODULES = {"cuda": ".cuda_backend", "cpu": ".cpu_backend", "numpy": ".numpy_back
 
 
 class Backend:
-    """One backend's kernels as attributes; missing OPTIONAL kernels are bound to their fallbacks."""
+    """One backend's kernels as attributes; missing OPTIONAL kernels are bound to fallbacks."""
 
     def __init__(self, name: str, module):
         missing = [kernel for kernel in REQUIRED if not hasattr(module, kernel)]
@@ -52,7 +52,7 @@ _failures: dict = {}
 
 
 def get(name: str) -> Backend:
-    """The backend called ``name``; raises ValueError for unknown names, RuntimeError if unusable."""
+    """The backend called ``name``; ValueError for an unknown name, RuntimeError if unusable."""
     backend = _loaded.get(name)
     if backend is not None:
         return backend

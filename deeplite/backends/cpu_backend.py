@@ -31,6 +31,7 @@ def _unavailable(error: ImportError) -> ImportError:
 
 try:
     import scipy_openblas32  # noqa: F401  loads the OpenBLAS that _C links, for any install layout
+
     from .. import _C
 except ImportError as import_error:
     raise _unavailable(import_error) from None

@@ -114,7 +114,7 @@ def sigmoid_bce(b, z, y, reduction):
 
 
 def softmax_ce(b, z, labels, reduction):
-    """Cross-entropy of integer labels under softmax(z) per row, and its gradient softmax - onehot."""
+    """Cross-entropy of integer labels under softmax(z) per row; its gradient softmax - onehot."""
     logp = b.log_softmax(z, 1)
     rows = b.arange(0, z.shape[0], 1, labels.dtype)
     loss = b.neg(b.getitem(logp, (rows, labels)))
@@ -123,7 +123,7 @@ def softmax_ce(b, z, labels, reduction):
 
 
 def _decayed(b, p, g, weight_decay, maximize):
-    """The gradient as PyTorch's optimizers first transform it: negated to maximize, plus L2 decay."""
+    """The gradient as PyTorch's optimizers first transform it: negated to maximize, L2 decay."""
     if maximize:
         g = b.neg(g)
     if weight_decay:
@@ -169,7 +169,7 @@ def adam_step(b, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, l
 
 def rmsprop_step(b, params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, weight_decay,
                  momentum, centered, maximize):
-    """PyTorch's RMSprop update, in place; grad_avgs is None unless centered, bufs unless momentum."""
+    """PyTorch's RMSprop update, in place; grad_avgs None unless centered, bufs unless momentum."""
     for i, (p, g, sq) in enumerate(zip(params, grads, square_avgs)):
         g = _decayed(b, p, g, weight_decay, maximize)
         b.copyto(sq, b.add(b.mul(sq, _const(sq, alpha)), b.mul(b.mul(g, g), _const(g, 1 - alpha))))
