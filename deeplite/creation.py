@@ -8,7 +8,7 @@ import numpy as np
 from . import backends, dtypes
 from .tensor import Tensor
 
-_settings = {"device": None}
+_settings: dict = {"device": None}
 _generator = [np.random.default_rng()]
 
 

@@ -43,9 +43,9 @@ def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     for out, size in zip(outputs, sizes):
         for k in range(size):
             if out.requires_grad:
-                seed = np.zeros(size)
-                seed[k] = 1.0
-                seed = Tensor._wrap(out._backend.asarray(seed.reshape(out.shape), out.dtype),
+                one_hot = np.zeros(size)
+                one_hot[k] = 1.0
+                seed = Tensor._wrap(out._backend.asarray(one_hot.reshape(out.shape), out.dtype),
                                     out._backend)
                 grads = grad(out, [inputs[i] for i in checked], seed, retain_graph=True,
                              allow_unused=True)

@@ -4,6 +4,7 @@ Backends are imported lazily: ``import deeplite`` never imports CuPy or the C++ 
 """
 import functools
 import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import fallbacks
 from .contract import ACTIVATIONS, OPTIONAL, REQUIRED
@@ -31,6 +32,9 @@ class Backend:
                 setattr(self, kernel, getattr(module, kernel))
             else:
                 setattr(self, kernel, functools.partial(getattr(fallbacks, kernel), self))
+
+    if TYPE_CHECKING:  # the kernels are set per instance in __init__, by name
+        def __getattr__(self, kernel: str) -> Any: ...
 
     def __repr__(self) -> str:
         return f"Backend({self.name!r}, native={sorted(self.native)})"

@@ -107,7 +107,7 @@ _ndarray = np.ndarray
 tanh = _native("tanh")
 
 
-def matmul(a, b):
+def matmul(a, b):  # type: ignore[no-redef]  # replaces the star-imported NumPy one
     """a @ b: OpenBLAS on deeplite's threads for 2-D float operands (transposed views too)."""
     try:
         return _C.matmul(a, b)
