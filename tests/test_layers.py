@@ -19,7 +19,7 @@ LAYER_OF = {
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
     "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",
-    "deeplite.train": "api", "deeplite.doctor": "api",
+    "deeplite.train": "api", "deeplite.doctor": "api", "deeplite.plotting": "api",
     "deeplite.cli": "cli", "deeplite.examples": "examples",
 }
 BELOW_NN = {"backends", "tape", "functional"}
@@ -37,7 +37,6 @@ ALLOWED = {
 # so the list only shrinks.
 PENDING = {
     ("deeplite.backends.cuda_backend", "deeplite.cuda"): "CuPy probes move into the backend layer",
-    ("deeplite.examples._common", "deeplite.cli.plots"): "plots move to a neutral module",
 }
 
 
