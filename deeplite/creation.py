@@ -70,6 +70,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     array keeps its dtype.
 
     Example:
+        >>> import deeplite
         >>> x = deeplite.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     """
     backend = _backend(device)

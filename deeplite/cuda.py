@@ -175,6 +175,7 @@ class CUDAGraph:
     during capture, whose arrays each replay overwrites. The Python in ``step`` never runs again.
 
     Example:
+        >>> import deeplite
         >>> model = deeplite.nn.MLP([784, 256, 10], device="cuda")  # doctest: +SKIP
         >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)  # doctest: +SKIP
         >>> def train_step(x, y):

@@ -18,6 +18,7 @@ def sigmoid(x: Tensor) -> Tensor:
     """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
 
     Example:
+        >>> import deeplite
         >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
         [0.0, 0.5, 1.0]
     """
@@ -83,6 +84,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "id
     Returns:
         (..., out_features).
     Example:
+        >>> import deeplite
         >>> x, w, b = deeplite.randn(5, 3), deeplite.randn(3, 2), deeplite.randn(2)
         >>> h = deeplite.functional.linear(x, w, b, activation="relu")  # relu(x @ w + b)
         >>> h.shape
@@ -129,6 +131,8 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
     Args:
         logits: any shape. target: same shape, values in [0, 1].
     Example:
+        >>> import deeplite
+        >>> import deeplite.functional as F
         >>> logits = deeplite.tensor([-1e4, 0.0, 1e4])  # finite for any logit
         >>> F.binary_cross_entropy_with_logits(logits, deeplite.tensor([0.0, 1.0, 1.0])).item()
         0.2310
@@ -160,8 +164,9 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
         check_labels: False skips that range check, which reads the labels on the host: for
             labels validated once up front (a CUDA graph capture forbids host reads).
     Example:
+        >>> import deeplite
         >>> logits = deeplite.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
-        >>> F.cross_entropy(logits, deeplite.tensor([0, 2])).item()  # mean of the two rows
+        >>> deeplite.functional.cross_entropy(logits, deeplite.tensor([0, 2])).item()  # row mean
         0.6700
     """
     check_reduction("cross_entropy", reduction)

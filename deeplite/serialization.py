@@ -11,6 +11,7 @@ Writes are atomic: a temporary file in the same directory is written, flushed, f
 over the target, then the directory is fsynced, so a crash never leaves a half-written checkpoint.
 
 Example:
+    >>> import deeplite
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
     >>> model = deeplite.nn.MLP([2, 16, 1])
@@ -231,6 +232,7 @@ def load(path, device: str = None) -> dict:
         CheckpointError (a ValueError): the file is truncated, corrupt or not safetensors.
         FileNotFoundError: no file at ``path``.
     Example:
+        >>> import deeplite
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
         >>> model = deeplite.nn.MLP([2, 16, 1])
@@ -294,6 +296,7 @@ def save_training_state(path, model, optimizer=None, metadata: dict = None, *,
     state (so dropout and shuffling continue identically).
 
     Example:
+        >>> import deeplite
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
         >>> model = deeplite.nn.MLP([2, 16, 1])
@@ -340,6 +343,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
     Returns your metadata (the keys not starting with "deeplite.").
 
     Example:
+        >>> import deeplite
         >>> import os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
         >>> model = deeplite.nn.MLP([2, 16, 1])

@@ -31,6 +31,7 @@ class DataLoader:
         A tuple of tensors per batch, each of shape (batch, ...) (a single tensor when the
         dataset's samples are single arrays).
     Example:
+        >>> import deeplite
         >>> from deeplite.data import TensorDataset
         >>> x, y = deeplite.randn(100, 3), deeplite.randint(0, 2, 100)
         >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)

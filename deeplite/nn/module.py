@@ -21,6 +21,7 @@ class Parameter(Tensor):
     ``deeplite.tensor``. Ops on a Parameter return plain Tensors.
 
     Example:
+        >>> import deeplite
         >>> w = Parameter(deeplite.randn(3, 2))
         >>> w.requires_grad
         True

@@ -22,6 +22,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     Returns:
         The total norm of the gradients before clipping, a 0-d Tensor.
     Example:
+        >>> import deeplite
         >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
         >>> loss = (model(deeplite.randn(8, 2)) * 100).sum()

@@ -5,6 +5,7 @@ Each optimizer updates a parameter group with one fused backend kernel (``sgd_st
 reference composition on NumPy.
 
 Example:
+    >>> import deeplite
     >>> model, loss_fn = deeplite.nn.MLP([2, 16, 1]), deeplite.nn.MSELoss()
     >>> x, y = deeplite.randn(32, 2), deeplite.randn(32, 1)
     >>> optimizer = deeplite.optim.Adam(model.parameters(), lr=1e-3)

@@ -5,6 +5,7 @@ Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``. Each sched
 the same schedule gives the same floating-point learning rates.
 
 Example:
+    >>> import deeplite
     >>> optimizer = deeplite.optim.SGD(deeplite.nn.MLP([2, 16, 1]).parameters(), lr=0.1)
     >>> scheduler = deeplite.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
     >>> for epoch in range(100):
