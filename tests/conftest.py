@@ -4,9 +4,10 @@ import zlib
 
 import numpy as np
 import pytest
-from _devices import device_params
 
 import deeplite
+
+from _devices import device_params
 
 
 @pytest.fixture(params=device_params())

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from typing import Callable, Tuple
 
 import numpy as np
+
+from deeplite.backends import contract
+
 from kernel_references import (
     NP_ACT,
     NP_ACT_DERIVATIVE,
@@ -26,8 +29,6 @@ from kernel_references import (
     np_softmax_ce,
     np_softplus,
 )
-
-from deeplite.backends import contract
 
 SIZES = (1, 7, 1023, 0)
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _compare import close
 
 from deeplite import backends
+
+from _compare import close
 
 # benchmarks/ is a top-level folder of the checkout, never installed: import it from there.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

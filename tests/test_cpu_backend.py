@@ -12,11 +12,12 @@ import sys
 
 import numpy as np
 import pytest
-from _compare import close
 
 import deeplite
 from deeplite import backends
 from deeplite.backends import contract
+
+from _compare import close
 
 if not backends.is_available("cpu"):
     pytest.skip(f"cpu backend unavailable: {backends.why_unavailable('cpu')}",

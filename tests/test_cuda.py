@@ -16,10 +16,11 @@ import sys
 
 import numpy as np
 import pytest
-from _compare import close
 
 import deeplite
 from deeplite import backends
+
+from _compare import close
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 KERNELS = ROOT / "deeplite" / "kernels"

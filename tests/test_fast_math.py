@@ -8,9 +8,10 @@ inputs whose exp is denormal, tiny inputs where expm1 and log1p must not cancel,
 """
 import numpy as np
 import pytest
-from _devices import device_params
 
 from deeplite import backends
+
+from _devices import device_params
 
 # The backends whose kernels run dl_math.h: every registered one but numpy, the reference itself.
 FAST_MATH_DEVICES = device_params([name for name in backends.MODULES if name != "numpy"])

@@ -10,11 +10,12 @@ import os
 
 import numpy as np
 import pytest
-from _compare import close
-from kernel_samples import CASES
 
 from deeplite import backends
 from deeplite.backends import contract, fallbacks, numpy_backend
+
+from _compare import close
+from kernel_samples import CASES
 
 DTYPES = [np.float32, np.float64]
 KERNELS = sorted(contract.REQUIRED) + sorted(contract.OPTIONAL)

@@ -2,9 +2,10 @@
 order."""
 import numpy as np
 import pytest
-from op_table import OPS
 
 import deeplite as dl
+
+from op_table import OPS
 
 OP_IDS = [op.name for op in OPS]
 
