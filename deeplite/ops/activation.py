@@ -1,7 +1,6 @@
 """Activations and their gradients; every activation's backward is the fused ``act_grad`` kernel."""
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
-from ..backends.fallbacks import apply_act
 from ..tensor import Tensor
 from .arithmetic import exp
 
@@ -15,7 +14,7 @@ class Act(Function):
 
     def forward(self, b, x, act, slope):
         self.name, self.act, self.slope = act, act, slope
-        return apply_act(b, x, act, slope)
+        return b.apply_act(x, act, slope)
 
     def backward(self, gy):
         return ActGrad.apply(self.output(), gy, act=self.act, slope=self.slope)
