@@ -1,0 +1,193 @@
+"""Normalisation layers as in PyTorch: LayerNorm, RMSNorm, BatchNorm1d.
+
+All three are composed from differentiable ops (mean, multiply, sqrt), so their gradients come
+from the tape and pass ``deeplite.gradcheck``; BatchNorm1d keeps its running statistics as
+buffers (``running_mean``, ``running_var``, ``num_batches_tracked``), so they move with ``.to()``
+and are saved in the state dict.
+"""
+import numpy as np
+
+from ..autograd import no_grad
+from ..creation import ones, tensor, zeros
+from ..ops import mean, sqrt
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+
+def _shape_tuple(normalized_shape) -> tuple:
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(size) for size in normalized_shape)
+
+
+def _check_trailing(name: str, x: Tensor, shape: tuple) -> tuple:
+    """The axes ``shape`` covers at the end of ``x``, after checking they match."""
+    if x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
+        raise ValueError(f"{name}: expected an input whose last dimensions are {shape}, got shape "
+                         f"{x.shape}")
+    return tuple(range(x.ndim - len(shape), x.ndim))
+
+
+class LayerNorm(Module):
+    """Normalise over the last dimensions: ``(x - mean) / sqrt(var + eps) * weight + bias``.
+
+    The mean and the (biased) variance are taken over the trailing ``normalized_shape``
+    dimensions of each sample, as PyTorch's LayerNorm.
+
+    Args:
+        normalized_shape: an int or the tuple of trailing dimensions to normalise over.
+        eps: added to the variance for stability (1e-5).
+        elementwise_affine: learn ``weight`` (ones) and ``bias`` (zeros) of ``normalized_shape``.
+        bias: learn the bias (only when ``elementwise_affine``).
+    Shapes:
+        x (..., *normalized_shape) -> same shape.
+    Example:
+        >>> norm = LayerNorm(16)
+        >>> norm(deeplite.randn(8, 16)).shape
+        (8, 16)
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = self.bias = None
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
+            if bias:
+                self.bias = Parameter(zeros(*self.normalized_shape, device=device, dtype=dtype))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalised ``x`` of the same shape."""
+        axes = _check_trailing("LayerNorm", x, self.normalized_shape)
+        centered = x - mean(x, axis=axes, keepdims=True)
+        variance = mean(centered * centered, axis=axes, keepdims=True)
+        out = centered / sqrt(variance + self.eps)
+        if self.weight is not None:
+            out = out * self.weight
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation: ``x / sqrt(mean(x^2) + eps) * weight``, as PyTorch's.
+
+    Args:
+        normalized_shape: an int or the tuple of trailing dimensions to normalise over.
+        eps: added to the mean square; None (default) uses the machine epsilon of x's dtype.
+        elementwise_affine: learn ``weight`` (ones).
+    Example:
+        >>> RMSNorm(16)(deeplite.randn(8, 16)).shape
+        (8, 16)
+    """
+
+    def __init__(self, normalized_shape, eps: float = None, elementwise_affine: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype)) \
+            if elementwise_affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalised ``x`` of the same shape."""
+        axes = _check_trailing("RMSNorm", x, self.normalized_shape)
+        eps = float(np.finfo(x.dtype).eps) if self.eps is None else self.eps
+        out = x / sqrt(mean(x * x, axis=axes, keepdims=True) + eps)
+        return out if self.weight is None else out * self.weight
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation over (N, C) or (N, C, L) inputs, as PyTorch's BatchNorm1d.
+
+    In training mode each channel is normalised by the batch's mean and biased variance, and the
+    running statistics are updated: ``running = (1 - momentum) * running + momentum * batch``
+    (the unbiased batch variance goes into ``running_var``; ``momentum=None`` gives a cumulative
+    average). In eval mode the running statistics are used. With ``track_running_stats=False``
+    there are no running statistics and batch statistics are used in both modes.
+
+    Args:
+        num_features: C. eps: 1e-5. momentum: 0.1 (or None). affine: learn weight (ones) and bias
+        (zeros). track_running_stats: True.
+    Buffers:
+        running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64.
+    Example:
+        >>> norm = BatchNorm1d(16)
+        >>> norm(deeplite.randn(32, 16)).shape
+        (32, 16)
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        count = self.num_features
+        self.weight = Parameter(ones(count, device=device, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(count, device=device, dtype=dtype)) if affine else None
+        tracked = track_running_stats
+        self.register_buffer("running_mean",
+                             zeros(count, device=device, dtype=dtype) if tracked else None)
+        self.register_buffer("running_var",
+                             ones(count, device=device, dtype=dtype) if tracked else None)
+        self.register_buffer("num_batches_tracked",
+                             tensor(0, dtype="int64", device=device) if tracked else None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, batch count 0."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalised ``x`` of the same shape."""
+        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm1d: expected input of shape (N, {self.num_features}) or "
+                             f"(N, {self.num_features}, L), got {x.shape}")
+        axes = (0,) if x.ndim == 2 else (0, 2)
+        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)  # per-channel values broadcast over x
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            count = x.numel() // self.num_features
+            if count <= 1:
+                raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when "
+                                 f"training, got input of shape {x.shape}")
+            batch_mean = mean(x, axis=axes, keepdims=True)
+            centered = x - batch_mean
+            batch_var = mean(centered * centered, axis=axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                self._update_running(batch_mean, batch_var, count)
+            out = centered / sqrt(batch_var + self.eps)
+        else:
+            out = (x - self.running_mean.reshape(shape)) / \
+                sqrt(self.running_var.reshape(shape) + self.eps)
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return out
+
+    def _update_running(self, batch_mean: Tensor, batch_var: Tensor, count: int) -> None:
+        with no_grad():
+            self.num_batches_tracked += 1
+            factor = 1.0 / int(self.num_batches_tracked.item()) if self.momentum is None \
+                else self.momentum
+            unbiased = batch_var.detach().reshape(-1) * (count / (count - 1))
+            new_mean = self.running_mean * (1 - factor) + batch_mean.detach().reshape(-1) * factor
+            new_var = self.running_var * (1 - factor) + unbiased * factor
+            self.running_mean.copy_(new_mean.to(dtype=self.running_mean.dtype))
+            self.running_var.copy_(new_var.to(dtype=self.running_var.dtype))
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
