@@ -51,7 +51,7 @@ class LayerNorm(Module):
                  bias: bool = True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.eps, self.elementwise_affine, self.has_bias = eps, elementwise_affine, bias
         self.weight = self.bias = None
         if elementwise_affine:
             self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
@@ -72,7 +72,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.has_bias}")
 
 
 class RMSNorm(Module):
