@@ -247,3 +247,17 @@ def test_flatten_and_unflatten_match_torch(rng):
 def test_flatten_gradient_flows_back_to_the_input_shape(device, rng):
     x = _t(rng.normal(size=(2, 3, 2)), device, True)
     assert dl.gradcheck(lambda a: nn.Flatten()(a) * 2.0, (x,))
+
+
+@pytest.mark.xfail(strict=True, reason="serialization writes 0-d arrays through "
+                   "np.ascontiguousarray, which makes them shape (1,); num_batches_tracked is 0-d")
+def test_batch_norm_state_survives_a_training_state_checkpoint(tmp_path):
+    from deeplite.serialization import load_training_state, save_training_state
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    model(dl.randn(8, 3))
+    save_training_state(tmp_path / "bn.safetensors", model)
+    restored = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    load_training_state(tmp_path / "bn.safetensors", restored)
+    assert int(restored[1].num_batches_tracked.item()) == 1
+    np.testing.assert_array_equal(restored[1].running_mean.numpy(), model[1].running_mean.numpy())

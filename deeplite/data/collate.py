@@ -4,6 +4,7 @@ Only datasets that are not (subsets of) a ``TensorDataset`` go through here: tho
 whole by the DataLoader's fast path.
 """
 import collections.abc
+from typing import Any, Optional
 
 import numpy as np
 
@@ -16,7 +17,7 @@ def _is_text_array(array: np.ndarray) -> bool:
     return array.dtype.kind in "USO"
 
 
-def default_collate(batch: list, device: str = None):
+def default_collate(batch, device: Optional[str] = None):
     """Merge a list of samples into a batch, as PyTorch's ``default_collate``.
 
     Tensors and NumPy arrays are stacked along a new first axis; Python floats become a float64
@@ -28,6 +29,7 @@ def default_collate(batch: list, device: str = None):
         >>> default_collate([(np.zeros(3), 1), (np.ones(3), 0)])  # [Tensor (2, 3), Tensor (2,)]
     """
     elem = batch[0]
+    elem_type: Any = type(elem)  # containers are rebuilt as their own type where it can be
     if isinstance(elem, Tensor):
         return stack([item.to(device) if device else item for item in batch])
     if isinstance(elem, np.ndarray) or isinstance(elem, (np.number, np.bool_)):
@@ -47,28 +49,28 @@ def default_collate(batch: list, device: str = None):
     if isinstance(elem, collections.abc.Mapping):
         merged = {key: default_collate([sample[key] for sample in batch], device) for key in elem}
         try:
-            return type(elem)(merged)
+            return elem_type(merged)
         except TypeError:  # a mapping type that cannot be built from a dict
             return merged
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a namedtuple
         fields = zip(*batch, strict=True)
-        return type(elem)(*(default_collate(field, device) for field in fields))
+        return elem_type(*(default_collate(field, device) for field in fields))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(sample) != size for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [default_collate(field, device) for field in zip(*batch, strict=True)]
+        collated = [default_collate(field, device) for field in zip(*batch, strict=True)]
         if isinstance(elem, tuple):
-            return fields
+            return collated
         try:
-            return type(elem)(fields)
+            return elem_type(collated)
         except TypeError:
-            return fields
+            return collated
     raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
                     f"or lists; found {type(elem).__name__}")
 
 
-def default_convert(data, device: str = None):
+def default_convert(data, device: Optional[str] = None):
     """Turn NumPy arrays (also inside dicts, tuples and lists) into Tensors, leaving the rest,
     as PyTorch's ``default_convert`` (used when ``batch_size=None``)."""
     if isinstance(data, Tensor):
@@ -76,10 +78,11 @@ def default_convert(data, device: str = None):
     if isinstance(data, (np.ndarray, np.number, np.bool_)):
         array = np.asarray(data)
         return data if _is_text_array(array) else tensor(array, device=device)
+    data_type: Any = type(data)
     if isinstance(data, collections.abc.Mapping):
-        return type(data)({key: default_convert(value, device) for key, value in data.items()})
+        return data_type({key: default_convert(value, device) for key, value in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(value, device) for value in data))
+        return data_type(*(default_convert(value, device) for value in data))
     if isinstance(data, tuple):
         return [default_convert(value, device) for value in data]
     if isinstance(data, list):

@@ -62,7 +62,7 @@ def _labelled_table(name: str, sklearn_loader: str) -> tuple:
     return bunch.data, bunch.target
 
 
-def _classification(name: str, sklearn_loader: str, features: list, target: str,
+def _classification(name: str, sklearn_loader: str, features, target: str,
                     classes: list) -> TabularData:
     x, y = _labelled_table(name, sklearn_loader)
     return TabularData(x.astype(np.float32), y.astype(np.int64), list(features), target,

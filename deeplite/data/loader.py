@@ -7,6 +7,7 @@ is what makes PyTorch's loader 3-124x slower than slicing on in-memory data (pyt
 Other datasets, or a custom ``collate_fn``, take PyTorch's per-sample path.
 """
 import functools
+from typing import Optional
 
 import numpy as np
 
@@ -54,8 +55,8 @@ class DataLoader:
                  batch_sampler=None, num_workers: int = 0, collate_fn=None,
                  pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers: bool = False, seed: int = None,
-                 device: str = None):
+                 prefetch_factor=None, persistent_workers: bool = False,
+                 seed: Optional[int] = None, device: Optional[str] = None):
         _check_options(batch_size, num_workers, timeout)
         if sampler is not None and shuffle:
             raise ValueError("sampler option is mutually exclusive with shuffle")

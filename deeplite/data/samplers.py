@@ -6,6 +6,7 @@ also hands the loader a whole epoch's indices as one array (``epoch_indices``), 
 ``TensorDataset`` gather each batch in one call instead of sample by sample.
 """
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class RandomSampler(Sampler):
         generator: a numpy Generator, an int seed, or None for deeplite's generator.
     """
 
-    def __init__(self, data_source, replacement: bool = False, num_samples: int = None,
+    def __init__(self, data_source, replacement: bool = False, num_samples: Optional[int] = None,
                  generator=None):
         if not isinstance(replacement, bool):
             raise TypeError(f"replacement should be a boolean value, but got replacement="

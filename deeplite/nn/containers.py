@@ -6,6 +6,7 @@ exactly as PyTorch's.
 """
 import operator
 from collections import OrderedDict
+from typing import Any, Callable
 
 from ..tensor import Tensor
 from .module import Module, Parameter
@@ -54,7 +55,7 @@ def _compressed_repr(name: str, items: list) -> str:
 class _ListContainer(Module):
     """The list behaviour ModuleList and ParameterList share; ``_convert`` checks an item."""
 
-    _convert = staticmethod(_check_module)
+    _convert: Callable[[str, Any], Any] = staticmethod(_check_module)
 
     def __init__(self, values=None):
         super().__init__()
@@ -115,7 +116,7 @@ class _ListContainer(Module):
 class _DictContainer(Module):
     """The dict behaviour ModuleDict and ParameterDict share; ``_convert`` checks a value."""
 
-    _convert = staticmethod(_check_module)
+    _convert: Callable[[str, Any], Any] = staticmethod(_check_module)
 
     def __init__(self, values=None):
         super().__init__()

@@ -1,4 +1,6 @@
 """Embedding: a lookup table of learnable vectors, with a dense gradient built by index_add."""
+from typing import Optional
+
 import numpy as np
 
 from ..autograd import Function, no_grad
@@ -14,6 +16,7 @@ class _EmbeddingLookup(Function):
     skipping ``padding_idx`` and dividing by each index's count when ``scale_grad_by_freq``."""
 
     name = "embedding"
+    inputs: tuple  # set by Function.apply while the tape holds this node
 
     def forward(self, b, weight, indices, padding_idx, scale_grad_by_freq):
         self.indices, self.padding_idx = indices, padding_idx
@@ -54,8 +57,9 @@ class Embedding(Module):
         (2, 2, 4)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int = None,
-                 max_norm: float = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+    def __init__(self, num_embeddings: int, embedding_dim: int,
+                 padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight=None, _freeze: bool = False, device=None,
                  dtype=None):
         super().__init__()
@@ -89,8 +93,8 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int = None,
-                        max_norm: float = None, norm_type: float = 2.0,
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: Optional[int] = None,
+                        max_norm: Optional[float] = None, norm_type: float = 2.0,
                         scale_grad_by_freq: bool = False, sparse: bool = False) -> "Embedding":
         """An Embedding whose table is ``embeddings`` (V, D); frozen unless ``freeze=False``."""
         if embeddings.ndim != 2:

@@ -1,6 +1,7 @@
 """Flatten and Unflatten: reshape layers for moving between (N, C, ...) and (N, features)."""
 import math
 
+from ..ops import reshape
 from ..tensor import Tensor
 from .module import Module
 
@@ -20,14 +21,14 @@ class Flatten(Module):
     def forward(self, x: Tensor) -> Tensor:
         """``x`` with the chosen dimensions merged (a 0-d input becomes shape (1,))."""
         if x.ndim == 0:
-            return x.reshape(1)
+            return reshape(x, 1)
         start, end = self.start_dim % x.ndim, self.end_dim % x.ndim
         if not -x.ndim <= self.start_dim < x.ndim or not -x.ndim <= self.end_dim < x.ndim \
                 or start > end:
             raise ValueError(f"Flatten: start_dim={self.start_dim}, end_dim={self.end_dim} do not "
                              f"select dimensions of an input of shape {x.shape}")
         merged = math.prod(x.shape[start:end + 1])
-        return x.reshape(*x.shape[:start], merged, *x.shape[end + 1:])
+        return reshape(x, *x.shape[:start], merged, *x.shape[end + 1:])
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -59,7 +60,7 @@ class Unflatten(Module):
                 (-1 not in sizes and known != x.shape[dim]):
             raise ValueError(f"Unflatten: cannot split dimension {self.dim} of size "
                              f"{x.shape[dim]} into {sizes}")
-        return x.reshape(*x.shape[:dim], *sizes, *x.shape[dim + 1:])
+        return reshape(x, *x.shape[:dim], *sizes, *x.shape[dim + 1:])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -5,7 +5,11 @@ object: ``import deeplite.nn.functional as F`` and ``from deeplite import functi
 and every function added to ``deeplite.functional`` appears here without a second list.
 """
 import sys
+from typing import TYPE_CHECKING
 
 from .. import functional as _functional
+
+if TYPE_CHECKING:  # let type checkers see the names the replacement module provides
+    from ..functional import *  # noqa: F401,F403
 
 sys.modules[__name__] = _functional

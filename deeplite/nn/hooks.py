@@ -9,10 +9,12 @@ at once and may replace ``grad_input``.
 import itertools
 import weakref
 from collections import OrderedDict
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from ..autograd import Function
+from ..ops import getitem, reshape
 from ..tensor import Tensor
 
 _ids = itertools.count()
@@ -22,15 +24,18 @@ class RemovableHandle:
     """What ``register_*_hook`` returns: ``handle.remove()`` unregisters the hook (also a context
     manager, removing it on exit)."""
 
-    def __init__(self, table: OrderedDict):
+    def __init__(self, table: OrderedDict, on_remove: Optional[Callable[[], None]] = None):
         self.id = next(_ids)
         self._table = weakref.ref(table)
+        self._on_remove = on_remove
 
     def remove(self) -> None:
         """Unregister the hook; removing twice is harmless."""
         table = self._table()
-        if table is not None:
-            table.pop(self.id, None)
+        if table is not None and self.id in table:
+            del table[self.id]
+            if self._on_remove is not None:
+                self._on_remove()
 
     def __enter__(self) -> "RemovableHandle":
         return self
@@ -47,11 +52,13 @@ class ModuleHooks:
         self.forward = OrderedDict()
         self.backward = OrderedDict()
 
-    def add(self, table: OrderedDict, hook, prepend: bool, **options) -> RemovableHandle:
-        """Register ``hook`` in ``table`` (first when ``prepend``) and return its handle."""
+    def add(self, table: OrderedDict, hook, prepend: bool, on_remove: Callable[[], None],
+            **options) -> RemovableHandle:
+        """Register ``hook`` in ``table`` (first when ``prepend``) and return its handle, which
+        calls ``on_remove`` after removing it."""
         if not callable(hook):
             raise TypeError(f"hook must be callable, got {type(hook).__name__}")
-        handle = RemovableHandle(table)
+        handle = RemovableHandle(table, on_remove)
         table[handle.id] = (hook, options)
         if prepend:
             table.move_to_end(handle.id, last=False)
@@ -108,6 +115,7 @@ class _Gate(Function):
     hands the gradients to ``on_grad`` and passes on what it returns."""
 
     name = "backward_hook"
+    inputs: tuple  # set by Function.apply while the tape holds this node
 
     def forward(self, b, *arrays, on_grad, dtype):
         self.on_grad = on_grad
@@ -130,7 +138,8 @@ def _split(flat: Tensor, shapes: list, dtypes: list) -> list:
         size = 1
         for extent in shape:
             size *= extent
-        pieces.append(flat[start:start + size].reshape(shape).to(dtype=dtype))
+        piece = reshape(getitem(flat, slice(start, start + size)), shape)
+        pieces.append(piece.to(dtype=dtype))
         start += size
     return pieces
 
@@ -148,8 +157,10 @@ class _BackwardRecord:
     def __init__(self, module, args: tuple):
         self.module = module
         self.input_count = len(args)
-        self.input_slots = []  # positions of the inputs that pass through the input gate
-        self.grad_outputs = None
+        self.input_slots: list = []  # positions of the inputs that pass through the input gate
+        self.output_slots: list = []
+        self.output_count = 0
+        self.grad_outputs: Optional[tuple] = None
 
     def gate_inputs(self, args: tuple) -> tuple:
         """``args`` with every tensor that requires grad routed through the input gate."""
@@ -158,27 +169,26 @@ class _BackwardRecord:
         if not self.input_slots:
             return args
         gated = _gate([args[i] for i in self.input_slots], self._on_input_grads)
-        args = list(args)
+        routed = list(args)
         for slot, tensor in zip(self.input_slots, gated, strict=True):
-            args[slot] = tensor
-        return tuple(args)
+            routed[slot] = tensor
+        return tuple(routed)
 
     def gate_outputs(self, output):
         """``output`` (a Tensor or a tuple of them) routed through the output gate."""
-        items = output if isinstance(output, tuple) else (output,)
+        items = list(output) if isinstance(output, tuple) else [output]
         slots = [i for i, item in enumerate(items) if isinstance(item, Tensor)
                  and item.requires_grad]
         if not slots:
             return output
         self.output_slots, self.output_count = slots, len(items)
         gated = _gate([items[i] for i in slots], self._on_output_grads)
-        items = list(items)
         for slot, tensor in zip(slots, gated, strict=True):
             items[slot] = tensor
         return tuple(items) if isinstance(output, tuple) else items[0]
 
     def _on_output_grads(self, grads: list) -> list:
-        full = [None] * self.output_count
+        full: list[Any] = [None] * self.output_count
         for slot, grad in zip(self.output_slots, grads, strict=True):
             full[slot] = grad
         self.grad_outputs = tuple(full)
@@ -188,11 +198,11 @@ class _BackwardRecord:
         return grads
 
     def _on_input_grads(self, grads: list) -> list:
-        full = [None] * self.input_count
+        full: list[Any] = [None] * self.input_count
         for slot, grad in zip(self.input_slots, grads, strict=True):
             full[slot] = grad
-        full = self._run_hooks(tuple(full))
-        return [full[slot] for slot in self.input_slots]
+        replaced = self._run_hooks(tuple(full))
+        return [replaced[slot] for slot in self.input_slots]
 
     def _run_hooks(self, grad_input: tuple) -> tuple:
         grad_output = self.grad_outputs or (None,)

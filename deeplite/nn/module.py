@@ -4,6 +4,8 @@ A Module finds its parameters and sub-modules by walking its own ``__dict__`` in
 through lists, tuples and dicts as well, so there is no registration step and the order (hence the
 state-dict names such as ``layers.0.weight``) is deterministic.
 """
+from typing import Optional
+
 from ..tensor import Tensor
 from .hooks import ModuleHooks, RemovableHandle, call_with_hooks
 from .module_state import IncompatibleKeys, ModuleState, join
@@ -83,7 +85,7 @@ class Module(ModuleState):
     # Class attributes, so a subclass that forgets super().__init__() still has a mode, and a
     # module without hooks is called with a single attribute check.
     training = True
-    _hooks = None
+    _hooks: Optional[ModuleHooks] = None
 
     def __init__(self):
         self.training = True
@@ -100,18 +102,14 @@ class Module(ModuleState):
     # ---- hooks -----------------------------------------------------------------------------------
     def _add_hook(self, kind: str, hook, prepend: bool, **options) -> RemovableHandle:
         """Register ``hook`` in table ``kind``; removing the last hook restores the fast path."""
-        if "_hooks" not in vars(self):
-            self._hooks = ModuleHooks()
-        hooks = self._hooks
-        handle = hooks.add(getattr(hooks, kind), hook, prepend, **options)
-        remove = handle.remove
+        existing = vars(self).get("_hooks")
+        hooks: ModuleHooks = existing if existing is not None else ModuleHooks()
+        self._hooks = hooks
 
-        def remove_and_tidy():
-            remove()
+        def tidy():
             if vars(self).get("_hooks") is hooks and hooks.empty():
                 del self._hooks
-        handle.remove = remove_and_tidy
-        return handle
+        return hooks.add(getattr(hooks, kind), hook, prepend, tidy, **options)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:

@@ -6,6 +6,7 @@ remembers their names and whether they are persistent, so reassigning ``self.run
 keeps it a buffer, as in PyTorch.
 """
 from collections import OrderedDict, namedtuple
+from typing import Any, Callable, Iterator
 
 from .. import dtypes
 from ..autograd import no_grad
@@ -24,6 +25,11 @@ class ModuleState:
 
     # name -> persistent; a class-level empty dict so modules without buffers need no setup
     _buffer_flags: dict = {}
+    # provided by Module, which derives from this class
+    named_modules: Callable[..., Iterator[tuple[str, Any]]]
+    named_parameters: Callable[..., Iterator[tuple[str, Any]]]
+    parameters: Callable[..., Iterator[Any]]
+    get_submodule: Callable[[str], Any]
 
     # ---- buffers ---------------------------------------------------------------------------------
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:

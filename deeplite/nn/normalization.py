@@ -5,11 +5,13 @@ from the tape and pass ``deeplite.gradcheck``; BatchNorm1d keeps its running sta
 buffers (``running_mean``, ``running_var``, ``num_batches_tracked``), so they move with ``.to()``
 and are saved in the state dict.
 """
+from typing import Optional
+
 import numpy as np
 
 from ..autograd import no_grad
 from ..creation import ones, tensor, zeros
-from ..ops import mean, sqrt
+from ..ops import add, div, mean, mul, reshape, sqrt, sub
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -18,6 +20,20 @@ def _shape_tuple(normalized_shape) -> tuple:
     if isinstance(normalized_shape, (int, np.integer)):
         return (int(normalized_shape),)
     return tuple(int(size) for size in normalized_shape)
+
+
+def _moments(x: Tensor, axes: tuple) -> tuple:
+    """(mean, x - mean, the biased variance) over ``axes``, keeping the reduced axes."""
+    average = mean(x, axis=axes, keepdims=True)
+    centered = sub(x, average)
+    return average, centered, mean(mul(centered, centered), axis=axes, keepdims=True)
+
+
+def _scaled(out: Tensor, weight, bias) -> Tensor:
+    """``out * weight + bias``, each factor only when present."""
+    if weight is not None:
+        out = mul(out, weight)
+    return out if bias is None else add(out, bias)
 
 
 def _check_trailing(name: str, x: Tensor, shape: tuple) -> tuple:
@@ -61,14 +77,8 @@ class LayerNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         """Normalised ``x`` of the same shape."""
         axes = _check_trailing("LayerNorm", x, self.normalized_shape)
-        centered = x - mean(x, axis=axes, keepdims=True)
-        variance = mean(centered * centered, axis=axes, keepdims=True)
-        out = centered / sqrt(variance + self.eps)
-        if self.weight is not None:
-            out = out * self.weight
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        _, centered, variance = _moments(x, axes)
+        return _scaled(div(centered, sqrt(add(variance, self.eps))), self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -87,7 +97,8 @@ class RMSNorm(Module):
         (8, 16)
     """
 
-    def __init__(self, normalized_shape, eps: float = None, elementwise_affine: bool = True,
+    def __init__(self, normalized_shape, eps: Optional[float] = None,
+                 elementwise_affine: bool = True,
                  device=None, dtype=None):
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
@@ -99,8 +110,8 @@ class RMSNorm(Module):
         """Normalised ``x`` of the same shape."""
         axes = _check_trailing("RMSNorm", x, self.normalized_shape)
         eps = float(np.finfo(x.dtype).eps) if self.eps is None else self.eps
-        out = x / sqrt(mean(x * x, axis=axes, keepdims=True) + eps)
-        return out if self.weight is None else out * self.weight
+        out = div(x, sqrt(add(mean(mul(x, x), axis=axes, keepdims=True), eps)))
+        return _scaled(out, self.weight, None)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -127,7 +138,11 @@ class BatchNorm1d(Module):
         (32, 16)
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+    running_mean: Optional[Tensor]
+    running_var: Optional[Tensor]
+    num_batches_tracked: Optional[Tensor]
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device=None, dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
@@ -145,7 +160,8 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, batch count 0."""
-        if self.track_running_stats:
+        if self.running_mean is not None and self.running_var is not None and \
+                self.num_batches_tracked is not None:
             with no_grad():
                 self.running_mean.zero_()
                 self.running_var.fill_(1)
@@ -158,35 +174,37 @@ class BatchNorm1d(Module):
                              f"(N, {self.num_features}, L), got {x.shape}")
         axes = (0,) if x.ndim == 2 else (0, 2)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1)  # per-channel values broadcast over x
-        use_batch = self.training or not self.track_running_stats
-        if use_batch:
+        if self.training or self.running_mean is None or self.running_var is None:
             count = x.numel() // self.num_features
             if count <= 1:
                 raise ValueError(f"BatchNorm1d: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            batch_mean = mean(x, axis=axes, keepdims=True)
-            centered = x - batch_mean
-            batch_var = mean(centered * centered, axis=axes, keepdims=True)
+            batch_mean, centered, batch_var = _moments(x, axes)
             if self.training and self.track_running_stats:
                 self._update_running(batch_mean, batch_var, count)
-            out = centered / sqrt(batch_var + self.eps)
+            out = div(centered, sqrt(add(batch_var, self.eps)))
         else:
-            out = (x - self.running_mean.reshape(shape)) / \
-                sqrt(self.running_var.reshape(shape) + self.eps)
-        if self.weight is not None:
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
-        return out
+            out = div(sub(x, reshape(self.running_mean, shape)),
+                      sqrt(add(reshape(self.running_var, shape), self.eps)))
+        if self.weight is None or self.bias is None:
+            return out
+        return _scaled(out, reshape(self.weight, shape), reshape(self.bias, shape))
 
     def _update_running(self, batch_mean: Tensor, batch_var: Tensor, count: int) -> None:
+        """Fold one batch's statistics into the running ones (PyTorch's update, in place)."""
+        tracked, running_mean, running_var = (self.num_batches_tracked, self.running_mean,
+                                              self.running_var)
+        if tracked is None or running_mean is None or running_var is None:
+            return
         with no_grad():
-            self.num_batches_tracked += 1
-            factor = 1.0 / int(self.num_batches_tracked.item()) if self.momentum is None \
-                else self.momentum
-            unbiased = batch_var.detach().reshape(-1) * (count / (count - 1))
-            new_mean = self.running_mean * (1 - factor) + batch_mean.detach().reshape(-1) * factor
-            new_var = self.running_var * (1 - factor) + unbiased * factor
-            self.running_mean.copy_(new_mean.to(dtype=self.running_mean.dtype))
-            self.running_var.copy_(new_var.to(dtype=self.running_var.dtype))
+            tracked.copy_(add(tracked, 1))
+            factor = 1.0 / int(tracked.item()) if self.momentum is None else self.momentum
+            means = reshape(batch_mean.detach(), -1)
+            unbiased = mul(reshape(batch_var.detach(), -1), count / (count - 1))
+            new_mean = add(mul(running_mean, 1 - factor), mul(means, factor))
+            new_var = add(mul(running_var, 1 - factor), mul(unbiased, factor))
+            running_mean.copy_(new_mean.to(dtype=running_mean.dtype))
+            running_var.copy_(new_var.to(dtype=running_var.dtype))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -3,7 +3,7 @@ import math
 
 from ..autograd import no_grad
 from ..creation import get_default_device, zeros
-from ..ops import clip, concatenate, stack
+from ..ops import clip, concatenate, getitem, reshape, stack
 from ..tensor import Tensor
 
 
@@ -88,7 +88,7 @@ def parameters_to_vector(parameters) -> Tensor:
                             f"{type(parameter).__name__}")
     if not parameters:
         raise ValueError("parameters_to_vector: got no parameters")
-    return concatenate([parameter.reshape(-1) for parameter in parameters])
+    return concatenate([reshape(parameter, -1) for parameter in parameters])
 
 
 def vector_to_parameters(vec: Tensor, parameters) -> None:
@@ -109,6 +109,6 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
     with no_grad():
         for parameter in parameters:
             count = parameter.numel()
-            piece = vec.detach()[start:start + count].reshape(parameter.shape)
+            piece = reshape(getitem(vec.detach(), slice(start, start + count)), parameter.shape)
             parameter.copy_(piece.to(parameter.device, parameter.dtype))
             start += count

@@ -1,4 +1,5 @@
 """NAdam: Adam with Nesterov momentum (Dozat 2016), PyTorch's update rule."""
+from ..ops import add, div, mul, sqrt, sub
 from .moments import check_adam_family, decayed_gradient, update_moments, wrap
 from .optimizer import Optimizer, check_non_negative
 
@@ -49,8 +50,9 @@ class NAdam(Optimizer):
             state["mu_product"] = float(state.get("mu_product", 1.0)) * mu
             exp_avg, exp_avg_sq = wrap(m_array, backend), wrap(v_array, backend)
             update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
-            denom = (exp_avg_sq / (1 - beta2 ** step)).sqrt() + eps
+            denom = add(sqrt(div(exp_avg_sq, 1 - beta2 ** step)), eps)
             value = wrap(param.data, backend)
             product = state["mu_product"]
-            value.copy_(value - grad / denom * (lr * (1.0 - mu) / (1.0 - product))
-                        - exp_avg / denom * (lr * mu_next / (1.0 - product * mu_next)))
+            step_grad = mul(div(grad, denom), lr * (1.0 - mu) / (1.0 - product))
+            step_avg = mul(div(exp_avg, denom), lr * mu_next / (1.0 - product * mu_next))
+            value.copy_(sub(sub(value, step_grad), step_avg))

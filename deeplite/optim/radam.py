@@ -2,6 +2,7 @@
 PyTorch's update rule."""
 import math
 
+from ..ops import add, div, mul, sqrt, sub
 from .moments import check_adam_family, decayed_gradient, update_moments, wrap
 from .optimizer import Optimizer
 
@@ -49,13 +50,13 @@ class RAdam(Optimizer):
             exp_avg, exp_avg_sq = wrap(m_array, backend), wrap(v_array, backend)
             update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
             correction2 = 1 - beta2 ** step
-            corrected = exp_avg / (1 - beta1 ** step)
+            corrected = div(exp_avg, 1 - beta1 ** step)
             rho_t = rho_inf - 2 * step * beta2 ** step / correction2
             value = wrap(param.data, backend)
             if rho_t > 5.0:
                 rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf /
                                  ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                adaptive = correction2 ** 0.5 / (exp_avg_sq.sqrt() + eps)
-                value.copy_(value - corrected * lr * adaptive * rect)
+                adaptive = div(correction2 ** 0.5, add(sqrt(exp_avg_sq), eps))
+                value.copy_(sub(value, mul(mul(mul(corrected, lr), adaptive), rect)))
             else:
-                value.copy_(value - corrected * lr)
+                value.copy_(sub(value, mul(corrected, lr)))

@@ -5,6 +5,8 @@ optimizer sees the same base), counts epochs in ``last_epoch`` and, on each ``st
 ``get_lr()`` into ``group["lr"]``. ``step(epoch)`` (deprecated in PyTorch, kept for scripts that
 use it) jumps to ``epoch`` by the closed form where the scheduler has one.
 """
+from typing import Optional
+
 from .optimizer import Optimizer
 
 
@@ -60,7 +62,7 @@ class LRScheduler:
         """The learning rate of each group for epoch ``self.last_epoch``."""
         raise NotImplementedError
 
-    def step(self, epoch: int = None) -> None:
+    def step(self, epoch: Optional[int] = None) -> None:
         """Advance one epoch (or jump to ``epoch``) and set each group's ``lr``.
 
         Call it after ``optimizer.step()``: once per epoch for epoch schedules, once per batch
@@ -69,7 +71,7 @@ class LRScheduler:
         self._step_count += 1
         self._update_lr(epoch)
 
-    def _update_lr(self, epoch: int = None) -> None:
+    def _update_lr(self, epoch: Optional[int] = None) -> None:
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()

@@ -1,6 +1,7 @@
 """Schedulers that drive others or follow a metric, as PyTorch 2.x's: SequentialLR and
 ReduceLROnPlateau."""
 from bisect import bisect_right
+from typing import Optional
 
 from .optimizer import Optimizer
 from .scheduler_base import LRScheduler
@@ -49,7 +50,7 @@ class SequentialLR(LRScheduler):
         first._initial_step()
         self._last_lr = first.get_last_lr()
 
-    def step(self) -> None:
+    def step(self) -> None:  # type: ignore[override]  # no epoch argument, as PyTorch's
         """Advance one epoch on the scheduler whose span holds it."""
         self.last_epoch += 1
         index = bisect_right(self._milestones, self.last_epoch)
@@ -126,7 +127,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch: int = None) -> None:
+    def step(self, metrics, epoch: Optional[int] = None) -> None:  # type: ignore[override]
         """Record this epoch's ``metrics`` and reduce the learning rates if it has plateaued."""
         current = float(metrics)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch

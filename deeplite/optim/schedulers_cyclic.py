@@ -1,5 +1,6 @@
 """Cyclic schedules with PyTorch 2.x's rules: OneCycleLR and CosineAnnealingWarmRestarts."""
 import math
+from typing import Optional
 
 from .optimizer import Optimizer
 from .scheduler_base import LRScheduler, per_group
@@ -29,8 +30,9 @@ class OneCycleLR(LRScheduler):
         ...         train_step(x, y); scheduler.step()
     """
 
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int = None, epochs: int = None,
-                 steps_per_epoch: int = None, pct_start: float = 0.3,
+    def __init__(self, optimizer: Optimizer, max_lr, total_steps: Optional[int] = None,
+                 epochs: Optional[int] = None, steps_per_epoch: Optional[int] = None,
+                 pct_start: float = 0.3,
                  anneal_strategy: str = "cos", cycle_momentum: bool = True,
                  base_momentum=0.85, max_momentum=0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False, last_epoch: int = -1):
@@ -143,14 +145,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
                              f"{type(eta_min)}")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
-        self.T_cur = last_epoch
+        self.T_cur: float = last_epoch  # fractional when step(epoch) gets a fractional epoch
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         return [self.eta_min + (base - self.eta_min) *
                 (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
 
-    def step(self, epoch: float = None) -> None:
+    def step(self, epoch: Optional[float] = None) -> None:
         """Advance one epoch, or go to ``epoch`` (which may be fractional)."""
         self._step_count += 1
         if epoch is None and self.last_epoch < 0:
