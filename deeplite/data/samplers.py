@@ -26,6 +26,20 @@ def as_generator(generator):
                     f"{type(generator).__name__}")
 
 
+def _positive_int(name: str, value) -> int:
+    """``value`` as an int, or PyTorch's ValueError for anything but a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
+    return int(value)
+
+
+def _boolean(name: str, value, error=ValueError) -> bool:
+    """``value`` itself, or PyTorch's error for a non-bool."""
+    if not isinstance(value, bool):
+        raise error(f"{name} should be a boolean value, but got {name}={value}")
+    return value
+
+
 class Sampler:
     """Base class: iterate over sample indices; ``len()`` is how many."""
 
@@ -66,16 +80,11 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement: bool = False, num_samples: Optional[int] = None,
                  generator=None):
-        if not isinstance(replacement, bool):
-            raise TypeError(f"replacement should be a boolean value, but got replacement="
-                            f"{replacement}")
-        self.data_source, self.replacement = data_source, replacement
+        self.data_source = data_source
+        self.replacement = _boolean("replacement", replacement, TypeError)
         self._num_samples = num_samples
         self.generator = as_generator(generator)
-        if isinstance(self.num_samples, bool) or not isinstance(self.num_samples, int) or \
-                self.num_samples <= 0:
-            raise ValueError(f"num_samples should be a positive integer value, but got "
-                             f"num_samples={self.num_samples}")
+        _positive_int("num_samples", self.num_samples)
 
     @property
     def num_samples(self) -> int:
@@ -123,13 +132,8 @@ class WeightedRandomSampler(Sampler):
     """
 
     def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
-        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or \
-                num_samples <= 0:
-            raise ValueError(f"num_samples should be a positive integer value, but got "
-                             f"num_samples={num_samples}")
-        if not isinstance(replacement, bool):
-            raise ValueError(f"replacement should be a boolean value, but got replacement="
-                             f"{replacement}")
+        num_samples = _positive_int("num_samples", num_samples)
+        _boolean("replacement", replacement)
         if isinstance(weights, Tensor):
             weights = weights.detach().numpy()
         weights = np.asarray(weights, dtype=np.float64)
@@ -143,7 +147,7 @@ class WeightedRandomSampler(Sampler):
             raise ValueError(f"WeightedRandomSampler: cannot draw {num_samples} distinct indices "
                              f"from {np.count_nonzero(weights)} with non-zero weight; pass "
                              f"replacement=True or a smaller num_samples")
-        self.weights, self.num_samples = weights, int(num_samples)
+        self.weights, self.num_samples = weights, num_samples
         self.replacement = replacement
         self.generator = as_generator(generator)
 
@@ -166,14 +170,8 @@ class BatchSampler(Sampler):
     """
 
     def __init__(self, sampler, batch_size: int, drop_last: bool):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or \
-                batch_size <= 0:
-            raise ValueError(f"batch_size should be a positive integer value, but got "
-                             f"batch_size={batch_size}")
-        if not isinstance(drop_last, bool):
-            raise ValueError(f"drop_last should be a boolean value, but got drop_last="
-                             f"{drop_last}")
-        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), drop_last
+        self.sampler, self.batch_size = sampler, _positive_int("batch_size", batch_size)
+        self.drop_last = _boolean("drop_last", drop_last)
 
     def batches(self):
         """This epoch's batches as int64 arrays."""

@@ -5,6 +5,7 @@ through the backend (on raw arrays, outside the tape), so they work on every bac
 """
 from ..ops import add, mul, neg, sub
 from ..tensor import Tensor
+from .optimizer import check_non_negative
 
 
 def wrap(array, backend) -> Tensor:
@@ -41,8 +42,6 @@ def update_moments(exp_avg: Tensor, exp_avg_sq: Tensor, grad: Tensor, beta1: flo
 
 def check_adam_family(lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
     """PyTorch's checks of the hyperparameters the Adam family shares."""
-    from .optimizer import check_non_negative
-
     check_non_negative("learning rate", lr)
     check_non_negative("epsilon value", eps)
     for index, beta in enumerate(betas):
