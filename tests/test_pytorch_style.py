@@ -1,4 +1,6 @@
 """The PyTorch-style example trains, and its mid-run checkpoint + restart changes nothing."""
+from pathlib import Path
+
 import numpy as np
 
 from deeplite.examples import pytorch_style
@@ -26,3 +28,12 @@ def test_model_names_and_parameter_count_follow_pytorch_conventions():
     assert names[-2:] == ["head.1.weight", "head.1.bias"]
     expected = 64 * 16 + 16 + 2 * (2 * 16 + 16 * 16 + 16) + 2 * 16 + 16 * 10 + 10
     assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_the_docs_example_runs_and_learns(capsys):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "nn.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "docs/nn.md", "exec"), {"__name__": "docs_example"})
+    printed = capsys.readouterr().out
+    accuracy = float(printed.split("validation accuracy ")[1].split(",")[0])
+    assert accuracy > 0.9 and "178 parameters" in printed  # 2 x (8*8 + 8) + 2*8 + (8*2 + 2)
