@@ -244,3 +244,25 @@ def test_trunc_normal_stays_in_bounds_and_has_the_truncated_moments():
     assert abs(values.var() - expected_var) < 0.03
     with pytest.raises(ValueError, match="mass"):
         nn.init.trunc_normal_(dl.empty(3), mean=0, std=1, a=10, b=11)
+
+
+def test_register_parameter_add_module_and_device_shortcuts():
+    net = nn.Module()
+    net.register_parameter("scale", nn.Parameter(dl.ones(2)))
+    net.add_module("body", nn.Linear(2, 2))
+    net.register_module("skip", None)
+    net.register_parameter("unused", None)
+    assert [n for n, _ in net.named_parameters()] == ["scale", "body.weight", "body.bias"]
+    with pytest.raises(TypeError, match="cannot assign 'Tensor' object to parameter 'w'"):
+        net.register_parameter("w", dl.ones(2))
+    with pytest.raises(TypeError, match="int is not a Module subclass"):
+        net.add_module("x", 3)
+    with pytest.raises(KeyError, match="without '.'"):
+        net.add_module("a.b", nn.Identity())
+    net.training_note = "text"
+    with pytest.raises(KeyError, match="already exists"):
+        net.register_parameter("training_note", None)
+    if dl.backends.is_available("cpu"):
+        assert net.cpu() is net and net.scale.device == "cpu"
+    with pytest.raises(ValueError, match="one GPU"):
+        net.cuda(1)

@@ -31,6 +31,41 @@ class ModuleState:
     parameters: Callable[..., Iterator[Any]]
     get_submodule: Callable[[str], Any]
 
+    # ---- registration by name -------------------------------------------------------------------
+    def _check_new_name(self, kind: str, name) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_{kind}: {kind} name must be a non-empty string without "
+                           f"'.', got {name!r}")
+
+    def register_parameter(self, name: str, param) -> None:
+        """``setattr(self, name, param)`` with PyTorch's checks: ``param`` is a Parameter or None.
+
+        Example:
+            >>> self.register_parameter("scale", Parameter(deeplite.ones(4)))
+        """
+        from .module import Parameter
+
+        self._check_new_name("parameter", name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__!r} object to parameter "
+                            f"{name!r} (deeplite.nn.Parameter or None required)")
+        if name in vars(self) and not isinstance(vars(self)[name], (Parameter, type(None))):
+            raise KeyError(f"register_parameter: attribute {name!r} already exists")
+        setattr(self, name, param)
+
+    def add_module(self, name: str, module) -> None:
+        """``setattr(self, name, module)`` with PyTorch's checks: ``module`` is a Module or None."""
+        from .module import Module
+
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name("module", name)
+        if name in vars(self) and not isinstance(vars(self)[name], (Module, type(None))):
+            raise KeyError(f"add_module: attribute {name!r} already exists")
+        setattr(self, name, module)
+
+    register_module = add_module
+
     # ---- buffers ---------------------------------------------------------------------------------
     def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
         """Add a buffer: a Tensor that is state but not a parameter (BatchNorm's running mean).
@@ -42,9 +77,7 @@ class ModuleState:
         Example:
             >>> self.register_buffer("running_mean", deeplite.zeros(8))
         """
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"register_buffer: buffer name must be a non-empty string without "
-                           f"'.', got {name!r}")
+        self._check_new_name("buffer", name)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: cannot assign {type(tensor).__name__} to buffer "
                             f"{name!r} (a Tensor or None is required)")
@@ -111,6 +144,16 @@ class ModuleState:
         for buffer in self.buffers():
             _move(buffer, device, dtype)
         return self
+
+    def cpu(self):
+        """Move to the ``cpu`` backend (deeplite's C++ kernels); returns self."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """Move to the GPU (``cuda``; one GPU, so ``device`` must be None or 0); returns self."""
+        if device not in (None, 0, "cuda", "cuda:0"):
+            raise ValueError(f"cuda: deeplite uses one GPU, got device {device!r}; use cuda()")
+        return self.to("cuda")
 
     def float(self):
         """Cast floating-point parameters and buffers to float32; returns self."""
