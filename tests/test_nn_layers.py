@@ -261,3 +261,26 @@ def test_batch_norm_state_survives_a_training_state_checkpoint(tmp_path):
     load_training_state(tmp_path / "bn.safetensors", restored)
     assert int(restored[1].num_batches_tracked.item()) == 1
     np.testing.assert_array_equal(restored[1].running_mean.numpy(), model[1].running_mean.numpy())
+
+
+def test_reprs_of_the_new_layers_equal_torch():
+    torch = pytest.importorskip("torch")
+
+    def build(lib):
+        return lib.nn.Sequential(
+            lib.nn.Flatten(), lib.nn.Unflatten(1, (2, 3)), lib.nn.Flatten(0, -1),
+            lib.nn.BatchNorm1d(4, momentum=None), lib.nn.RMSNorm(6),
+            lib.nn.LayerNorm((2, 3), elementwise_affine=False),
+            lib.nn.Embedding(5, 4, padding_idx=0, max_norm=2.0),
+            lib.nn.ModuleDict({"head": lib.nn.Linear(3, 2), "more": lib.nn.ModuleList(
+                [lib.nn.ReLU(), lib.nn.ReLU(), lib.nn.Linear(2, 2, bias=False)])}))
+    assert repr(build(dl)) == repr(build(torch))
+
+
+def test_batch_norm_without_bias_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.BatchNorm1d(3, bias=False), torch.nn.BatchNorm1d(3, bias=False)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    x = rng.normal(size=(6, 3)).astype(np.float32)
+    np.testing.assert_allclose(_np(ours(dl.tensor(x))), theirs(torch.from_numpy(x)).detach()
+                               .numpy(), **F32)

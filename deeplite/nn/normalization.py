@@ -67,7 +67,7 @@ class LayerNorm(Module):
                  bias: bool = True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps, self.elementwise_affine, self.has_bias = eps, elementwise_affine, bias
+        self.eps, self.elementwise_affine = eps, elementwise_affine
         self.weight = self.bias = None
         if elementwise_affine:
             self.weight = Parameter(ones(*self.normalized_shape, device=device, dtype=dtype))
@@ -82,7 +82,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.has_bias}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -129,7 +129,7 @@ class BatchNorm1d(Module):
 
     Args:
         num_features: C. eps: 1e-5. momentum: 0.1 (or None). affine: learn weight (ones) and bias
-        (zeros). track_running_stats: True.
+        (zeros). track_running_stats: True. bias: with ``affine``, learn the bias too (True).
     Buffers:
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64.
     Example:
@@ -143,13 +143,15 @@ class BatchNorm1d(Module):
     num_batches_tracked: Optional[Tensor]
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None):
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
+                 *, bias: bool = True):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         count = self.num_features
         self.weight = Parameter(ones(count, device=device, dtype=dtype)) if affine else None
-        self.bias = Parameter(zeros(count, device=device, dtype=dtype)) if affine else None
+        self.bias = Parameter(zeros(count, device=device, dtype=dtype)) if affine and bias \
+            else None
         tracked = track_running_stats
         self.register_buffer("running_mean",
                              zeros(count, device=device, dtype=dtype) if tracked else None)
@@ -186,9 +188,8 @@ class BatchNorm1d(Module):
         else:
             out = div(sub(x, reshape(self.running_mean, shape)),
                       sqrt(add(reshape(self.running_var, shape), self.eps)))
-        if self.weight is None or self.bias is None:
-            return out
-        return _scaled(out, reshape(self.weight, shape), reshape(self.bias, shape))
+        weight = None if self.weight is None else reshape(self.weight, shape)
+        return _scaled(out, weight, None if self.bias is None else reshape(self.bias, shape))
 
     def _update_running(self, batch_mean: Tensor, batch_var: Tensor, count: int) -> None:
         """Fold one batch's statistics into the running ones (PyTorch's update, in place)."""
@@ -208,4 +209,5 @@ class BatchNorm1d(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
