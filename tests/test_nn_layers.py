@@ -247,6 +247,7 @@ def test_flatten_and_unflatten_match_torch(rng):
 def test_flatten_gradient_flows_back_to_the_input_shape(device, rng):
     x = _t(rng.normal(size=(2, 3, 2)), device, True)
     assert dl.gradcheck(lambda a: nn.Flatten()(a) * 2.0, (x,))
+    assert dl.gradcheck(lambda a: nn.Unflatten(1, (-1, 1))(a) * 3.0, (x,))
 
 
 @pytest.mark.xfail(strict=True, reason="serialization writes 0-d arrays through "

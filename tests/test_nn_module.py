@@ -266,3 +266,17 @@ def test_register_parameter_add_module_and_device_shortcuts():
         assert net.cpu() is net and net.scale.device == "cpu"
     with pytest.raises(ValueError, match="one GPU"):
         net.cuda(1)
+
+
+def test_backward_hook_gates_are_exact_identities_under_gradcheck(device, rng):
+    class Mix(nn.Module):
+        def forward(self, a, b):
+            return (a * b).sum(axis=1), a.exp() + b
+
+    mix = Mix()
+    calls = []
+    mix.register_full_backward_hook(lambda m, gin, gout: calls.append(len(gin)))
+    a = dl.tensor(rng.normal(size=(2, 3)), device=device, requires_grad=True)
+    b = dl.tensor(rng.normal(size=(2, 3)), device=device, requires_grad=True)
+    assert dl.gradcheck(lambda p, q: mix(p, q), (a, b))
+    assert calls and set(calls) == {2}  # the hook ran on every backward, with both inputs
