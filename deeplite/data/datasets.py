@@ -125,7 +125,7 @@ def load_diabetes(scaled: bool = True) -> TabularData:
         bunch = datasets.load_diabetes(scaled=scaled)
         x, y = bunch.data, bunch.target
     return TabularData(x.astype(np.float32), y.astype(np.float32), list(DIABETES_FEATURES),
-                       "progression", None, "diabetes")
+                       "progression", source="diabetes")  # classes None: a numeric target
 
 
 def make_gaussian_classes(n: int = 500, p: int = 2, distance: float = 3.0,
