@@ -4,7 +4,8 @@ The array is the backend's own (``numpy.ndarray`` on ``numpy`` and ``cpu``, ``cu
 ``cuda``) and lives in ``tensor.data``. Every operator and math method is defined here and calls
 the op of the same name in ``deeplite.ops`` (public as ``deeplite.*`` / ``deeplite.functional.*``),
 imported at the bottom of this file (the ops import ``Tensor`` themselves). The hot operators
-(``+ - * / @``) call their Function directly: small MLPs are overhead-bound, and each Python frame counts.
+(``+ - * / @``) call their Function directly: small MLPs are overhead-bound, and each Python
+frame counts.
 """
 from . import dtypes
 from .hooks import RemovableHandle, add_hook
