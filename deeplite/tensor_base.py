@@ -19,6 +19,8 @@ class TensorBase:
     requires_grad: bool
     _node: Any
     _version_counter: Any
+    _hooks: dict
+    _history: tuple
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     # ---- attributes ---------------------------------------------------------------------------
