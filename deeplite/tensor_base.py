@@ -17,6 +17,7 @@ class TensorBase:
     data: Any
     _backend: Any
     requires_grad: bool
+    grad: Any  # a Tensor after backward, else None (Any: update rules use it without a check)
     _node: Any
     _version_counter: Any
     _hooks: dict
