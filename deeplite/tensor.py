@@ -206,7 +206,8 @@ class Tensor:
         from .ops.movement import raw_index
 
         self._check_inplace("__setitem__")
-        value = value.data if isinstance(value, Tensor) else value
+        # Host values (lists, NumPy arrays) onto this device first: CuPy refuses them in setitem.
+        value = value.data if isinstance(value, Tensor) else self._backend.asarray(value)
         self.data[raw_index(index, self._backend)] = value
 
     def _inplace(self, op: str, other) -> "Tensor":

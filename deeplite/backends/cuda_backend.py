@@ -4,25 +4,28 @@ REQUIRED kernels are the CuPy functions of the same meaning (NumPy semantics). T
 kernels live in ``deeplite/kernels/*.cu``, compiled once per process by NVRTC through
 ``cupy.RawModule`` (and cached on disk by CuPy); for inputs they do not take (other dtypes,
 non-contiguous views, mismatched shapes) they defer to the reference compositions in
-``fallbacks.py``. Importing this module raises ImportError saying why when CuPy or a GPU is missing.
+``fallbacks.py``. Importing this module raises ImportError saying why when CuPy, a GPU, NVRTC or
+cuBLAS is missing (``cuda_probe.py``). While ``deeplite.cuda.CUDAGraph`` captures a step, matmuls
+go to cuBLAS directly (``cuda_gemm.py``): CuPy refuses cuBLAS calls during capture.
 """
+import contextlib
 import functools
 import hashlib
 import pathlib
+import re
 
 import numpy
 
-from .. import cuda as cuda_status
-from . import fallbacks, get
-from .contract import ACTIVATIONS, OPTIONAL, REDUCTIONS, REQUIRED
-from .numpy_backend import _is_basic
-
+from . import cuda_gemm, cuda_probe, fallbacks, get, segments
+from .contract import ACTIVATIONS, OPTIONAL, REQUIRED, is_basic_index, reduction_scale
 
 try:
     import cupy
 except ImportError:
-    raise ImportError(cuda_status.cupy_missing_reason()) from None
-if _problem := cuda_status.device_problem(cupy):
+    raise ImportError(cuda_probe.cupy_missing_reason()) from None
+except Exception as _error:  # a broken install can fail in any way: still a reason, not a crash
+    raise ImportError(f"CuPy failed to import: {type(_error).__name__}: {_error}") from None
+if _problem := cuda_probe.gpu_problem(cupy):
     raise ImportError(_problem)
 
 xp = cupy
@@ -53,10 +56,31 @@ neg, exp, log, log1p, expm1 = cupy.negative, cupy.exp, cupy.log, cupy.log1p, cup
 sqrt, abs, sign, tanh = cupy.sqrt, cupy.abs, cupy.sign, cupy.tanh
 clip, where = cupy.clip, cupy.where
 
-# reductions, linear algebra (cuBLAS; TF32 per deeplite.cuda.allow_tf32) and movement
+# reductions and movement
 sum, max, min = cupy.sum, cupy.max, cupy.min
-matmul = cupy.matmul
 reshape, transpose, broadcast_to = cupy.reshape, cupy.transpose, cupy.broadcast_to
+
+_capture = None  # the cuda_gemm.GraphCapture while a CUDA graph records a step, else None
+
+
+def matmul(a, b):
+    """``a @ b`` by cuBLAS (TF32 per deeplite.cuda.allow_tf32), also during CUDA-graph capture."""
+    return cupy.matmul(a, b) if _capture is None else _capture.matmul(a, b)
+
+
+@contextlib.contextmanager
+def capturing_gemms(stream):
+    """While ``stream`` captures a graph, route matmuls straight to cuBLAS on ``stream``.
+
+    Enter it before capture begins and under the graph's allocator: it loads libcublas and
+    allocates the cuBLAS workspace, which the graph must keep (it yields the GraphCapture).
+    """
+    global _capture
+    _capture = cuda_gemm.GraphCapture(cupy, stream, cuda_probe.TF32.enabled)
+    try:
+        yield _capture
+    finally:
+        _capture = None
 
 
 def argmax(a, axis):
@@ -77,13 +101,26 @@ def getitem(a, index):
 
 
 def index_add(shape, index, values):
-    """Zeros of ``shape`` with ``values`` added at ``index``; repeated indices accumulate."""
+    """Zeros of ``shape`` with ``values`` added at ``index``; repeated indices accumulate.
+
+    Deterministic: targets are sorted and each run of equal targets is summed by one thread in a
+    fixed order (``segment_sum``), not by atomics. During CUDA-graph capture the sort (thrust,
+    which syncs) cannot run, so captured steps scatter-add with atomics (``cupy.add.at``): their
+    sums over repeated indices may differ from run to run in the last bits.
+    """
     out = cupy.zeros(shape, dtype=values.dtype)
     index = _device_index(index)
-    if _is_basic(index):
+    if is_basic_index(index):
         out[index] = values  # slices and ints never repeat an element: plain assignment
-    else:
+        return out
+    suffix = _SEGMENT_SUFFIX.get(values.dtype)
+    if _capture is not None or suffix is None:
         cupy.add.at(out, index, values)
+        return out
+    flat, order, targets = segments.sorted_targets(cupy, shape, index, values)
+    if flat.size:
+        _launch("fused.cu", f"segment_sum_{suffix}", _blocks(flat.size), flat, order, targets,
+                out.reshape(-1), flat.size)
     return out
 
 
@@ -92,8 +129,16 @@ _KERNELS = pathlib.Path(__file__).resolve().parent.parent / "kernels"
 _SUFFIX = {numpy.dtype(numpy.float16): "f16", numpy.dtype(numpy.float32): "f32",
            numpy.dtype(numpy.float64): "f64"}
 _OPTIM_SUFFIX = {numpy.dtype(numpy.float32): "f32", numpy.dtype(numpy.float64): "f64"}
+_SEGMENT_SUFFIX = _SUFFIX
 _ACT_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
-_BLOCK = 256  # threads per block; the kernels' __launch_bounds__
+
+
+def block_threads(header: pathlib.Path = _KERNELS / "dl_cuda.h") -> int:
+    """DL_BLOCK_THREADS from dl_cuda.h: the one block size, also every kernel's launch bound."""
+    return int(re.search(r"#define DL_BLOCK_THREADS (\d+)", header.read_text()).group(1))
+
+
+_BLOCK = block_threads()
 # Grid-stride loops need only enough blocks to fill the GPU a few times over.
 _MAX_BLOCKS = 16 * cupy.cuda.runtime.deviceGetAttribute(
     cupy.cuda.runtime.cudaDevAttrMultiProcessorCount, cupy.cuda.Device().id)
@@ -102,9 +147,10 @@ _MAX_BLOCKS = 16 * cupy.cuda.runtime.deviceGetAttribute(
 @functools.lru_cache(maxsize=None)
 def _module(file: str):
     """deeplite/kernels/``file`` as a RawModule (NVRTC compiles it at the first kernel lookup)."""
-    # CuPy's disk cache keys on the source and the options, not on included files: the header's
-    # digest, passed as a define, makes an edited dl_math.h recompile.
-    digest = hashlib.sha1((_KERNELS / "dl_math.h").read_bytes()).hexdigest()[:16]
+    # CuPy's disk cache keys on the source and the options, not on included files: the headers'
+    # digest, passed as a define, makes an edited header recompile.
+    headers = b"".join(path.read_bytes() for path in sorted(_KERNELS.glob("*.h")))
+    digest = hashlib.sha1(headers).hexdigest()[:16]
     options = ("--std=c++17", f"-I{_KERNELS}", f"-DDL_MATH_DIGEST=0x{digest}")
     return cupy.RawModule(code=(_KERNELS / file).read_text(), options=options)
 
@@ -155,7 +201,8 @@ def _reference(kernel: str, *args):
 def _act_code(op: str, act: str) -> int:
     code = _ACT_CODES.get(act)
     if code is None:
-        raise ValueError(f"{op}: unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
+        raise ValueError(f"{op}: unknown activation {act!r}; choose one of "
+                         f"{', '.join(ACTIVATIONS)}")
     return code
 
 
@@ -212,35 +259,31 @@ def act_grad(y, gy, act, slope):
 
 
 def linear_act(x, w, b, act, slope):
-    """act(x @ w + b): a cuBLAS GEMM, then one fused pass for the bias and the activation in place."""
+    """act(x @ w + b): one 2-D cuBLAS GEMM (batches folded into rows), then one fused pass for
+    the bias and the activation in place."""
     _act_code("linear_act", act)
     suffix = _SUFFIX.get(x.dtype) if w.ndim == 2 and x.ndim >= 1 and x.dtype == w.dtype else None
     if suffix is None or (b is not None and (b.shape != (w.shape[1],) or _suffix(b) != suffix)):
         return _reference("linear_act", x, w, b, act, slope)
-    y = cupy.matmul(x, w)
+    # (..., K) @ (K, N) as one (rows, K) @ (K, N) GEMM: CuPy's N-D matmul takes the batched
+    # pointer-array path, slower and blind to the TF32 compute type.
+    y = matmul(x.reshape(-1, x.shape[-1]), w).reshape(*x.shape[:-1], w.shape[1])
     if b is None and act == "identity":
         return y
     return _bias_act(y, b, y, act, slope, suffix)
 
 
-def _reduction_scale(op: str, reduction: str, count: int) -> float:
-    """What a reduction multiplies the summed loss and the gradient by."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: unknown reduction {reduction!r}; choose one of "
-                         f"{', '.join(REDUCTIONS)}")
-    return 1.0 / max(count, 1) if reduction == "mean" else 1.0
-
-
 def _sum_partials(partial, scale: float, dtype, suffix: str):
-    """scale * sum(partial) as a 0-d array of ``dtype``: the loss reductions' deterministic second stage."""
+    """scale * sum(partial) as a 0-d array of ``dtype``: the loss reductions' second stage, in a
+    fixed order (deterministic)."""
     out = cupy.empty((), dtype)
     _launch("fused.cu", f"sum_partials_{suffix}", 1, partial, partial.size, scale, out)
     return out
 
 
 def sigmoid_bce(z, y, reduction):
-    """Binary cross-entropy on logits and its gradient in one pass; the loss sum in the same kernel."""
-    scale = _reduction_scale("sigmoid_bce", reduction, z.size)
+    """Binary cross-entropy on logits and its gradient in one pass; the loss sum in two stages."""
+    scale = reduction_scale("sigmoid_bce", reduction, z.size)
     suffix = _suffix(z, y)
     if suffix is None:
         return _reference("sigmoid_bce", z, y, reduction)
@@ -255,26 +298,28 @@ def sigmoid_bce(z, y, reduction):
 
 
 def softmax_ce(z, labels, reduction):
-    """Softmax cross-entropy of integer labels and its gradient, one warp per row of z (N, C)."""
+    """Softmax cross-entropy of integer labels and its gradient, one warp per row of z (N, C);
+    the loss sum in two stages (per-block partials, then sum_partials), as the BCE loss."""
     rows = z.shape[0] if z.ndim == 2 else 0
-    scale = _reduction_scale("softmax_ce", reduction, rows)
+    scale = reduction_scale("softmax_ce", reduction, rows)
     suffix = _suffix(z) if z.ndim == 2 and z.shape[1] > 0 else None
     if (suffix is None or not isinstance(labels, cupy.ndarray) or labels.shape != (rows,)
             or labels.dtype.kind not in "iu"):
         return _reference("softmax_ce", z, labels, reduction)
     labels = cupy.ascontiguousarray(labels, dtype=numpy.int64)
     dz = cupy.empty_like(z)
+    blocks = _blocks(32 * rows)
     loss = cupy.empty(rows, z.dtype) if reduction == "none" else None
-    row_loss = None if loss is not None else cupy.empty(rows, numpy.float64)
-    _launch("fused.cu", f"softmax_ce_{suffix}", _blocks(32 * rows), z, labels, dz, loss, row_loss,
-            rows, z.shape[1], scale)
-    return (loss, dz) if loss is not None else (_sum_partials(row_loss, scale, z.dtype, suffix), dz)
+    partial = None if loss is not None else cupy.empty(blocks, numpy.float64)
+    _launch("fused.cu", f"softmax_ce_{suffix}", blocks, z, labels, dz, loss, partial, rows,
+            z.shape[1], scale)
+    return (loss, dz) if loss is not None else (_sum_partials(partial, scale, z.dtype, suffix), dz)
 
 
 def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,
              maximize):
     """PyTorch's SGD update, in place: one fused kernel per parameter."""
-    for i, (p, g) in enumerate(zip(params, grads)):
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
         buf = bufs[i] if momentum else None
         suffix = _suffix(p, g, *([] if buf is None else [buf]), table=_OPTIM_SUFFIX)
         if suffix is None:
@@ -289,7 +334,7 @@ def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, 
 def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
               eps, weight_decay, decoupled, amsgrad, maximize):
     """PyTorch's Adam / AdamW update, in place: one fused kernel per parameter."""
-    for i, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs)):
+    for i, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, strict=True)):
         vmax = max_exp_avg_sqs[i] if amsgrad else None
         suffix = _suffix(p, g, m, v, *([] if vmax is None else [vmax]), table=_OPTIM_SUFFIX)
         if suffix is None:
@@ -304,9 +349,11 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, 
                 float((1.0 - beta2 ** step) ** 0.5), int(decoupled), int(maximize))
 
 
-# ---- device settings and errors -------------------------------------------------------------------
+# ---- device settings and errors ------------------------------------------------------------------
 def set_tf32(enabled: bool) -> None:
-    """Let cuBLAS round float32 matmul inputs to TF32 on tensor cores (Ampere and newer), or not."""
+    """Let cuBLAS round float32 matmul inputs to TF32 on tensor cores (Ampere and newer), or not.
+
+    deeplite.cuda.allow_tf32 sets it through cuda_probe.TF32, which calls this once bound."""
     # CuPy picks the cuBLAS compute type per dtype at each call; CUPY_TF32=1 sets the same switch,
     # but only once, at the first matmul.
     linalg = cupy._core._routines_linalg
@@ -324,9 +371,9 @@ def _out_of_memory_message(op: str, args, error) -> str:
     free, total = cupy.cuda.runtime.memGetInfo()
     shapes = ", ".join(str(a.shape) for a in args if isinstance(a, cupy.ndarray)) or "none"
     return (f"{op}: CUDA out of memory: {error} Inputs of shape: {shapes}. deeplite holds "
-            f"{_gib(pool.used_bytes())} in arrays and {_gib(pool.free_bytes())} cached; the GPU has "
-            f"{_gib(free)} free of {_gib(total)}. Free tensors you no longer need, use a smaller "
-            f"batch, or call deeplite.cuda.empty_cache().")
+            f"{_gib(pool.used_bytes())} in arrays and {_gib(pool.free_bytes())} cached; the GPU "
+            f"has {_gib(free)} free of {_gib(total)}. Free tensors you no longer need, use a "
+            f"smaller batch, or call deeplite.cuda.empty_cache().")
 
 
 def _explain_out_of_memory(op: str, kernel):
@@ -346,4 +393,4 @@ for _op in [*REQUIRED, *(name for name in OPTIONAL if name in globals())]:
     globals()[_op] = _explain_out_of_memory(_op, globals()[_op])
 
 
-set_tf32(cuda_status.allow_tf32)  # as set on deeplite.cuda before this backend loaded
+cuda_probe.TF32.bind(set_tf32)  # applies what deeplite.cuda.allow_tf32 says, now and on changes
