@@ -12,7 +12,6 @@ import contextlib
 import functools
 import hashlib
 import pathlib
-import re
 
 import numpy
 
@@ -133,12 +132,7 @@ _SEGMENT_SUFFIX = _SUFFIX
 _ACT_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 
 
-def block_threads(header: pathlib.Path = _KERNELS / "dl_cuda.h") -> int:
-    """DL_BLOCK_THREADS from dl_cuda.h: the one block size, also every kernel's launch bound."""
-    return int(re.search(r"#define DL_BLOCK_THREADS (\d+)", header.read_text()).group(1))
-
-
-_BLOCK = block_threads()
+_BLOCK = cuda_probe.block_threads()  # threads per block: every kernel's __launch_bounds__
 # Grid-stride loops need only enough blocks to fill the GPU a few times over.
 _MAX_BLOCKS = 16 * cupy.cuda.runtime.deviceGetAttribute(
     cupy.cuda.runtime.cudaDevAttrMultiProcessorCount, cupy.cuda.Device().id)

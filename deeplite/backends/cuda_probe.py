@@ -10,11 +10,20 @@ Also the TF32 switch, which users may set before the backend (and CuPy) load.
 """
 import ctypes
 import ctypes.util
+import pathlib
 import re
 import shutil
 import subprocess
 
 CUDA_EXTRAS = {12: "deeplite[cuda12]", 13: "deeplite[cuda13]"}  # pyproject's optional extras
+KERNELS = pathlib.Path(__file__).resolve().parent.parent / "kernels"
+
+
+def block_threads() -> int:
+    """DL_BLOCK_THREADS from kernels/dl_cuda.h: the one block size the cuda backend launches,
+    which is also every kernel's __launch_bounds__."""
+    text = (KERNELS / "dl_cuda.h").read_text()
+    return int(re.search(r"#define DL_BLOCK_THREADS (\d+)", text).group(1))
 
 
 def nvidia_smi(*args):
