@@ -27,9 +27,10 @@ needs_no_gpu = pytest.mark.skipif(CUDA, reason="checks the behaviour without a G
 # Every kernel the cuda backend launches, by source file and storage-type suffix.
 EXPECTED_KERNELS = {
     "fused.cu": [f"{name}_{suffix}" for name in ("bias_act", "act_grad", "sigmoid_bce",
-                                                 "softmax_ce", "sum_partials")
-                 for suffix in ("f16", "f32", "f64")],
-    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step") for suffix in ("f32", "f64")],
+                                                 "softmax_ce", "sum_partials", "segment_sum")
+                 for suffix in ("f16", "f32", "f64")] + ["segment_sum_i32", "segment_sum_i64"],
+    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step")
+                 for suffix in ("f32", "f64")],
 }
 
 
@@ -141,9 +142,12 @@ def test_kernels_compile_with_nvrtc_as_cupy_rawmodule_does(file):
         pytest.skip("needs the NVRTC library")
     program = ctypes.c_void_p()
     source = (KERNELS / file).read_bytes()
-    assert nvrtc.nvrtcCreateProgram(ctypes.byref(program), source, file.encode(), 0, None, None) == 0
-    options = [b"--std=c++17", b"-I" + str(KERNELS).encode(), b"-arch=compute_80"]
-    status = nvrtc.nvrtcCompileProgram(program, len(options), (ctypes.c_char_p * len(options))(*options))
+    created = nvrtc.nvrtcCreateProgram(ctypes.byref(program), source, file.encode(), 0, None, None)
+    assert created == 0
+    options = [b"--std=c++17", b"-I" + str(KERNELS).encode(), b"-arch=compute_80",
+               b"-DDL_MATH_DIGEST=0x0"]
+    status = nvrtc.nvrtcCompileProgram(program, len(options),
+                                       (ctypes.c_char_p * len(options))(*options))
     size = ctypes.c_size_t()
     nvrtc.nvrtcGetProgramLogSize(program, ctypes.byref(size))
     log = ctypes.create_string_buffer(size.value)
@@ -194,9 +198,11 @@ def test_activation_kernels_aligned_and_not(cuda, act, offset, rng):
     np.testing.assert_allclose(cuda.to_numpy(got_grad), _reference("act_grad", want, gy[offset:],
                                                                    act, 0.1), rtol=1e-6, atol=1e-6)
     # Bias over rows whose length is not a multiple of 4: the column of every element matters.
-    inputs = (rng.normal(size=(7, 13)).astype(np.float32), rng.normal(size=(13, 5)).astype(np.float32),
+    inputs = (rng.normal(size=(7, 13)).astype(np.float32),
+              rng.normal(size=(13, 5)).astype(np.float32),
               rng.normal(size=5).astype(np.float32), act, 0.1)
-    np.testing.assert_allclose(_on_gpu(cuda, "linear_act", *inputs), _reference("linear_act", *inputs),
+    np.testing.assert_allclose(_on_gpu(cuda, "linear_act", *inputs),
+                               _reference("linear_act", *inputs),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -240,11 +246,12 @@ def test_float16_storage_computes_in_float32(cuda, rng):
         assert got.dtype == np.float16
         np.testing.assert_allclose(got.astype(np.float32), _reference(act, wide), **close)
     for (got, want) in zip(_on_gpu(cuda, "sigmoid_bce", z, y, "mean"),
-                           _reference("sigmoid_bce", wide, y.astype(np.float32), "mean")):
+                           _reference("sigmoid_bce", wide, y.astype(np.float32), "mean"),
+                           strict=True):
         np.testing.assert_allclose(np.float32(got), want, **close)
     labels = rng.integers(0, 10, 64)
     for (got, want) in zip(_on_gpu(cuda, "softmax_ce", z, labels, "sum"),
-                           _reference("softmax_ce", wide, labels, "sum")):
+                           _reference("softmax_ce", wide, labels, "sum"), strict=True):
         np.testing.assert_allclose(np.float32(got), want, rtol=2e-3, atol=2e-3 * np.abs(want).max())
 
 
@@ -263,7 +270,7 @@ def test_adam_kernel_options_follow_the_reference(cuda, dtype, flags, rng):
             flags["maximize"])
     _reference("adam_step", *host, *args)
     cuda.adam_step(*device, *args)
-    for want, got in zip(sum(host, []), sum(device, [])):
+    for want, got in zip(sum(host, []), sum(device, []), strict=True):
         tolerance = 1e-5 if dtype == np.float32 else 1e-12
         np.testing.assert_allclose(cuda.to_numpy(got), want, rtol=tolerance, atol=tolerance)
 
@@ -276,7 +283,7 @@ def test_sgd_kernel_momentum_options_follow_the_reference(cuda, nesterov, first,
     args = (first, 0.1, 0.9, 0.1, 1e-3, nesterov, False)
     _reference("sgd_step", *host, *args)
     cuda.sgd_step(*device, *args)
-    for want, got in zip(sum(host, []), sum(device, [])):
+    for want, got in zip(sum(host, []), sum(device, []), strict=True):
         np.testing.assert_allclose(cuda.to_numpy(got), want, rtol=1e-12, atol=1e-12)
 
 
@@ -340,59 +347,173 @@ def test_allow_tf32_takes_effect_on_matmul(cuda, rng):
     assert error() < 1e-5 < with_tf32  # TF32 keeps 10 mantissa bits: ~1e-3 relative
 
 
-def _mlp(seed: int):
-    """A 20-32-4 ReLU MLP on the GPU: its parameters and momentum buffers."""
+def _model_and_step(seed: int):
+    """A 20-32-4 ReLU MLP with SGD momentum on the GPU, and its training step as users write it."""
     deeplite.manual_seed(seed)
-    params = [deeplite.randn(20, 32, device="cuda") * 0.2, deeplite.zeros(32, device="cuda"),
-              deeplite.randn(32, 4, device="cuda") * 0.2, deeplite.zeros(4, device="cuda")]
-    for p in params:
-        p.requires_grad_()
-    return params, [backends.get("cuda").zeros(p.shape, p.dtype) for p in params]
-
-
-def _train_step(params, bufs):
-    """One SGD-momentum step of the MLP, written the way a training loop is."""
-    w1, b1, w2, b2 = params
+    model = deeplite.nn.MLP([20, 32, 4], device="cuda")
+    optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
     def step(x, y):
-        for p in params:
-            p.grad = None
-        hidden = deeplite.functional.linear(x, w1, b1, activation="relu")
-        logits = deeplite.functional.linear(hidden, w2, b2)
-        loss = deeplite.functional.binary_cross_entropy_with_logits(logits, y)
+        optimizer.zero_grad()
+        loss = deeplite.functional.binary_cross_entropy_with_logits(model(x), y)
         loss.backward()
-        backends.get("cuda").sgd_step([p.data for p in params], [p.grad.data for p in params],
-                                      bufs, False, 0.1, 0.9, 0.0, 0.0, False, False)
+        optimizer.step()
         return loss
 
-    return step
+    return model, step
 
 
 @pytest.mark.cuda
-def test_cuda_graph_replay_matches_eager_steps(rng):
+@pytest.mark.parametrize("warmup", [1, 2])
+def test_cuda_graph_run_equals_the_eager_run_step_for_step(rng, warmup):
+    # Warm-up steps are the run's first real steps, so the momentum of SGD's first step and every
+    # later one match: the same batches, once each, give the same losses and parameters.
     batches = [(rng.normal(size=(16, 20)).astype(np.float32),
-                (rng.random((16, 4)) < 0.5).astype(np.float32)) for _ in range(5)]
-    eager_params, eager_bufs = _mlp(0)
-    eager = _train_step(eager_params, eager_bufs)
-    graph_params, graph_bufs = _mlp(0)
+                (rng.random((16, 4)) < 0.5).astype(np.float32)) for _ in range(6)]
+    eager_model, eager = _model_and_step(0)
+    graph_model, graph_step = _model_and_step(0)
     x0, y0 = (deeplite.tensor(a, device="cuda") for a in batches[0])
-    graphed = deeplite.cuda.CUDAGraph(_train_step(graph_params, graph_bufs), x0, y0, warmup=2)
-    for _ in range(2):  # the graph's warmup steps
-        eager(x0, y0)
+    graphed = deeplite.cuda.CUDAGraph(graph_step, x0, y0, warmup=warmup)
     for x, y in batches:
         want = float(eager(deeplite.tensor(x, device="cuda"), deeplite.tensor(y, device="cuda")))
-        assert float(graphed(x, y)) == pytest.approx(want, rel=1e-5)
-    for a, b in zip(eager_params, graph_params):
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+        assert float(graphed(x, y)) == pytest.approx(want, rel=1e-6)
+    assert graphed.captured
+    for a, b in zip(eager_model.parameters(), graph_model.parameters(), strict=True):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="captured with"):
         graphed(batches[0][0][:8], batches[0][1][:8])
 
 
 @pytest.mark.cuda
 def test_cuda_graph_capture_of_a_host_sync_says_so(rng):
-    params, bufs = _mlp(1)
-    step = _train_step(params, bufs)
+    _, step = _model_and_step(1)
     x = deeplite.tensor(rng.normal(size=(8, 20)).astype(np.float32), device="cuda")
     y = deeplite.zeros(8, 4, device="cuda")
-    with pytest.raises(RuntimeError, match="host sync"):
-        deeplite.cuda.CUDAGraph(lambda a, b: float(step(a, b)), x, y, warmup=1)
+    graph = deeplite.cuda.CUDAGraph(lambda a, b: float(step(a, b)), x, y, warmup=1)
+    graph(x, y)  # the eager warm-up step: a host sync is fine there
+    with pytest.raises(RuntimeError, match="host sync") as caught:
+        graph(x, y)
+    assert "cuBLAS" not in str(caught.value)  # the matmuls captured; the sync is the cause
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype, tolerance", [(np.float32, 1e-5), (np.float64, 1e-12),
+                                              (np.float16, 2e-2)])
+def test_capture_gemm_path_matches_numpy_on_every_layout(dtype, tolerance, rng):
+    import cupy
+
+    from deeplite.backends.cuda_gemm import GraphCapture
+
+    gemm = GraphCapture(cupy, cupy.cuda.get_current_stream(), tf32=False)
+    host_a = rng.normal(size=(3, 9, 7)).astype(dtype)
+    host_b = rng.normal(size=(7, 5)).astype(dtype)
+    a, b = cupy.asarray(host_a), cupy.asarray(host_b)
+    wide = cupy.zeros((9, 12), dtype)
+    wide[:, 2:9] = a[0]
+    cases = [(a[0], b, host_a[0], host_b),  # contiguous 2-D
+             (a[0].T.copy().T, b.T.copy().T, host_a[0], host_b),  # transposed views
+             (wide[:, 2:9], b, host_a[0], host_b),  # a slice: row stride 12, offset 2
+             (a, b, host_a, host_b),  # a batch against one matrix (stride 0)
+             (a, cupy.stack([b] * 3), host_a, np.stack([host_b] * 3)),  # strided batch
+             (a[0, 0], b, host_a[0, 0], host_b),  # vector @ matrix
+             (a[0], b[:, 0], host_a[0], host_b[:, 0])]  # matrix @ vector
+    for got_a, got_b, want_a, want_b in cases:
+        got = cupy.asnumpy(gemm.matmul(got_a, got_b)).astype(np.float64)
+        want = want_a.astype(np.float64) @ want_b.astype(np.float64)
+        np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * 10)
+
+
+@pytest.mark.cuda
+def test_library_probe_passes_on_a_working_gpu():
+    import cupy
+
+    from deeplite.backends import cuda_probe
+
+    assert cuda_probe.library_problem(cupy) is None
+
+
+@pytest.mark.cuda
+def test_index_add_is_deterministic_and_takes_int64(cuda, rng):
+    rows = rng.integers(0, 50, 200_000)  # many repeats per target
+    values = rng.normal(size=(200_000, 3)).astype(np.float32)
+    expected = np.zeros((50, 3), np.float64)
+    np.add.at(expected, rows, values.astype(np.float64))
+    runs = [cuda.to_numpy(cuda.index_add((50, 3), (cuda.asarray(rows.astype(np.int64)),),
+                                         cuda.asarray(values))) for _ in range(3)]
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run, runs[0])  # bit for bit
+    np.testing.assert_allclose(runs[0], expected, rtol=1e-4, atol=1e-3)
+    ones = cuda.asarray(np.ones(rows.size, np.int64))
+    counts = cuda.index_add((50,), (cuda.asarray(rows),), ones)
+    np.testing.assert_array_equal(cuda.to_numpy(counts), np.bincount(rows, minlength=50))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("view", ["offset", "strided", "transposed"])
+def test_fused_kernels_take_device_views(cuda, view, rng):
+    # Views made on the device (cupy.asarray of a host view would be a contiguous copy).
+    import cupy
+
+    host = rng.normal(0, 2, (33, 18)).astype(np.float32)
+    base = cupy.asarray(host)
+    make = {"offset": lambda a: a.reshape(-1)[1:].reshape(-1, 17)[:, :16],
+            "strided": lambda a: a[::2, ::3], "transposed": lambda a: a.T}[view]
+    x = make(base)
+    x_host = cupy.asnumpy(x)
+    labels = rng.integers(0, x.shape[1], x.shape[0])
+    y_host = (rng.random(x.shape) < 0.5).astype(np.float32)
+    y = cupy.asarray(y_host)
+    for kernel, args, host_args in [
+            ("relu", (x,), (x_host,)), ("sigmoid", (x,), (x_host,)),
+            ("act_grad", (x, x, "softplus", 0.0), (x_host, x_host, "softplus", 0.0)),
+            ("sigmoid_bce", (x, y, "mean"), (x_host, y_host, "mean")),
+            ("softmax_ce", (x, cupy.asarray(labels), "sum"), (x_host, labels, "sum")),
+            ("linear_act", (x, x.T, None, "relu", 0.0), (x_host, x_host.T, None, "relu", 0.0))]:
+        got = getattr(cuda, kernel)(*args)
+        want = _reference(kernel, *host_args)
+        for g, w in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,), strict=True):
+            np.testing.assert_allclose(cuda.to_numpy(g), w, rtol=1e-5, atol=1e-5, err_msg=kernel)
+
+
+@pytest.mark.cuda
+def test_softmax_ce_reduction_over_many_rows_is_two_stage_and_exact(cuda, rng):
+    z = rng.normal(0, 3, (300_000, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, z.shape[0])
+    loss, _ = _on_gpu(cuda, "softmax_ce", z, labels, "mean")
+    want, _ = _reference("softmax_ce", z.astype(np.float64), labels, "mean")
+    assert abs(float(loss) - float(want)) <= 1e-6 * abs(float(want))
+
+
+@pytest.mark.cuda
+def test_linear_act_on_3d_input_folds_the_batch_into_rows(cuda, rng):
+    x = rng.normal(size=(4, 6, 8)).astype(np.float32)
+    w = rng.normal(size=(8, 5)).astype(np.float32)
+    b = rng.normal(size=5).astype(np.float32)
+    got = _on_gpu(cuda, "linear_act", x, w, b, "sigmoid", 0.0)
+    assert got.shape == (4, 6, 5)
+    np.testing.assert_allclose(got, _reference("linear_act", x, w, b, "sigmoid", 0.0), rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.cuda
+def test_setitem_takes_host_values_on_the_gpu(rng):
+    t = deeplite.zeros(4, 3, device="cuda")
+    row = rng.normal(size=3).astype(np.float32)
+    t[1] = row
+    t[2] = [1.0, 2.0, 3.0]
+    t[0, 0] = 7.0
+    expected = np.zeros((4, 3), np.float32)
+    expected[1], expected[2], expected[0, 0] = row, [1.0, 2.0, 3.0], 7.0
+    np.testing.assert_array_equal(t.numpy(), expected)
+
+
+@pytest.mark.cuda
+def test_float16_mean_and_adam_on_the_gpu(rng):
+    x = deeplite.tensor(np.ones(70_000, np.float16), device="cuda")
+    assert float(x.mean()) == 1.0
+    p = deeplite.tensor(rng.normal(size=64).astype(np.float16), device="cuda", requires_grad=True)
+    optimizer = deeplite.optim.Adam([p], lr=1e-3)
+    p.grad = deeplite.zeros(64, device="cuda", dtype=deeplite.float16)
+    optimizer.step()
+    assert np.isfinite(p.detach().numpy()).all()

@@ -128,7 +128,7 @@ _KERNELS = pathlib.Path(__file__).resolve().parent.parent / "kernels"
 _SUFFIX = {numpy.dtype(numpy.float16): "f16", numpy.dtype(numpy.float32): "f32",
            numpy.dtype(numpy.float64): "f64"}
 _OPTIM_SUFFIX = {numpy.dtype(numpy.float32): "f32", numpy.dtype(numpy.float64): "f64"}
-_SEGMENT_SUFFIX = _SUFFIX
+_SEGMENT_SUFFIX = {**_SUFFIX, numpy.dtype(numpy.int32): "i32", numpy.dtype(numpy.int64): "i64"}
 _ACT_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 
 

@@ -16,6 +16,8 @@ template <> struct Compute<half_t> { typedef float type; };
 
 __device__ __forceinline__ float Widen(float x) { return x; }
 __device__ __forceinline__ double Widen(double x) { return x; }
+__device__ __forceinline__ int Widen(int x) { return x; }
+__device__ __forceinline__ long long Widen(long long x) { return x; }
 __device__ __forceinline__ float Widen(half_t x) {
   float f;
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
@@ -245,6 +247,16 @@ __device__ __forceinline__ void SumPartials(const double* partial, long long cou
     SumPartials<T>(partial, count, scale, out);                                                      \
   }
 
+// Integer scatter-adds too (CuPy 13's add.at refuses int64), summed exactly in their own type.
+#define DL_SEGMENT_KERNEL(SUFFIX, T)                                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                     \
+      segment_sum_##SUFFIX(const T* values, const long long* order, const long long* targets, T* out, \
+                           long long n) {                                                            \
+    SegmentSum<T>(values, order, targets, out, n);                                                   \
+  }
+
+DL_SEGMENT_KERNEL(i32, int)
+DL_SEGMENT_KERNEL(i64, long long)
 DL_FUSED_KERNELS(f16, half_t)
 DL_FUSED_KERNELS(f32, float)
 DL_FUSED_KERNELS(f64, double)
