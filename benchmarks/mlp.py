@@ -33,8 +33,11 @@ class MLPSpec:
 
     @property
     def flops(self) -> int:
-        """GEMM FLOPs of one step: 2 per multiply-add forward, twice that backward (dX and dW)."""
-        return 6 * self.batch * sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+        """GEMM FLOPs of one step, the one formula every benchmark uses: 2 per multiply-add for
+        the forward and for each weight's gradient, and for each input's gradient but the first
+        layer's (the data needs none, so no framework computes it)."""
+        weights = sum(a * b for a, b in zip(self.sizes, self.sizes[1:], strict=False))
+        return 2 * self.batch * (3 * weights - self.sizes[0] * self.sizes[1])
 
 
 def host_data(spec: MLPSpec, rng: np.random.Generator):
