@@ -10,6 +10,7 @@
 #include <pybind11/stl.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dl_math.h"
@@ -47,27 +48,22 @@ inline Shape ShapeOf(const py::array& a) { return Shape(a.shape(), a.shape() + a
 
 // The names of dl_math.h's codes, indexed by code, in the order of contract.ACTIVATIONS and
 // contract.REDUCTIONS; exported as _C.ACTIVATIONS and _C.REDUCTIONS, which a test compares.
+// names[code] = name for each (code, name) pair: one enum's names, indexed by code.
+inline std::vector<std::string> NamesByCode(
+    std::initializer_list<std::pair<int, const char*>> pairs) {
+  std::vector<std::string> names(pairs.size());
+  for (const auto& [code, name] : pairs) names.at(code) = name;
+  return names;
+}
 inline const std::vector<std::string>& ActivationNames() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n(6);
-    n[dlmath::kIdentity] = "identity";
-    n[dlmath::kRelu] = "relu";
-    n[dlmath::kLeakyRelu] = "leaky_relu";
-    n[dlmath::kSigmoid] = "sigmoid";
-    n[dlmath::kTanh] = "tanh";
-    n[dlmath::kSoftplus] = "softplus";
-    return n;
-  }();
+  static const std::vector<std::string> names = NamesByCode(
+      {{dlmath::kIdentity, "identity"}, {dlmath::kRelu, "relu"}, {dlmath::kLeakyRelu, "leaky_relu"},
+       {dlmath::kSigmoid, "sigmoid"}, {dlmath::kTanh, "tanh"}, {dlmath::kSoftplus, "softplus"}});
   return names;
 }
 inline const std::vector<std::string>& ReductionNames() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n(3);
-    n[dlmath::kNone] = "none";
-    n[dlmath::kMean] = "mean";
-    n[dlmath::kSum] = "sum";
-    return n;
-  }();
+  static const std::vector<std::string> names =
+      NamesByCode({{dlmath::kNone, "none"}, {dlmath::kMean, "mean"}, {dlmath::kSum, "sum"}});
   return names;
 }
 

@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import os
 from dataclasses import dataclass
+from typing import Callable, Dict
 
 import numpy
 
@@ -123,6 +124,12 @@ def find_cublas(maps_text=None, find_library=ctypes.util.find_library) -> str:
 class Cublas:
     """The few libcublas entry points deeplite calls, with their C prototypes."""
 
+    cublasGetStream_v2: Callable[..., int]
+    cublasSetStream_v2: Callable[..., int]
+    cublasSetWorkspace_v2: Callable[..., int]
+    cublasGemmEx: Callable[..., int]
+    cublasGemmStridedBatchedEx: Callable[..., int]
+
     def __init__(self, library):
         self.library = library
         p, i, i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_longlong
@@ -156,7 +163,7 @@ def scalars(dtype, tf32: bool):
     return compute, ctypes.c_float(1.0), ctypes.c_float(0.0)
 
 
-_LOADED = {}  # path -> Cublas: one set of prototypes per process
+_LOADED: Dict[str, Cublas] = {}  # path -> Cublas: one set of prototypes per process
 
 
 def _cublas() -> Cublas:

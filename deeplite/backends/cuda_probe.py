@@ -22,8 +22,10 @@ KERNELS = pathlib.Path(__file__).resolve().parent.parent / "kernels"
 def block_threads() -> int:
     """DL_BLOCK_THREADS from kernels/dl_cuda.h: the one block size the cuda backend launches,
     which is also every kernel's __launch_bounds__."""
-    text = (KERNELS / "dl_cuda.h").read_text()
-    return int(re.search(r"#define DL_BLOCK_THREADS (\d+)", text).group(1))
+    match = re.search(r"#define DL_BLOCK_THREADS (\d+)", (KERNELS / "dl_cuda.h").read_text())
+    if match is None:
+        raise RuntimeError("deeplite/kernels/dl_cuda.h lost its #define DL_BLOCK_THREADS line")
+    return int(match.group(1))
 
 
 def nvidia_smi(*args):
