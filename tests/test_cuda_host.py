@@ -372,3 +372,38 @@ def test_every_test_module_collects_without_the_optional_packages(tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "tests/test_cuda.py::" in result.stdout  # the cuda tests are among the collected
     assert "property tests need hypothesis" in result.stdout  # skipped, not an error
+
+
+# ---- the GPU benchmark runner: a failing case leaves a row, the others still run ----------------
+def test_gpu_bench_keeps_going_past_a_failed_case_and_reports_targets(monkeypatch):
+    from benchmarks import gpu_bench
+    from benchmarks.cases import gpu
+
+    def fine(ctx, floor):
+        yield [{"case": "gpu_relu_forward", "shape": "(8,)", "framework": "deeplite",
+                "fraction_of_limit": 0.85, "limit": "gpu copy", "target": ">= 80% of the floor",
+                "met": True},
+               {"case": "gpu_train_step", "shape": "b256", "framework": "deeplite",
+                "speedup": 0.9, "target": ">= 1.00x torch eager", "met": False}]
+
+    def broken(ctx, floor):
+        raise RuntimeError("cuBLAS exploded\nsecond line")
+        yield
+
+    monkeypatch.setattr(gpu, "CASES", (broken, fine))
+    records, failures = gpu_bench.run_cases(ctx=None)
+    assert len(records) == 2 and failures == [("broken", "RuntimeError: cuBLAS exploded")]
+    lines = gpu_bench.verdicts(records, failures)
+    assert "| gpu_relu_forward | (8,) | 85% of gpu copy | >= 80% of the floor | yes |" in lines
+    assert "| gpu_train_step | b256 | 0.90x torch | >= 1.00x torch eager | NO |" in lines
+    assert lines[-1] == "| broken | | FAILED: RuntimeError: cuBLAS exploded | | NO |"
+
+
+def test_one_flop_formula_skips_the_first_layers_input_gradient():
+    from benchmarks.mlp import MLPSpec
+
+    spec = MLPSpec((784, 1024, 10), 256, "ce")
+    forward = 2 * 256 * (784 * 1024 + 1024 * 10)
+    weight_grads = forward
+    input_grads = 2 * 256 * 1024 * 10  # only the second layer's input needs a gradient
+    assert spec.flops == forward + weight_grads + input_grads
