@@ -51,7 +51,8 @@ class Mean(Function):
         # float16 sums and divides in float32: float16(70000) is inf (backward scales likewise).
         wide = b.astype(x, "float32") if x.dtype == "float16" else x
         total = b.sum(wide, axis=axis, keepdims=keepdims)
-        return b.astype(b.div(total, wide.dtype.type(self.count)), x.dtype)
+        mean = b.div(total, wide.dtype.type(self.count))
+        return b.astype(mean, x.dtype) if wide is not x else mean
 
     def backward(self, gy):
         wide = gy.float() if gy.dtype == "float16" else gy
