@@ -407,3 +407,16 @@ def test_one_flop_formula_skips_the_first_layers_input_gradient():
     weight_grads = forward
     input_grads = 2 * 256 * 1024 * 10  # only the second layer's input needs a gradient
     assert spec.flops == forward + weight_grads + input_grads
+
+
+def test_views_are_rebuilt_as_views_of_a_copied_base(rng):
+    from _device_views import on_device
+
+    numpy_backend = backends.get("numpy")
+    base = rng.normal(size=(9, 12))
+    for view in (base[1:, 2:], base[::2, ::3], base.T, base[3:7].T[::2]):
+        moved = on_device(numpy_backend, view, force=True)
+        assert moved.strides == view.strides and not np.shares_memory(moved, base)
+        np.testing.assert_array_equal(moved, view)
+    flipped = base[::-1]
+    assert on_device(numpy_backend, flipped, force=True).shape == flipped.shape
