@@ -16,6 +16,7 @@ import pytest
 
 from deeplite import backends
 from deeplite.backends.contract import ACTIVATIONS, REQUIRED
+from deeplite.backends.cuda_probe import block_threads
 
 NUMPY = backends.get("numpy")
 
@@ -127,7 +128,7 @@ def _function(name):
 
     def launch(grid, block, args):
         assert len(args) == arity, f"{name}: {len(args)} arguments, the kernel takes {arity}"
-        assert grid[0] >= 1 and block == (256,)
+        assert grid[0] >= 1 and block == (block_threads(),)
         for arg in args:
             assert arg is None or type(arg) in (int, float) or (
                 isinstance(arg, DeviceArray) and arg.flags.c_contiguous), (name, type(arg))
