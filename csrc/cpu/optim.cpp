@@ -43,32 +43,52 @@ void SgdChunk(T* p, const T* g, T* buf, Index n, SgdConfig c) {
   loop(p, g, buf, n, lr, momentum, keep, wd, c.maximize);
 }
 
+// One loop with AMSGrad and one without, so the loop body has no per-element branch on it; the
+// scalars by value and __restrict (the arrays never overlap) keep it vectorised.
+template <typename T, bool kAmsgrad>
+DL_CLONES void AdamLoop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                        T* __restrict vmax, Index n, const dlmath::AdamScalars<T> s,
+                        bool decoupled, bool maximize) {
+  for (Index i = 0; i < n; ++i) {
+    dlmath::AdamElement(p[i], g[i], m[i], v[i], kAmsgrad ? vmax + i : nullptr, s, decoupled,
+                        maximize);
+  }
+}
+
 template <typename T>
-DL_CLONES void AdamChunk(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step,
-                         AdamConfig c) {
+void AdamChunk(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, AdamConfig c) {
   const dlmath::AdamScalars<T> s = {
       T(c.beta1), T(c.beta2), T(1 - c.beta1), T(1 - c.beta2), T(1 - c.lr * c.weight_decay),
       c.decoupled ? T(0) : T(c.weight_decay), T(std::sqrt(1 - std::pow(c.beta2, step))),
       T(c.lr / (1 - std::pow(c.beta1, step))), T(c.eps)};
+  (vmax ? AdamLoop<T, true> : AdamLoop<T, false>)(p, g, m, v, vmax, n, s, c.decoupled,
+                                                  c.maximize);
+}
+
+// One loop per case (centered or not, momentum or not): no per-element branch on the options.
+template <typename T, bool kCentered, bool kMomentum>
+DL_CLONES void RmspropLoop(T* __restrict p, const T* __restrict g, T* __restrict sq,
+                           T* __restrict ga, T* __restrict buf, Index n, T alpha, T keep, T eps,
+                           T lr, T wd, T momentum, bool maximize) {
   for (Index i = 0; i < n; ++i) {
-    dlmath::AdamElement(p[i], g[i], m[i], v[i], vmax ? vmax + i : nullptr, s, c.decoupled,
-                        c.maximize);
+    dlmath::RmspropElement(p[i], g[i], sq[i], kCentered ? ga + i : nullptr,
+                           kMomentum ? buf + i : nullptr, alpha, keep, eps, lr, wd, momentum,
+                           maximize);
   }
 }
 
 template <typename T>
-DL_CLONES void RmspropChunk(T* p, const T* g, T* sq, T* ga, T* buf, Index n, RmspropConfig c) {
+void RmspropChunk(T* p, const T* g, T* sq, T* ga, T* buf, Index n, RmspropConfig c) {
   const T alpha = T(c.alpha), keep = T(1 - c.alpha), eps = T(c.eps), lr = T(c.lr);
   const T wd = T(c.weight_decay), momentum = T(c.momentum);
-  for (Index i = 0; i < n; ++i) {
-    dlmath::RmspropElement(p[i], g[i], sq[i], ga ? ga + i : nullptr, buf ? buf + i : nullptr,
-                           alpha, keep, eps, lr, wd, momentum, c.maximize);
-  }
+  const auto loop = ga ? (buf ? RmspropLoop<T, true, true> : RmspropLoop<T, true, false>)
+                       : (buf ? RmspropLoop<T, false, true> : RmspropLoop<T, false, false>);
+  loop(p, g, sq, ga, buf, n, alpha, keep, eps, lr, wd, momentum, c.maximize);
 }
 
 template <typename T>
-DL_CLONES void AdagradChunk(T* p, const T* g, T* state_sum, Index n, double step,
-                            AdagradConfig c) {
+DL_CLONES void AdagradChunk(T* __restrict p, const T* __restrict g, T* __restrict state_sum,
+                            Index n, double step, AdagradConfig c) {
   const T clr = T(c.lr / (1 + (step - 1) * c.lr_decay)), eps = T(c.eps), wd = T(c.weight_decay);
   for (Index i = 0; i < n; ++i) {
     dlmath::AdagradElement(p[i], g[i], state_sum[i], clr, eps, wd, c.maximize);
