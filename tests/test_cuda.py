@@ -376,10 +376,12 @@ def test_cuda_graph_run_equals_the_eager_run_step_for_step(rng, warmup):
     graphed = deeplite.cuda.CUDAGraph(graph_step, x0, y0, warmup=warmup)
     for x, y in batches:
         want = float(eager(deeplite.tensor(x, device="cuda"), deeplite.tensor(y, device="cuda")))
-        assert float(graphed(x, y)) == pytest.approx(want, rel=1e-6)
+        # The captured GEMMs may run other cuBLAS algorithms than CuPy's: rounding-level
+        # differences. A lost momentum step or an extra step would differ by far more.
+        assert float(graphed(x, y)) == pytest.approx(want, rel=1e-5)
     assert graphed.captured
     for a, b in zip(eager_model.parameters(), graph_model.parameters(), strict=True):
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="captured with"):
         graphed(batches[0][0][:8], batches[0][1][:8])
 
@@ -456,7 +458,7 @@ def test_fused_kernels_take_device_views(cuda, view, rng):
 
     host = rng.normal(0, 2, (33, 18)).astype(np.float32)
     base = cupy.asarray(host)
-    make = {"offset": lambda a: a.reshape(-1)[1:].reshape(-1, 17)[:, :16],
+    make = {"offset": lambda a: a.reshape(-1)[1:1 + 32 * 16].reshape(32, 16),  # off 16 bytes
             "strided": lambda a: a[::2, ::3], "transposed": lambda a: a.T}[view]
     x = make(base)
     x_host = cupy.asnumpy(x)

@@ -13,6 +13,10 @@ struct half_t {
 
 template <typename T> struct Compute { typedef T type; };
 template <> struct Compute<half_t> { typedef float type; };
+// What a long serial sum accumulates in: double for every float type, the type itself for ints.
+template <typename T> struct Accumulate { typedef double type; };
+template <> struct Accumulate<int> { typedef int type; };
+template <> struct Accumulate<long long> { typedef long long type; };
 
 __device__ __forceinline__ float Widen(float x) { return x; }
 __device__ __forceinline__ double Widen(double x) { return x; }
@@ -197,13 +201,13 @@ __device__ __forceinline__ void SoftmaxCe(const T* z, const long long* labels, T
 template <typename T>
 __device__ __forceinline__ void SegmentSum(const T* values, const long long* order,
                                            const long long* targets, T* out, long long n) {
-  typedef typename Compute<T>::type C;
+  typedef typename Accumulate<T>::type A;
   for (long long i = FirstThread(); i < n; i += ThreadCount()) {
     const long long target = targets[i];
     if (i > 0 && targets[i - 1] == target) continue;
-    C acc = C(0);
-    for (long long j = i; j < n && targets[j] == target; ++j) acc += Widen(values[order[j]]);
-    out[target] = Narrow<T>(acc);
+    A acc = A(0);
+    for (long long j = i; j < n && targets[j] == target; ++j) acc += A(Widen(values[order[j]]));
+    out[target] = Narrow<T>(typename Compute<T>::type(acc));
   }
 }
 
