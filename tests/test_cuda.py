@@ -29,7 +29,8 @@ EXPECTED_KERNELS = {
     "fused.cu": [f"{name}_{suffix}" for name in ("bias_act", "act_grad", "sigmoid_bce",
                                                  "softmax_ce", "sum_partials", "segment_sum")
                  for suffix in ("f16", "f32", "f64")] + ["segment_sum_i32", "segment_sum_i64"],
-    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step")
+    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step", "rmsprop_step",
+                                                 "adagrad_step")
                  for suffix in ("f32", "f64")],
 }
 
@@ -158,7 +159,7 @@ def test_kernels_compile_with_nvrtc_as_cupy_rawmodule_does(file):
 
 # ---- on a GPU -----------------------------------------------------------------------------------
 NATIVE = {"sigmoid", "relu", "leaky_relu", "softplus", "act_grad", "linear_act", "sigmoid_bce",
-          "softmax_ce", "sgd_step", "adam_step"}
+          "softmax_ce", "sgd_step", "adam_step", "rmsprop_step", "adagrad_step"}
 
 
 @pytest.fixture
@@ -285,6 +286,31 @@ def test_sgd_kernel_momentum_options_follow_the_reference(cuda, nesterov, first,
     cuda.sgd_step(*device, *args)
     for want, got in zip(sum(host, []), sum(device, []), strict=True):
         np.testing.assert_allclose(cuda.to_numpy(got), want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centered, momentum, maximize", [(False, 0.0, False), (True, 0.9, True)])
+def test_rmsprop_and_adagrad_kernels_follow_the_reference(cuda, dtype, centered, momentum,
+                                                          maximize, rng):
+    shapes = [(33, 7), (5,)]
+    host = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(5)]
+    host[2] = [np.abs(v) + 1 for v in host[2]]  # square averages
+    host[3] = [0.1 * v for v in host[3]]  # grad averages: sq - ga^2 stays positive
+    device = [[cuda.asarray(a) for a in group] for group in host]
+    args = (1e-2, 0.99, 1e-8, 0.01, momentum, centered, maximize)
+    _reference("rmsprop_step", *host, *args)
+    cuda.rmsprop_step(*device, *args)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for want, got in zip(sum(host, []), sum(device, []), strict=True):
+        np.testing.assert_allclose(cuda.to_numpy(got), want, rtol=tolerance, atol=tolerance)
+    sums = [np.abs(v) for v in host[2]]
+    device_sums = [cuda.asarray(v) for v in sums]
+    _reference("adagrad_step", host[0], host[1], sums, [1, 5], 1e-2, 0.1, 0.01, 1e-10, maximize)
+    cuda.adagrad_step(device[0], device[1], device_sums, [1, 5], 1e-2, 0.1, 0.01, 1e-10,
+                      maximize)
+    for want, got in zip(sums, device_sums, strict=True):
+        np.testing.assert_allclose(cuda.to_numpy(got), want, rtol=tolerance, atol=tolerance)
 
 
 @pytest.mark.cuda
@@ -458,7 +484,7 @@ def test_fused_kernels_take_device_views(cuda, view, rng):
 
     host = rng.normal(0, 2, (33, 18)).astype(np.float32)
     base = cupy.asarray(host)
-    make = {"offset": lambda a: a.reshape(-1)[1:1 + 32 * 16].reshape(32, 16),  # off 16 bytes
+    make = {"offset": lambda a: a.reshape(-1)[1:1 + 32 * 16].reshape(32, 16),  # unaligned
             "strided": lambda a: a[::2, ::3], "transposed": lambda a: a.T}[view]
     x = make(base)
     x_host = cupy.asnumpy(x)

@@ -114,11 +114,25 @@ def _adam_step(p, g, m, v, vmax, n, beta1, beta2, eps, wd, decay, step_size, bia
     p -= m / (np.sqrt(second) / bias2_sqrt + eps) * step_size
 
 
+def _rmsprop_step(p, g, sq, ga, buf, n, lr, alpha, eps, wd, momentum, maximize):
+    NUMPY.rmsprop_step([p], [g], [sq], None if ga is None else [ga],
+                       None if buf is None else [buf], lr, alpha, eps, wd, momentum,
+                       ga is not None, bool(maximize))
+
+
+def _adagrad_step(p, g, state_sum, n, clr, eps, wd, maximize):
+    """dl_optim.h's AdagradElement with the host's clr, in float64."""
+    grad = (-g if maximize else g) + (p * wd if wd else 0)
+    state_sum += grad * grad
+    p -= grad / (np.sqrt(state_sum) + eps) * clr
+
+
 # name prefix -> (emulation, argument count of the C signature)
 EMULATIONS = {"bias_act": (_bias_act, 8), "act_grad": (_act_grad, 7),
               "sigmoid_bce": (_sigmoid_bce, 8), "softmax_ce": (_softmax_ce, 8),
               "sum_partials": (_sum_partials, 4), "segment_sum": (_segment_sum, 5),
-              "sgd_step": (_sgd_step, 11), "adam_step": (_adam_step, 15)}
+              "sgd_step": (_sgd_step, 11), "adam_step": (_adam_step, 15),
+              "rmsprop_step": (_rmsprop_step, 12), "adagrad_step": (_adagrad_step, 8)}
 LAUNCHED = []
 
 
@@ -173,15 +187,19 @@ def _stand_in():
     return cupy
 
 
+STAND_IN_MODULES = ("deeplite.backends.cuda_backend", "deeplite.backends.cuda_launch",
+                    "deeplite.backends.cuda_optim")
+
+
 @pytest.fixture
 def cuda(monkeypatch):
     """The cuda backend loaded on the stand-in CuPy (a Backend, as the registry builds it)."""
     monkeypatch.setitem(sys.modules, "cupy", _stand_in())
-    for name in ("deeplite.backends.cuda_backend", "deeplite.backends.cuda_launch"):
+    for name in STAND_IN_MODULES:
         monkeypatch.delitem(sys.modules, name, raising=False)
     module = importlib.import_module("deeplite.backends.cuda_backend")
     yield backends.Backend("cuda", module)
-    for name in ("deeplite.backends.cuda_backend", "deeplite.backends.cuda_launch"):
+    for name in STAND_IN_MODULES:
         sys.modules.pop(name, None)
     from deeplite.backends import cuda_probe
     cuda_probe.TF32._apply = None  # unbind the stand-in's switch
@@ -248,6 +266,23 @@ def test_optimizer_launches_follow_the_reference(cuda, rng):
         cuda.sgd_step(*device, *args)
         for want, got in zip(sum(host, []), sum(device, []), strict=True):
             np.testing.assert_allclose(_host(got), want, rtol=1e-12)
+    for centered, momentum in ((False, 0.0), (True, 0.9)):
+        host = state(5)
+        host[2] = [np.abs(a) + 1 for a in host[2]]  # square averages: sq - ga^2 stays positive
+        host[3] = [0.1 * a for a in host[3]]
+        device = [[_device(a.copy()) for a in group] for group in host]
+        args = (1e-2, 0.99, 1e-8, 0.01, momentum, centered, True)
+        NUMPY.rmsprop_step(*host[:3], host[3], host[4], *args)
+        cuda.rmsprop_step(*device[:3], device[3], device[4], *args)
+        for want, got in zip(sum(host, []), sum(device, []), strict=True):
+            np.testing.assert_allclose(_host(got), want, rtol=1e-12)
+    host = state(3)
+    host[2] = [np.abs(a) for a in host[2]]
+    device = [[_device(a.copy()) for a in group] for group in host]
+    NUMPY.adagrad_step(*host, [1, 4], 1e-2, 0.1, 0.01, 1e-10, False)
+    cuda.adagrad_step(*device, [1, 4], 1e-2, 0.1, 0.01, 1e-10, False)
+    for want, got in zip(sum(host, []), sum(device, []), strict=True):
+        np.testing.assert_allclose(_host(got), want, rtol=1e-12)
     for decoupled, amsgrad in ((False, False), (True, True)):
         host = state(5)
         host[3] = [np.abs(a) for a in host[3]]
@@ -283,5 +318,10 @@ def test_every_emulated_kernel_was_launched_natively(cuda, rng):
     cuda.softmax_ce(_device(x), _device(labels), "none")
     cuda.sgd_step([_device(x.copy())], [_device(x)], None, False, 0.1, 0.0, 0.0, 0.0, False,
                   False)
+    square = _device(np.abs(x) + 1)
+    cuda.rmsprop_step([_device(x.copy())], [_device(x)], [square], None, None, 0.01, 0.99, 1e-8,
+                      0.0, 0.0, False, False)
+    cuda.adagrad_step([_device(x.copy())], [_device(x)], [square], [1], 0.01, 0.0, 0.0, 1e-10,
+                      False)
     assert LAUNCHED == ["bias_act_f32", "act_grad_f32", "sigmoid_bce_f32", "sum_partials_f32",
-                        "softmax_ce_f32", "sgd_step_f32"]
+                        "softmax_ce_f32", "sgd_step_f32", "rmsprop_step_f32", "adagrad_step_f32"]

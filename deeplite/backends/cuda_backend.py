@@ -25,7 +25,6 @@ if _problem := cuda_probe.gpu_problem(cupy):
     raise ImportError(_problem)
 
 from .cuda_launch import (  # noqa: E402  (needs a working CuPy, checked just above)
-    OPTIM_SUFFIX,
     SEGMENT_SUFFIX,
     SUFFIX,
     aligned,
@@ -34,6 +33,7 @@ from .cuda_launch import (  # noqa: E402  (needs a working CuPy, checked just ab
     launch,
     suffix_of,
 )
+from .cuda_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: E402,F401
 
 xp = cupy
 
@@ -120,7 +120,7 @@ def index_add(shape, index, values):
     if is_basic_index(index):
         out[index] = values  # slices and ints never repeat an element: plain assignment
         return out
-    suffix = _SEGMENT_SUFFIX.get(values.dtype)
+    suffix = SEGMENT_SUFFIX.get(values.dtype)
     if _capture is not None or suffix is None:
         cupy.add.at(out, index, values)
         return out
@@ -132,7 +132,6 @@ def index_add(shape, index, values):
 
 
 # ---- fused kernels from deeplite/kernels/*.cu (compiled and launched by cuda_launch.py) ----------
-_SUFFIX, _OPTIM_SUFFIX, _SEGMENT_SUFFIX = SUFFIX, OPTIM_SUFFIX, SEGMENT_SUFFIX
 _ACT_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 
 
@@ -205,7 +204,7 @@ def linear_act(x, w, b, act, slope):
     """act(x @ w + b): one 2-D cuBLAS GEMM (batches folded into rows), then one fused pass for
     the bias and the activation in place."""
     _act_code("linear_act", act)
-    suffix = _SUFFIX.get(x.dtype) if w.ndim == 2 and x.ndim >= 1 and x.dtype == w.dtype else None
+    suffix = SUFFIX.get(x.dtype) if w.ndim == 2 and x.ndim >= 1 and x.dtype == w.dtype else None
     if suffix is None or (b is not None and (b.shape != (w.shape[1],) or suffix_of(b) != suffix)):
         return _reference("linear_act", x, w, b, act, slope)
     # (..., K) @ (K, N) as one (rows, K) @ (K, N) GEMM: CuPy's N-D matmul takes the batched
@@ -257,39 +256,6 @@ def softmax_ce(z, labels, reduction):
     launch("fused.cu", f"softmax_ce_{suffix}", blocks, z, labels, dz, loss, partial, rows,
             z.shape[1], scale)
     return (loss, dz) if loss is not None else (_sum_partials(partial, scale, z.dtype, suffix), dz)
-
-
-def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,
-             maximize):
-    """PyTorch's SGD update, in place: one fused kernel per parameter."""
-    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-        buf = bufs[i] if momentum else None
-        suffix = suffix_of(p, g, *([] if buf is None else [buf]), table=_OPTIM_SUFFIX)
-        if suffix is None:
-            fallbacks.sgd_step(get("cuda"), [p], [g], None if buf is None else [buf], first, lr,
-                               momentum, dampening, weight_decay, nesterov, maximize)
-            continue
-        launch("optim.cu", f"sgd_step_{suffix}", grid_for(p.size), p, g, buf, p.size, float(lr),
-                float(momentum), float(dampening), float(weight_decay), int(nesterov),
-                int(maximize), int(first))
-
-
-def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
-              eps, weight_decay, decoupled, amsgrad, maximize):
-    """PyTorch's Adam / AdamW update, in place: one fused kernel per parameter."""
-    for i, (p, g, m, v) in enumerate(zip(params, grads, exp_avgs, exp_avg_sqs, strict=True)):
-        vmax = max_exp_avg_sqs[i] if amsgrad else None
-        suffix = suffix_of(p, g, m, v, *([] if vmax is None else [vmax]), table=_OPTIM_SUFFIX)
-        if suffix is None:
-            fallbacks.adam_step(get("cuda"), [p], [g], [m], [v], None if vmax is None else [vmax],
-                                [steps[i]], lr, beta1, beta2, eps, weight_decay, decoupled,
-                                amsgrad, maximize)
-            continue
-        step = steps[i]
-        launch("optim.cu", f"adam_step_{suffix}", grid_for(p.size), p, g, m, v, vmax, p.size,
-                float(beta1), float(beta2), float(eps), float(weight_decay),
-                float(1.0 - lr * weight_decay), float(lr / (1.0 - beta1 ** step)),
-                float((1.0 - beta2 ** step) ** 0.5), int(decoupled), int(maximize))
 
 
 # ---- device settings and errors ------------------------------------------------------------------

@@ -41,6 +41,29 @@ __device__ __forceinline__ void Adam(T* p, const T* g, T* m, T* v, T* vmax, long
   }
 }
 
+// RMSprop; grad_avg null unless centered, buf null unless momentum > 0.
+template <typename T>
+__device__ __forceinline__ void Rmsprop(T* p, const T* g, T* sq, T* ga, T* buf, long long n,
+                                        double lr, double alpha, double eps, double weight_decay,
+                                        double momentum, bool maximize) {
+  const T a = T(alpha), keep = T(1.0 - alpha), e = T(eps), rate = T(lr), wd = T(weight_decay);
+  const T mom = T(momentum);
+  for (long long i = FirstThread(); i < n; i += ThreadCount()) {
+    dlmath::RmspropElement(p[i], g[i], sq[i], ga ? ga + i : nullptr, buf ? buf + i : nullptr, a,
+                           keep, e, rate, wd, mom, maximize);
+  }
+}
+
+// Adagrad; the host passes this step's clr = lr / (1 + (step - 1) * lr_decay).
+template <typename T>
+__device__ __forceinline__ void Adagrad(T* p, const T* g, T* state_sum, long long n, double clr,
+                                        double eps, double weight_decay, bool maximize) {
+  const T rate = T(clr), e = T(eps), wd = T(weight_decay);
+  for (long long i = FirstThread(); i < n; i += ThreadCount()) {
+    dlmath::AdagradElement(p[i], g[i], state_sum[i], rate, e, wd, maximize);
+  }
+}
+
 #define DL_OPTIM_KERNELS(SUFFIX, T)                                                                    \
   extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
       sgd_step_##SUFFIX(T* p, const T* g, T* buf, long long n, double lr, double momentum,             \
@@ -56,6 +79,17 @@ __device__ __forceinline__ void Adam(T* p, const T* g, T* m, T* v, T* vmax, long
                          long long maximize) {                                                         \
     Adam<T>(p, g, m, v, vmax, n, beta1, beta2, eps, weight_decay, decay, step_size, bias2_sqrt,        \
             decoupled != 0, maximize != 0);                                                            \
+  }                                                                                                    \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
+      rmsprop_step_##SUFFIX(T* p, const T* g, T* sq, T* ga, T* buf, long long n, double lr,            \
+                            double alpha, double eps, double weight_decay, double momentum,            \
+                            long long maximize) {                                                      \
+    Rmsprop<T>(p, g, sq, ga, buf, n, lr, alpha, eps, weight_decay, momentum, maximize != 0);           \
+  }                                                                                                    \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
+      adagrad_step_##SUFFIX(T* p, const T* g, T* state_sum, long long n, double clr, double eps,       \
+                            double weight_decay, long long maximize) {                                 \
+    Adagrad<T>(p, g, state_sum, n, clr, eps, weight_decay, maximize != 0);                             \
   }
 
 DL_OPTIM_KERNELS(f32, float)
