@@ -1,4 +1,4 @@
-"""deeplite.viz.graph: the tape as DOT text and images, coloured and labelled as the lecture draws."""
+"""deeplite.viz.graph: the tape as DOT text and images, coloured as the lecture draws it."""
 import re
 
 import numpy as np

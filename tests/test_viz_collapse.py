@@ -1,4 +1,4 @@
-"""collapse=True: modules become one node each and repeated layers fold, so big graphs stay small."""
+"""collapse=True: modules become one node each, repeated layers fold: big graphs stay small."""
 import deeplite as dl
 from deeplite import viz
 from deeplite.viz import dot as viz_dot

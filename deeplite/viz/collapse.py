@@ -20,7 +20,7 @@ def collapse(parts: Parts, module_classes: dict) -> Parts:
     return fold_repeats(group_by_module(parts, module_classes))
 
 
-def contract(parts: Parts, members: dict) -> Parts:
+def contract(parts: Parts, members: dict) -> Parts | None:
     """Replace each list of node indices in ``members`` (new Node -> indices) by its new Node.
 
     A new node takes the place of its last member, so the order stays topological unless the
@@ -30,7 +30,8 @@ def contract(parts: Parts, members: dict) -> Parts:
     for new_node, indices in members.items():
         for index in indices:
             owner[index] = new_node
-    slots, position = [], {}
+    slots: list = []
+    position: dict = {}
     last_member = {new_node: max(indices) for new_node, indices in members.items()}
     for index, node in enumerate(parts.nodes):
         new_node = owner.get(index)
@@ -57,7 +58,7 @@ def contract(parts: Parts, members: dict) -> Parts:
 def group_by_module(parts: Parts, module_classes: dict) -> Parts:
     """One node per module holding its ops and the parameters only its ops read."""
     users = _targets(parts)
-    by_module = {}
+    by_module: dict = {}
     for index, node in enumerate(parts.nodes):
         if node.kind == "op" and node.module is not None:
             by_module.setdefault(node.module, []).append(index)
@@ -84,7 +85,7 @@ def group_by_module(parts: Parts, module_classes: dict) -> Parts:
 def fold_repeats(parts: Parts) -> Parts:
     """Fold every block repeated ``MIN_REPEATS`` or more times along a chain into one node."""
     users = _targets(parts)
-    feeders = [[] for _ in parts.nodes]
+    feeders: list = [[] for _ in parts.nodes]
     for edge in parts.edges:
         feeders[edge.target].append(edge.source)
     nodes = parts.nodes
@@ -183,7 +184,7 @@ def _foldable(node: Node) -> bool:
 
 def _targets(parts: Parts) -> list:
     """For each node, the set of nodes it feeds."""
-    users = [set() for _ in parts.nodes]
+    users: list = [set() for _ in parts.nodes]
     for edge in parts.edges:
         users[edge.source].add(edge.target)
     return users

@@ -16,8 +16,8 @@ MAX_INCHES = 120  # a graph too big for this should be drawn with collapse=True
 def layers(parts: Parts) -> list:
     """The layer of every node (the order is topological, so one pass suffices)."""
     count = len(parts.nodes)
-    feeders = [[] for _ in range(count)]
-    users = [[] for _ in range(count)]
+    feeders: list = [[] for _ in range(count)]
+    users: list = [[] for _ in range(count)]
     for edge in parts.edges:
         feeders[edge.target].append(edge.source)
         users[edge.source].append(edge.target)
@@ -33,11 +33,11 @@ def layers(parts: Parts) -> list:
 def layout(parts: Parts) -> dict:
     """index -> (layer, row): rows ordered within each layer by the barycentre of neighbours."""
     layer = layers(parts)
-    neighbours = [[] for _ in parts.nodes]
+    neighbours: list = [[] for _ in parts.nodes]
     for edge in parts.edges:
         neighbours[edge.target].append(edge.source)
         neighbours[edge.source].append(edge.target)
-    rows = {}
+    rows: dict = {}
     for index in range(len(parts.nodes)):
         rows.setdefault(layer[index], []).append(index)
     position = {index: float(row) for members in rows.values() for row, index in enumerate(members)}

@@ -63,7 +63,8 @@ class Graph:
 
 
 def graph(output, params=None, show_values: bool = False, show_grads: bool = False,
-          collapse: bool = False, *, names: dict = None, show_local_grads: bool = False) -> Graph:
+          collapse: bool = False, *, names: dict | None = None,
+          show_local_grads: bool = False) -> Graph:
     """Draw the tape that computed ``output``: the lecture's computational graph.
 
     Nodes are coloured as in the lecture: inputs and outputs white, parameters red, ops blue
@@ -148,7 +149,7 @@ def _output_grads(outputs: list, tensors: list) -> dict:
     seeds = [Tensor._wrap(out._backend.full(out.shape, 1, out.dtype), out._backend)
              for out in live]
     found = grad(live, targets, seeds, retain_graph=True, allow_unused=True)
-    return {id(tensor): np.asarray(value) for tensor, value in zip(targets, found)
+    return {id(tensor): np.asarray(value) for tensor, value in zip(targets, found, strict=True)
             if value is not None}
 
 

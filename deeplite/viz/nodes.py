@@ -22,9 +22,9 @@ class Node:
     kind: str
     title: str
     shape: tuple = ()
-    value: str = None
-    grad: str = None
-    module: str = None  # dotted module name owning this op or parameter, when known
+    value: str | None = None
+    grad: str | None = None
+    module: str | None = None  # dotted module name owning this op or parameter, when known
     signature: tuple = ()  # what makes two nodes "the same layer" when folding repeats
     count: int = 1  # how many tape nodes this node stands for
 
@@ -44,7 +44,7 @@ class Edge:
 
     source: int
     target: int
-    label: str = None
+    label: str | None = None
 
 
 @dataclass

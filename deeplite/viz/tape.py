@@ -117,7 +117,7 @@ def _op(tensor, names: dict, parts: Parts, index: dict, edge_labels: dict) -> No
     sources = [index[id(parent)] for parent in parents]
     target = len(parts.nodes)
     parts.edges.extend(Edge(source, target, edge_labels.get((id(parent), id(tensor))))
-                       for source, parent in zip(sources, parents))
+                       for source, parent in zip(sources, parents, strict=True))
     module = _owning_module([parts.nodes[source] for source in sources], shape)
     return Node("op", operation if name is None else f"{name} = {operation}", shape,
                 module=module, signature=("op", operation, shape))
