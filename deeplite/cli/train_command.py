@@ -2,7 +2,8 @@
 
 The run folder holds ``checkpoint.safetensors`` (the last good epoch), ``metrics.json`` (per-epoch
 losses and accuracies, the final ``test_accuracy``) and ``curves.png``; with ``--diagnose`` also
-per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``.
+per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``, and the graph of
+one training step (``graph.png``).
 """
 import argparse
 import time
@@ -166,6 +167,10 @@ def run_train(args) -> int:
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None
     run_dir = run_files.new_run_dir(args.out, args.dataset)
+    if args.diagnose:  # the lecture's computational graph of one training step
+        from ..viz.training import draw_training_step
+
+        draw_training_step(model, task, train.x, train.y, device, run_dir / "graph.png")
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
               "feature_names": table.feature_names, "seed": args.seed,
@@ -239,7 +244,7 @@ def _report(args, run: dict, stopped) -> int:
         written.append(run_files.CURVES)
         if args.diagnose:
             plots.plot_diagnostics(epochs, run_dir / run_files.DIAGNOSTICS, title)
-            written.append(run_files.DIAGNOSTICS)
+            written += [run_files.DIAGNOSTICS, "graph.png"]
     if stopped:
         print(f"stopped early, {stopped}")
         print(f"kept the last good checkpoint (epoch {run['checkpoint_epoch']}) in {run_dir}")

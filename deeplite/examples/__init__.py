@@ -7,8 +7,9 @@ Each prints its numbers and saves a PNG into ``--out`` (default: the current dir
 - ``sgd_vs_batch``: batch gradient descent against SGD, per example seen.
 - ``vanishing_gradients``: per-layer gradient norms at initialisation, deep sigmoid vs ReLU MLP.
 - ``universal_approximation``: a one-hidden-layer ReLU net, error falling as units are added.
+- ``autodiff_paths``: dℓ/dW1 of the lecture's example by backward, by paths and by forward mode.
 
 Each module's ``main(argv)`` also returns its numbers as a dict (the tests read them).
 """
 NAMES = ("linear_models", "learning_rates", "sgd_vs_batch", "vanishing_gradients",
-         "universal_approximation")
+         "universal_approximation", "autodiff_paths")
