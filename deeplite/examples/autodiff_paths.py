@@ -110,7 +110,7 @@ def main(argv=None) -> dict:
     print(f"saved {graph_path}")
 
     values["ℓ"].backward()  # 1. reverse mode on the tape
-    by_backward = w1.grad.numpy()
+    by_backward = np.asarray(w1.grad, dtype=np.float64)
     through_u4, through_u8 = gradient_by_paths(values, args.lam)  # 2. the lecture's sum
     by_paths = through_u4 + through_u8
     by_forward = gradient_by_forward_mode(x, y, w1.detach(), w2.detach(), args.lam)  # 3.

@@ -38,7 +38,7 @@ def scalar_chain(seed: int, out: str) -> dict:
                for i in (1, 2, 3)}
     hidden = x
     for weight in weights.values():
-        hidden = F.sigmoid(weight * hidden)
+        hidden = F.sigmoid(dl.mul(weight, hidden))
     drawing = viz.graph(hidden, weights, show_values=True, show_local_grads=True,
                         names={"x": x})
     path = drawing.render(f"{out}/vanishing_gradients_chain.png")
