@@ -199,3 +199,17 @@ def test_bad_input_gives_clear_errors(tmp_path, monkeypatch, rng):
     loss.backward()  # frees the tape
     with pytest.raises(ValueError, match="freed by backward"):
         viz.graph(loss)
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    import pathlib
+
+    docs = pathlib.Path(__file__).resolve().parents[1] / "docs" / "viz.md"
+    if not docs.exists():
+        pytest.skip("docs/ is not beside tests/ (an installed test tree)")
+    (block,) = re.findall(r"```python\n(.*?)```", docs.read_text(), flags=re.S)[:1]
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(block, str(docs), "exec"), namespace)
+    assert (tmp_path / "graph.png").read_bytes()[:8] == PNG_MAGIC
+    assert namespace["model"].layers[0].weight.grad is not None  # backward ran after drawing
