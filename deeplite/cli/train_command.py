@@ -14,6 +14,7 @@ from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
 from ..train import Classification, fit, make_train_step
+from ..utils import tensorboard_run
 from . import CommandError, plots, resume, run_files
 from .sources import BUILTIN, load_dataset
 
@@ -65,7 +66,10 @@ def register(subparsers) -> None:
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
-                          "(only --epochs, --device, --quiet are read)")
+                          "(only --epochs, --device, --quiet, --tensorboard are read)")
+    run.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                     help="log curves, histograms and hparams for TensorBoard (DIR default: tb/ "
+                          "in the run folder; needs pip install 'deeplite[tensorboard]')")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -187,6 +191,7 @@ def run_train(args) -> int:
     run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
            "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
 
+    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config)
     bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
@@ -196,6 +201,8 @@ def run_train(args) -> int:
         bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy:.3f}", refresh=False)
 
     def on_epoch(record: dict) -> None:
+        if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
+            tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
         run_files.save_checkpoint(checkpoint, model, optimizer,
                                   {**config, "epoch": record["epoch"]})
@@ -211,6 +218,8 @@ def run_train(args) -> int:
                   diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
                   on_epoch=on_epoch, first_epoch=done + 1)
     bar.close()
+    if tensorboard is not None:
+        tensorboard.close(finished)
     return _report(args, run, history["stopped"])
 
 

@@ -1,0 +1,1 @@
+"""Utilities with optional dependencies, imported only on use: ``deeplite.utils.tensorboard``."""
