@@ -10,6 +10,7 @@
 The event files are written by tensorboardX (``pip install 'deeplite[tensorboard]'``); deeplite
 only turns its Tensors (on any device) into what tensorboardX takes. See docs/tensorboard.md.
 """
+import itertools
 import math
 import numbers
 import os
@@ -31,6 +32,8 @@ from ..tensor import Tensor
 from .tensorboard_histogram import array_module, histogram_proto
 
 __all__ = ["SummaryWriter"]
+
+_writers_opened = itertools.count()  # makes each event file name unique, as in PyTorch
 
 
 def default_log_dir(comment: str = "") -> str:
@@ -73,11 +76,14 @@ class SummaryWriter:
     def __init__(self, log_dir=None, comment: str = "", purge_step=None, *, max_queue: int = 10,
                  flush_secs: int = 120, filename_suffix: str = ""):
         self.log_dir = _writable_folder(str(log_dir) if log_dir else default_log_dir(comment))
+        # tensorboardX names event files by the second and the host only: a run resumed within
+        # the same second would overwrite the first file. PyTorch adds the pid and a counter.
+        suffix = f".{os.getpid()}.{next(_writers_opened):06d}{filename_suffix}"  # sorts in order
         self._writer = tensorboardX.SummaryWriter(
             logdir=self.log_dir, purge_step=purge_step, max_queue=max_queue,
-            flush_secs=flush_secs, filename_suffix=filename_suffix)
+            flush_secs=flush_secs, filename_suffix=suffix)
         self._file_options = {"max_queue": max_queue, "flush_secs": flush_secs,
-                              "filename_suffix": filename_suffix}
+                              "filename_suffix": suffix}
         self._scalars_writers: dict = {}  # add_scalars: one event folder per key, as PyTorch
         self._edges: dict = {}  # the default bucket edges, once per array library (NumPy, CuPy)
         self._warned: set = set()

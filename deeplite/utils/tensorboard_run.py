@@ -69,7 +69,7 @@ class TrainingLogger:
         self.config = config
         self.training_seconds = 0.0  # wall time of the epochs logged so far
         self.histogram_seconds = 0.0  # time spent on their histograms
-        self.last_logged = None
+        self.last_logged: float | None = None
 
     def log_epoch(self, record: dict, model, optimizer) -> None:
         """Everything about one finished epoch, at step ``record["epoch"]``."""
