@@ -249,3 +249,21 @@ def test_same_calls_as_torch_give_the_same_scalars_and_buckets(tmp_path, rng):
         assert a.sum_squares == pytest.approx(b.sum_squares, rel=1e-6)
     assert sorted(p for p in os.listdir(tmp_path / "ours") if p.startswith("split")) == \
         sorted(p for p in os.listdir(tmp_path / "torch") if p.startswith("split"))
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    import pathlib
+
+    docs = pathlib.Path(__file__).resolve().parents[1] / "docs" / "tensorboard.md"
+    if not docs.exists():
+        pytest.skip("docs/ is not beside tests/ (an installed test tree)")
+    (block,) = re.findall(r"```python\n(.*?)```", docs.read_text(), flags=re.S)
+    dl.manual_seed(0)
+    model = dl.nn.Module()
+    model.fc = dl.nn.Linear(3, 2)
+    monkeypatch.chdir(tmp_path)
+    namespace = {"model": model, "loss": dl.tensor(0.5)}
+    exec(compile(block.replace("...", "pass"), str(docs), "exec"), namespace)
+    events = read(tmp_path / "runs" / "exp1")
+    assert len(events.Scalars("loss/train")) == 100
+    assert len(events.Histograms("weights/fc")) == 100

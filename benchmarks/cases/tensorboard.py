@@ -14,8 +14,9 @@ import time
 
 IN_QUICK = False
 EPOCHS = 10  # per run; the first is warm-up
-ROUNDS = 2  # off/on pairs
+ROUNDS = 3  # off/on pairs
 SHAPE = "digits 64-512-10, batch 32"
+EXTRA_ARGS: list = []  # more `deeplite train` options (the tests shrink the model)
 
 
 def epoch_seconds(device: str, tensorboard: bool) -> list:
@@ -34,7 +35,8 @@ def epoch_seconds(device: str, tensorboard: bool) -> list:
     train_command.fit = timed_fit  # the command's own loop, timed from outside
     try:
         with tempfile.TemporaryDirectory() as out:
-            argv = ["train", "--epochs", str(EPOCHS), "--device", device, "--quiet", "--out", out]
+            argv = ["train", "--epochs", str(EPOCHS), "--device", device, "--quiet", "--out", out,
+                    *EXTRA_ARGS]
             with contextlib.redirect_stdout(io.StringIO()):  # its "wrote ..." lines
                 status = main(argv + (["--tensorboard"] if tensorboard else []))
             if status != 0:
