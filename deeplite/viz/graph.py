@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd import grad
+from ..creation import ones_like
 from ..tensor import Tensor
 from . import dot, draw
 from .collapse import collapse as collapse_parts
@@ -146,8 +147,7 @@ def _output_grads(outputs: list, tensors: list) -> dict:
     if not live:
         raise ValueError("graph: show_grads needs an output computed from tensors that require "
                          "grad; create the parameters with requires_grad=True")
-    seeds = [Tensor._wrap(out._backend.full(out.shape, 1, out.dtype), out._backend)
-             for out in live]
+    seeds = [ones_like(out) for out in live]
     found = grad(live, targets, seeds, retain_graph=True, allow_unused=True)
     return {id(tensor): np.asarray(value) for tensor, value in zip(targets, found, strict=True)
             if value is not None}
