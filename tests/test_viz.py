@@ -116,7 +116,7 @@ def test_module_parameters_are_red_and_named_by_their_dotted_names():
     assert red == [name for name, _ in model.named_parameters()]
     assert {node.kind for node in graph.nodes} == {"input", "param", "op", "output"}
     assert [node.title for node in graph.nodes if node.kind == "op"] == \
-        ["linear", "linear", "cross_entropy"]
+        ["linear (relu)", "linear", "cross_entropy"]  # the hidden layer's fused ReLU is named
 
 
 def test_params_none_draws_every_leaf_that_requires_grad_red():

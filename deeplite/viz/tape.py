@@ -11,8 +11,15 @@ SMALL = 8  # tensors with at most this many elements get their values and gradie
 
 
 def op_name(node) -> str:
-    """The op's name: the instance's when it sets one (activations do), else the class's."""
-    return getattr(node, "name", None) or type(node).__name__.lower()
+    """The op's name: the instance's when it sets one (activations do), else the class's.
+
+    A fused activation is named too: ``linear (relu)`` is one kernel doing both.
+    """
+    name = getattr(node, "name", None) or type(node).__name__.lower()
+    activation = getattr(node, "act", None)
+    if isinstance(activation, str) and activation not in ("identity", name):
+        return f"{name} ({activation})"
+    return name
 
 
 def format_array(array) -> str:
