@@ -146,12 +146,13 @@ def test_add_graph_writes_the_tape_with_module_scopes(tmp_path):
         writer.add_graph(model, dl.randn(5, 4))
     nodes = {node.name: node for node in read(tmp_path).Graph().node}
     assert set(nodes) == {"input/input_0_0", "layers.0/weight", "layers.0/bias",
-                          "layers.0/linear_3", "layers.1/weight", "layers.1/bias",
+                          "layers.0/linear_relu_3", "layers.1/weight", "layers.1/bias",
                           "layers.1/linear_6", "output/output_7"}
-    assert list(nodes["layers.1/linear_6"].input) == ["layers.0/linear_3", "layers.1/weight",
-                                                      "layers.1/bias"]
+    assert list(nodes["layers.1/linear_6"].input) == ["layers.0/linear_relu_3",
+                                                      "layers.1/weight", "layers.1/bias"]
     assert nodes["layers.0/weight"].op == "Parameter"
-    shape = nodes["layers.0/linear_3"].attr["_output_shapes"].list.shape[0]
+    assert nodes["layers.0/linear_relu_3"].op == "linear (relu)"
+    shape = nodes["layers.0/linear_relu_3"].attr["_output_shapes"].list.shape[0]
     assert [dim.size for dim in shape.dim] == [5, 8]
 
 

@@ -4,6 +4,8 @@ One TensorBoard node per op, parameter, input and output; module names become na
 (``layers.0/linear``, ``layers.0/weight``), so TensorBoard folds each module into one box that
 opens on a click, as it does for PyTorch models. Each node carries its output shape.
 """
+import re
+
 from tensorboardX.proto.attr_value_pb2 import AttrValue  # type: ignore[import-untyped]
 from tensorboardX.proto.graph_pb2 import GraphDef  # type: ignore[import-untyped]
 from tensorboardX.proto.node_def_pb2 import NodeDef  # type: ignore[import-untyped]
@@ -64,5 +66,6 @@ def _unique_names(nodes: list) -> list:
             names.append(f"{node.kind}/{node.title.replace(' ', '_')}_{index}")
         else:
             scope = f"{node.module}/" if node.module else ""
-            names.append(f"{scope}{node.title}_{index}")
+            op = re.sub(r"[^\w.]+", "_", node.title).strip("_")  # "linear (relu)" -> linear_relu
+            names.append(f"{scope}{op}_{index}")
     return names
