@@ -5,17 +5,25 @@ what the command does with each epoch (checkpoint, metrics.json, and with ``--te
 scalars, the weight and gradient histograms, and the writer thread's work, which overlaps the
 next epoch). Runs alternate off, on, off, on, and each run's first epoch (warm-up, imports) is
 left out; the medians go in the table and the on/off slowdown in the record.
+
+Beside it, one ``add_histogram`` (64x512 float32, the default buckets) and one ``add_scalar`` per
+writer: deeplite's, torch's ``torch.utils.tensorboard`` (the torch peer) and tensorboardX on a
+NumPy array (the numpy peer).
 """
 import contextlib
 import io
+import itertools
 import statistics
 import tempfile
 import time
+
+import numpy as np
 
 IN_QUICK = False
 EPOCHS = 10  # per run; the first is warm-up
 ROUNDS = 3  # off/on pairs
 SHAPE = "digits 64-512-10, batch 32"
+HISTOGRAM_SHAPE = (64, 512)
 EXTRA_ARGS: list = []  # more `deeplite train` options (the tests shrink the model)
 
 
@@ -46,12 +54,54 @@ def epoch_seconds(device: str, tensorboard: bool) -> list:
     return [end - start for start, end in zip(ends[1:-1], ends[2:], strict=True)]
 
 
+def writer_for(contender, folder: str):
+    """The contender's SummaryWriter, or None when it has none here."""
+    if contender.framework == "deeplite":
+        from deeplite.utils.tensorboard import SummaryWriter
+    elif contender.framework == "torch":
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # torch's writer needs the tensorboard package
+            return None
+    else:
+        from tensorboardX import SummaryWriter
+    return SummaryWriter(folder)
+
+
+def writer_calls(ctx):
+    """Groups: one add_histogram and one add_scalar per contender's writer."""
+    values = ctx.rng.standard_normal(HISTOGRAM_SHAPE).astype(np.float32)
+    with tempfile.TemporaryDirectory() as out:
+        writers = {contender.name: writer_for(contender, f"{out}/{index}")
+                   for index, contender in enumerate(ctx.contenders)}
+        steps = itertools.count()
+
+        def histogram(contender):
+            writer = writers[contender.name]
+            if writer is None:
+                return None
+            array = contender.put(values)
+            return lambda: writer.add_histogram("h", array, next(steps))
+
+        def scalar(contender):
+            writer = writers[contender.name]
+            return None if writer is None else lambda: writer.add_scalar("s", 0.5, next(steps))
+
+        shape = "x".join(map(str, HISTOGRAM_SHAPE))
+        yield ctx.measure("tensorboard_add_histogram", shape, histogram)
+        yield ctx.measure("tensorboard_add_scalar", "one float", scalar)
+        for writer in writers.values():
+            if writer is not None:
+                writer.close()
+
+
 def run(ctx):
-    """One group: the first host deeplite contender's epoch, without and with TensorBoard."""
+    """The writers' single calls, then the training epoch without and with TensorBoard."""
     try:
         import tensorboardX  # noqa: F401  (the optional extra this case needs)
     except ImportError:
         return
+    yield from writer_calls(ctx)
     contender = next((c for c in ctx.contenders if c.framework == "deeplite" and not c.on_gpu),
                      None)
     if contender is None:
