@@ -27,8 +27,8 @@ def test_tensorboard_family_records_an_epoch_with_and_without_logging(tmp_path, 
     assert [record["backend"] for record in records] == ["deeplite[numpy]",
                                                          "deeplite[numpy] +tensorboard"]
     assert all(record["repeats"] == 2 for record in records)  # 3 epochs less the warm-up
-    assert records[1]["slowdown"] == pytest.approx(
-        records[1]["median_s"] / records[0]["median_s"] - 1)
+    assert records[1]["slowdown"] == records[1]["slowdown_per_pair"][0]  # one pair here
+    assert records[1]["slowdown"] > -1
     results = tmp_path / "results.json"
     results.write_text(json.dumps({"records": histogram + scalar + records}))
     report.validate(results)  # the fields the report needs, in order
