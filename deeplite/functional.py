@@ -6,6 +6,7 @@ kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from . import dtypes
 from .creation import generator
+from .jit import hooks as jit_hooks
 from .ops import activation as _act_ops
 from .ops import linear as _linear
 from .ops.activation import Heaviside, LogSoftmax, Softmax
@@ -95,9 +96,14 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0
-    keep = generator().random(x.shape) >= p
-    mask = lift((keep / (1.0 - p)).astype(x.dtype), x)
-    return x * mask
+
+    def draw():
+        keep = generator().random(x.shape) >= p
+        return (keep / (1.0 - p)).astype(x.dtype)
+
+    host_mask = draw()
+    jit_hooks.mark_random(host_mask, draw)  # a replayed step draws a fresh mask each time
+    return x * lift(host_mask, x)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:

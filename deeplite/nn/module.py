@@ -7,6 +7,7 @@ state-dict names such as ``layers.0.weight``) is deterministic.
 from collections import OrderedDict, namedtuple
 
 from ..autograd import no_grad
+from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
 
 _new = object.__new__
@@ -29,6 +30,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __new__(cls, data=None, requires_grad: bool = True):
+        jit_hooks.refuse_creation("a Parameter")
         if not isinstance(data, Tensor):
             from ..creation import tensor
 

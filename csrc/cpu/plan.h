@@ -1,0 +1,32 @@
+// A captured training step (deeplite.jit): the step's kernels, bound to fixed buffers, run in order
+// by one call. No Python and no allocation at replay; scalars that change between steps (learning
+// rates, Adam's step counts) are read from a small block of doubles the caller refreshes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "kernels.h"
+
+namespace deeplite::cpu {
+
+class Plan {
+ public:
+  // One kernel call; `scalars` is the block of per-step scalars, read at run time.
+  using Op = std::function<void(const double* scalars)>;
+
+  void Add(Op op) { ops_.push_back(std::move(op)); }
+  std::size_t Size() const { return ops_.size(); }
+  // Runs every op in order (the caller releases the GIL).
+  void Run(const double* scalars) const;
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// Labels of softmax_ce checked as the eager kernel does: negative ones count from the end;
+// one outside [-cols, cols) throws std::out_of_range naming it (IndexError in Python).
+void WrapLabels(const std::int64_t* labels, Index rows, Index cols, std::int64_t* wrapped);
+
+}  // namespace deeplite::cpu
