@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -314,7 +315,41 @@ class PyPlan {
     });
   }
 
-  void Run() {
+  // The step's input buffers: run(sources) copies each source into them first.
+  void BindInputs(py::sequence buffers) {
+    inputs_.clear();
+    for (py::handle h : buffers) {
+      auto a = py::reinterpret_borrow<py::array>(h);
+      if (!(a.flags() & py::array::c_style) || !a.writeable()) throw Unsupported();
+      Keep({h});
+      inputs_.push_back(a);
+    }
+  }
+
+  // Copies `sources` (None: nothing) into the bound inputs, then runs every op without the GIL.
+  // A source of another dtype, shape or layout raises Unsupported before anything runs.
+  void Run(py::object sources) {
+    if (!sources.is_none()) {
+      auto list = py::reinterpret_borrow<py::sequence>(sources);
+      if (py::len(list) != inputs_.size()) throw Unsupported();
+      std::vector<std::pair<const void*, std::size_t>> copies;
+      for (std::size_t i = 0; i < inputs_.size(); ++i) {
+        py::handle h = list[i];
+        if (!py::isinstance<py::array>(h)) throw Unsupported();
+        auto a = py::reinterpret_borrow<py::array>(h);
+        const py::array& to = inputs_[i];
+        if (!a.dtype().is(to.dtype()) || !(a.flags() & py::array::c_style) ||
+            ShapeOf(a) != ShapeOf(to)) {
+          throw Unsupported();
+        }
+        copies.emplace_back(a.data(), std::size_t(a.nbytes()));
+      }
+      for (std::size_t i = 0; i < copies.size(); ++i) {
+        if (copies[i].first != inputs_[i].data()) {
+          std::memcpy(inputs_[i].mutable_data(), copies[i].first, copies[i].second);
+        }
+      }
+    }
     py::gil_scoped_release release;
     plan_.Run(block_);
   }
@@ -363,6 +398,7 @@ class PyPlan {
   double* block_;
   Plan plan_;
   std::vector<py::object> keep_;
+  std::vector<py::array> inputs_;
 };
 
 }  // namespace
@@ -392,7 +428,9 @@ void BindPlan(py::module_& m) {
            "weight_decay"_a, "momentum"_a, "centered"_a, "maximize"_a)
       .def("adagrad_step", &PyPlan::AdagradStep, "params"_a, "grads"_a, "state_sums"_a,
            "step_slots"_a, "lr_slot"_a, "lr_decay"_a, "weight_decay"_a, "eps"_a, "maximize"_a)
-      .def("run", &PyPlan::Run, "Run every op once, in order, without the GIL.")
+      .def("bind_inputs", &PyPlan::BindInputs, "buffers"_a)
+      .def("run", &PyPlan::Run, "sources"_a = py::none(),
+           "Copy sources into the bound inputs, then run every op in order without the GIL.")
       .def("__len__", &PyPlan::Size);
 }
 

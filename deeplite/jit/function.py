@@ -35,7 +35,7 @@ class Jitted:
             plan, outputs = self._trace(args, kwargs)
             self._plans[key] = plan
             return outputs
-        return plan(args, kwargs)
+        return plan(args)
 
     def reset(self) -> None:
         """Forget every plan: the next call warms up again and the one after traces afresh."""
@@ -46,7 +46,13 @@ class Jitted:
         return [plan for plan in self._plans.values() if plan is not _WARM]
 
     def _trace(self, args, kwargs):
-        backend = _backend_of(args, kwargs)
+        if any(isinstance(value, Tensor) for value in kwargs.values()):
+            raise TypeError("deeplite.jit: pass tensors as positional arguments (keyword "
+                            "arguments are constants of the trace)")
+        if any(isinstance(arg, Tensor) and arg.requires_grad for arg in args):
+            raise TraceError("deeplite.jit: a tensor argument requires grad; pass data as "
+                             "arguments and keep parameters in modules or closures")
+        backend = _backend_of(args)
         # The recorded input buffers are private copies: replays copy new inputs into them, and
         # must never write into a tensor the caller passed on the traced call.
         private_args, inputs = _private_inputs(args, backend)
@@ -70,53 +76,72 @@ class Plan:
             from .native import NativeLowering
 
             lowering = NativeLowering(_C, recorder.scalar_count)
+            self._unsupported = _C.Unsupported
         self.compiled = compile_steps(recorder.steps, xp, recorder.scalar_count, lowering)
+        self.native_plans = [] if lowering is None else lowering.closed
         self.block = None if lowering is None else lowering.block
-        self._output_tree = _output_tree(outputs, self.compiled, xp, backend)
-        self._runs = self.compiled.runs
+        self.outputs = _output_tree(outputs, self.compiled, xp, backend)
+        self.runs = self.compiled.runs
         self._copyto = xp.copyto
+        # When the step starts with native code, that plan copies the inputs in itself.
+        runs = self.runs
+        self._first = None
+        if runs and self.native_plans and getattr(runs[0], "__self__", None) is self.native_plans[0]:
+            self._first, self._rest = self.native_plans[0], runs[1:]
+            self._first.bind_inputs(inputs)
 
-    def __call__(self, args, kwargs):
+    def __call__(self, args):
+        """Replay the step on the tensors among ``args`` (the signature was checked by the caller)."""
         values = self.compiled.values
         for group in self.groups:
             group.refresh(values)  # raises before anything changes if a hyperparameter did
         copyto = self._copyto
         for host, draw in self.randoms:
             copyto(host, draw())
-        position = 0
-        for arg in args:
-            if isinstance(arg, Tensor):
-                copyto(self.inputs[position], arg.data)
-                position += 1
+        sources = [arg.data for arg in args if isinstance(arg, Tensor)]
         block = self.block
-        if block is not None and values:
-            block[:] = values
-        for run in self._runs:
+        if block is not None:
+            for slot, value in enumerate(values):
+                block[slot] = value
+        first = self._first
+        if first is None:
+            self._copy_inputs(sources)
+            for run in self.runs:
+                run()
+            return self.outputs()
+        try:
+            first.run(sources)
+        except self._unsupported:  # an input of another layout: copied here instead
+            self._copy_inputs(sources)
+            first.run()
+        for run in self._rest:
             run()
         return self.outputs()
 
-    def outputs(self):
-        """The traced function's return value for the latest run (fresh tensors)."""
-        return self._output_tree()
+    def _copy_inputs(self, sources) -> None:
+        copyto = self._copyto
+        for buffer, source in zip(self.inputs, sources):
+            copyto(buffer, source)
+
+    def kernels_only(self) -> None:
+        """Run the step's kernels once, without refreshing anything (for benchmarks)."""
+        for run in self.runs:
+            run()
 
     def __repr__(self) -> str:
         compiled = self.compiled
-        return (f"<deeplite.jit plan of {self.name}: {len(self.recorder.steps)} kernels, "
-                f"{compiled.native_kernels} native in "
-                f"{sum(1 for run in self._runs if getattr(run, '__self__', None))} _C calls, "
-                f"{compiled.python_kernels} Python calls>")
+        return (f"<deeplite.jit plan of {self.name} on {self.backend.name}: "
+                f"{len(self.recorder.steps)} kernels, {compiled.native_kernels} native in "
+                f"{len(self.native_plans)} _C call(s), {compiled.python_kernels} from Python>")
 
 
 def _signature(args, kwargs) -> tuple:
     """What a plan is specialised to: tensor shapes, dtypes and devices; other values as given."""
-    parts = []
-    for value in (*args, *kwargs.items()):
+    parts = [tuple(kwargs)] if kwargs else []
+    for value in (*args, *kwargs.values()):
         if isinstance(value, Tensor):
             data = value.data
-            if value.requires_grad:
-                raise TraceError("deeplite.jit: a tensor argument requires grad; pass data as "
-                                 "arguments and keep parameters in modules or closures")
-            parts.append((data.shape, data.dtype, value._backend.name))
+            parts.append((data.shape, data.dtype, value._backend, value.requires_grad))
         else:
             try:
                 hash(value)
@@ -127,10 +152,9 @@ def _signature(args, kwargs) -> tuple:
     return tuple(parts)
 
 
-def _backend_of(args, kwargs):
+def _backend_of(args):
     """The one backend of the tensor arguments (the default device's when there are none)."""
-    found = {arg._backend.name: arg._backend for arg in (*args, *kwargs.values())
-             if isinstance(arg, Tensor)}
+    found = {arg._backend.name: arg._backend for arg in args if isinstance(arg, Tensor)}
     if len(found) > 1:
         raise TraceError(f"deeplite.jit: tensor arguments on {' and '.join(found)}; a traced "
                          f"step runs on one device")
@@ -161,8 +185,8 @@ def _output_tree(outputs, compiled, xp, backend):
         cells = compiled.cells
         if index is not None:
             return lambda: Tensor._wrap(cells[index], backend)
-        copy = xp.copy
-        return lambda: Tensor._wrap(copy(data), backend)
+        wrap = Tensor._wrap
+        return lambda: wrap(data.copy(), backend)
     if isinstance(outputs, (tuple, list)):
         parts = [_output_tree(item, compiled, xp, backend) for item in outputs]
         kind = type(outputs)

@@ -21,11 +21,15 @@ class NativeLowering:
         self._C = _C
         self.block = np.zeros(max(scalar_count, 1))  # per-replay scalars, as float64
         self.plan = None
+        self.closed = []  # the finished plans, in order
 
     def __call__(self, step):
         if step is None:
             plan, self.plan = self.plan, None
-            return plan.run if plan is not None and len(plan) else None
+            if plan is None or not len(plan):
+                return None
+            self.closed.append(plan)
+            return plan.run
         if step.kwargs:
             return False
         if self.plan is None:

@@ -5,6 +5,8 @@ another kernel (a fallback composition, cpu's NumPy fallback) is part of its cal
 the outermost calls are kept. The trace-time arrays stay alive with the steps: they become the
 replay's buffers (see ``replay.py``).
 """
+from operator import attrgetter, is_not
+
 from .. import backends
 from . import hooks
 from .hooks import TraceError
@@ -17,6 +19,7 @@ CREATION_KERNELS = frozenset({"full", "zeros", "empty", "asarray"})
 # Keys of an optimizer group that may change between replays: the rest is fixed at trace time.
 VARYING_KEYS = frozenset({"params", "lr", "initial_lr"})
 _MISSING = object()
+_data = attrgetter("data")
 
 
 class Step:
@@ -47,23 +50,23 @@ class OptimizerGroup:
         self.optimizer, self.group, self.params = optimizer, group, list(params)
         self.arrays = [param.data for param in params]
         self.fixed = {key: value for key, value in group.items() if key not in VARYING_KEYS}
+        self._fixed_keys, self._fixed_values = tuple(self.fixed), tuple(self.fixed.values())
         self.lr_slot = None
         self.step_slots = None
 
     def refresh(self, values: list) -> None:
         """Check nothing fixed has changed; write this step's lr (and step counts) into ``values``."""
         group = self.group
-        changed = [key for key, value in self.fixed.items() if group.get(key, _MISSING) != value]
-        if changed:
+        if tuple(map(group.get, self._fixed_keys)) != self._fixed_values:
+            changed = [key for key, value in self.fixed.items() if group.get(key, _MISSING) != value]
             name = type(self.optimizer).__name__
             raise TraceError(f"deeplite.jit: {name}'s {', '.join(sorted(changed))} changed since "
                              f"the step was traced; only lr may change between replays. Call "
                              f".reset() on the jitted function to trace it again")
-        for param, array in zip(self.params, self.arrays):
-            if param.data is not array:
-                raise TraceError("deeplite.jit: a parameter's data was replaced since the step was "
-                                 "traced (copy into it in place instead, or call .reset() on the "
-                                 "jitted function)")
+        if any(map(is_not, map(_data, self.params), self.arrays)):
+            raise TraceError("deeplite.jit: a parameter's data was replaced since the step was "
+                             "traced (copy into it in place instead, or call .reset() on the "
+                             "jitted function)")
         values[self.lr_slot] = group["lr"]
         if self.step_slots is not None:
             state = self.optimizer.state
