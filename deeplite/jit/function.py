@@ -7,6 +7,7 @@ import functools
 
 from .. import backends
 from ..tensor import Tensor
+from . import hooks
 from .hooks import TraceError
 from .recorder import Recorder
 from .replay import compile_steps
@@ -26,6 +27,9 @@ class Jitted:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
+        if hooks.active[0] is not None:
+            raise TraceError("deeplite.jit: a jitted function was called while another one was "
+                             "being traced; jit the outer function only")
         key = _signature(args, kwargs)
         plan = self._plans.get(key)
         if plan is None:
@@ -81,6 +85,15 @@ class Plan:
         self.native_plans = [] if lowering is None else lowering.closed
         self.block = None if lowering is None else lowering.block
         self.outputs = _output_tree(outputs, self.compiled, xp, backend)
+        self.replays = 0  # how many calls this plan has served
+        # Each optimized parameter's .grad as the traced call left it (its data is a buffer the
+        # replay refreshes, or a cell): set again after each replay, as the eager step would.
+        cells = self.compiled.cells
+        self._grads = [(param, param.grad, self.compiled.cell_of.get(id(param.grad.data))
+                        if param.grad is not None else None)
+                       for group in self.groups for param in group.params]
+        self._cell_grads = [(grad, index) for _, grad, index in self._grads if index is not None]
+        self._cells = cells
         self.runs = self.compiled.runs
         self._copyto = xp.copyto
         # When the step starts with native code, that plan copies the inputs in itself.
@@ -93,6 +106,7 @@ class Plan:
     def __call__(self, args):
         """Replay the step on the tensors among ``args`` (the signature was checked by the caller)."""
         values = self.compiled.values
+        self.replays += 1
         for group in self.groups:
             group.refresh(values)  # raises before anything changes if a hyperparameter did
         copyto = self._copyto
@@ -108,14 +122,18 @@ class Plan:
             self._copy_inputs(sources)
             for run in self.runs:
                 run()
-            return self.outputs()
-        try:
-            first.run(sources)
-        except self._unsupported:  # an input of another layout: copied here instead
-            self._copy_inputs(sources)
-            first.run()
-        for run in self._rest:
-            run()
+        else:
+            try:
+                first.run(sources)
+            except self._unsupported:  # an input of another layout: copied here instead
+                self._copy_inputs(sources)
+                first.run()
+            for run in self._rest:
+                run()
+        for param, grad, _ in self._grads:
+            param.grad = grad
+        for grad, index in self._cell_grads:
+            grad.data = self._cells[index]
         return self.outputs()
 
     def _copy_inputs(self, sources) -> None:

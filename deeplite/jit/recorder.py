@@ -53,6 +53,13 @@ class OptimizerGroup:
         self._fixed_keys, self._fixed_values = tuple(self.fixed), tuple(self.fixed.values())
         self.lr_slot = None
         self.step_slots = None
+        self._steps_before = self.step_counts()
+        self.counts_steps = False  # whether each update adds 1 to state["step"]
+
+    def step_counts(self) -> list:
+        """Each parameter's ``state["step"]`` (None where it has none)."""
+        state = self.optimizer.state
+        return [state.get(param, {}).get("step") for param in self.params]
 
     def refresh(self, values: list) -> None:
         """Check nothing fixed has changed; write this step's lr (and step counts) into ``values``."""
@@ -68,12 +75,14 @@ class OptimizerGroup:
                              "traced (copy into it in place instead, or call .reset() on the "
                              "jitted function)")
         values[self.lr_slot] = group["lr"]
-        if self.step_slots is not None:
+        if self.counts_steps:
             state = self.optimizer.state
-            for param, slot in zip(self.params, self.step_slots):
+            for param in self.params:
                 entry = state[param]
                 entry["step"] = int(entry["step"]) + 1  # as Optimizer._advance_steps
-                values[slot] = entry["step"]
+            if self.step_slots is not None:
+                for param, slot in zip(self.params, self.step_slots):
+                    values[slot] = state[param]["step"]
 
 
 class Recorder:
@@ -163,14 +172,17 @@ class Recorder:
             raise TraceError(f"deeplite.jit: {step.name} got lr {step.args[lr_index]!r}, but its "
                              f"group's lr is {group.group['lr']!r}; cannot trace this optimizer")
         if group.lr_slot is None:
+            # The update's Python side ran already (the kernel's arguments are evaluated first).
+            group.counts_steps = all(
+                after is not None and after == (before or 0) + 1
+                for before, after in zip(group._steps_before, group.step_counts()))
             group.lr_slot = self._new_slot()
             if steps_index is not None:
                 group.step_slots = [self._new_slot() for _ in group.params]
             self.groups.append(group)
         step.scalars[lr_index] = group.lr_slot
         if steps_index is not None:
-            state = group.optimizer.state
-            if list(step.args[steps_index]) != [state[p]["step"] for p in group.params]:
+            if not group.counts_steps or list(step.args[steps_index]) != group.step_counts():
                 raise TraceError(f"deeplite.jit: {step.name}'s step counts do not match its "
                                  f"optimizer's state; cannot trace this optimizer")
             step.scalars[steps_index] = group.step_slots
