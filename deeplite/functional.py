@@ -184,11 +184,16 @@ def _check_labels(logits: Tensor, labels: Tensor) -> None:
     # The range check reads the labels on the host: free on numpy/cpu, but on cuda it would stall
     # every step (and break CUDA-graph capture), so there the fused kernel's NaN loss reports it.
     if labels.numel() and labels.device != "cuda":
-        low, high = int(labels.data.min()), int(labels.data.max())
-        if low < 0 or high >= logits.shape[1]:
-            bad = low if low < 0 else high
-            raise ValueError(f"cross_entropy: label {bad} is out of range for "
-                             f"{logits.shape[1]} classes")
+        check_label_range(labels.data, logits.shape[1])
+        jit_hooks.guard(check_label_range, labels.data, logits.shape[1])  # rerun on each replay
+
+
+def check_label_range(labels, classes: int) -> None:
+    """Raise ValueError unless every label (a host array) is in [0, classes)."""
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        raise ValueError(f"cross_entropy: label {bad} is out of range for {classes} classes")
 
 
 def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tensor:

@@ -175,6 +175,13 @@ class PyPlan {
     });
   }
 
+  void CheckLabels(py::handle labels, Index classes) {
+    const std::int64_t* data = Buffer<std::int64_t>(labels);
+    const Index n = py::reinterpret_borrow<py::array>(labels).size();
+    Keep({labels});
+    plan_.Add([=](const double*) { CheckLabelRange(data, n, classes); });
+  }
+
   // out = a op b where one operand's shape is a trailing part of the other's (or a 0-d array).
   void BinaryOp(int op, py::handle a, py::handle b, py::handle out) {
     ForFloat(out, [&](auto tag) {
@@ -415,6 +422,7 @@ void BindPlan(py::module_& m) {
       .def("act_grad", &PyPlan::ActGradient, "y"_a, "gy"_a, "act"_a, "slope"_a, "out"_a)
       .def("sigmoid_bce", &PyPlan::SigmoidBce, "z"_a, "y"_a, "reduction"_a, "loss"_a, "dz"_a)
       .def("softmax_ce", &PyPlan::SoftmaxCe, "z"_a, "labels"_a, "reduction"_a, "loss"_a, "dz"_a)
+      .def("check_label_range", &PyPlan::CheckLabels, "labels"_a, "classes"_a)
       .def("binary", &PyPlan::BinaryOp, "op"_a, "a"_a, "b"_a, "out"_a)
       .def("fill", &PyPlan::Fill, "out"_a, "value"_a)
       .def("copy", &PyPlan::Copy, "src"_a, "dst"_a)

@@ -2,6 +2,7 @@
 // (bindings_plan.cpp), so a replay is a loop of direct kernel calls.
 #include "plan.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -9,6 +10,16 @@ namespace deeplite::cpu {
 
 void Plan::Run(const double* scalars) const {
   for (const Op& op : ops_) op(scalars);
+}
+
+void CheckLabelRange(const std::int64_t* labels, Index n, Index classes) {
+  if (n == 0) return;
+  const auto [low, high] = std::minmax_element(labels, labels + n);
+  if (*low < 0 || *high >= classes) {
+    const std::int64_t bad = *low < 0 ? *low : *high;
+    throw std::invalid_argument("cross_entropy: label " + std::to_string(bad) +
+                                " is out of range for " + std::to_string(classes) + " classes");
+  }
 }
 
 void WrapLabels(const std::int64_t* labels, Index rows, Index cols, std::int64_t* wrapped) {

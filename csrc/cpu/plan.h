@@ -27,6 +27,10 @@ class Plan {
 
 // Labels of softmax_ce checked as the eager kernel does: negative ones count from the end;
 // one outside [-cols, cols) throws std::out_of_range naming it (IndexError in Python).
+// cross_entropy's label check: every label in [0, classes), else std::invalid_argument (ValueError)
+// with the eager message.
+void CheckLabelRange(const std::int64_t* labels, Index n, Index classes);
+
 void WrapLabels(const std::int64_t* labels, Index rows, Index cols, std::int64_t* wrapped);
 
 }  // namespace deeplite::cpu

@@ -62,6 +62,9 @@ def register(subparsers) -> None:
     run.add_argument("--cuda-graph", action="store_true",
                      help="capture the training step as one CUDA graph (cuda, sgd only; drops "
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
+    run.add_argument("--no-jit", action="store_true",
+                     help="run every step eagerly instead of replaying the captured step "
+                          "(deeplite.jit; the results are identical)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet are read)")
@@ -134,6 +137,16 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
     return cuda.CUDAGraph(step, static_x, static_y)
 
 
+def jit_step(args, model, optimizer, task):
+    """The training step captured by ``deeplite.jit`` (None: eager, for --no-jit and --diagnose,
+    whose gradient norms are host reads inside the step)."""
+    if getattr(args, "no_jit", False) or args.diagnose:
+        return None
+    import deeplite
+
+    return deeplite.jit(make_train_step(model, optimizer, task))
+
+
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
     if args.resume:
@@ -164,7 +177,7 @@ def run_train(args) -> int:
     if resume_from is not None:
         resume.restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
-        else None
+        else jit_step(args, model, optimizer, task)
     run_dir = run_files.new_run_dir(args.out, args.dataset)
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "sizes": model.sizes, "activation": args.activation, "classes": table.classes,

@@ -117,24 +117,32 @@ class Plan:
         if block is not None:
             for slot, value in enumerate(values):
                 block[slot] = value
-        first = self._first
-        if first is None:
-            self._copy_inputs(sources)
-            for run in self.runs:
-                run()
-        else:
-            try:
-                first.run(sources)
-            except self._unsupported:  # an input of another layout: copied here instead
-                self._copy_inputs(sources)
-                first.run()
-            for run in self._rest:
-                run()
+        try:
+            self._run(sources)
+        except Exception:
+            for group in self.groups:  # a check failed (bad labels): no update happened
+                group.rewind()
+            raise
         for param, grad, _ in self._grads:
             param.grad = grad
         for grad, index in self._cell_grads:
             grad.data = self._cells[index]
         return self.outputs()
+
+    def _run(self, sources) -> None:
+        first = self._first
+        if first is None:
+            self._copy_inputs(sources)
+            for run in self.runs:
+                run()
+            return
+        try:
+            first.run(sources)
+        except self._unsupported:  # an input of another layout: copied here instead
+            self._copy_inputs(sources)
+            first.run()
+        for run in self._rest:
+            run()
 
     def _copy_inputs(self, sources) -> None:
         copyto = self._copyto

@@ -1,9 +1,10 @@
 """What the rest of deeplite tells a trace in progress (deeplite.jit); import-free, so eager code
 pays one list lookup per call and nothing else.
 
-Three places report to the recorder: ``Optimizer.step`` (which group each optimizer kernel updates,
-so its learning rate and step counts become per-replay scalars), random draws (redrawn on every
-replay), and whatever creates a parameter (refused inside a trace).
+Four kinds of places report to the recorder: ``Optimizer.step`` (which group each optimizer kernel
+updates, so its learning rate and step counts become per-replay scalars), random draws (redrawn on
+every replay), input checks that read data on the host (rerun on every replay), and whatever
+creates a parameter (refused inside a trace).
 """
 
 
@@ -27,6 +28,13 @@ def mark_random(host_array, draw) -> None:
     recorder = active[0]
     if recorder is not None:
         recorder.mark_random(host_array, draw)
+
+
+def guard(check, *args) -> None:
+    """Called with a check that reads tensor data on the host: a replay reruns ``check(*args)``."""
+    recorder = active[0]
+    if recorder is not None:
+        recorder.guard(check, args)
 
 
 def refuse_creation(what: str) -> None:

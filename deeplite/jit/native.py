@@ -60,6 +60,10 @@ class NativeLowering:
         plan.softmax_ce(z, labels, reduction, *step.result)
 
     @staticmethod
+    def _check_label_range(plan, step, labels, classes):
+        plan.check_label_range(labels, classes)
+
+    @staticmethod
     def _act_grad(plan, step, y, gy, act, slope):
         plan.act_grad(y, gy, act, slope, step.result)
 

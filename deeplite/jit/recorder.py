@@ -85,6 +85,14 @@ class OptimizerGroup:
                     values[slot] = state[param]["step"]
 
 
+    def rewind(self) -> None:
+        """Undo ``refresh``'s step counts (the replay failed before the update ran)."""
+        if self.counts_steps:
+            state = self.optimizer.state
+            for param in self.params:
+                state[param]["step"] -= 1
+
+
 class Recorder:
     """Context manager recording the kernel calls made on ``backend`` while it is active."""
 
@@ -120,6 +128,10 @@ class Recorder:
     def optimizer_update(self, optimizer, group: dict, params: list) -> None:
         """The next optimizer kernel updates ``group`` of ``optimizer``."""
         self._pending = OptimizerGroup(optimizer, group, params)
+
+    def guard(self, check, args: tuple) -> None:
+        """Rerun ``check(*args)`` at this point of every replay (it raises on bad data)."""
+        self.steps.append(Step(check.__name__, check, args, {}, None))
 
     def mark_random(self, host_array, draw) -> None:
         """``host_array`` holds random numbers: the replay refills it from ``draw()``."""
