@@ -68,11 +68,11 @@ def _train(device, batches, classes, make_optimizer, make_scheduler, jit, dropou
 
 
 def _assert_identical(eager, replayed):
-    for a, b in zip(eager[0], replayed[0]):
+    for a, b in zip(eager[0], replayed[0], strict=True):
         np.testing.assert_array_equal(a, b)  # bit for bit: the same kernels on the same data
-    for a, b in zip(eager[1], replayed[1]):
+    for a, b in zip(eager[1], replayed[1], strict=True):
         np.testing.assert_array_equal(a, b)
-    for a, b in zip(eager[2], replayed[2]):
+    for a, b in zip(eager[2], replayed[2], strict=True):
         assert a.keys() == b.keys()
         for key in a:
             np.testing.assert_array_equal(a[key], b[key])
@@ -108,7 +108,7 @@ def test_training_actually_moves_the_parameters(device, rng):
     dl.manual_seed(3)
     initial = dl.nn.MLP([5, 16, 12, 1], activation="tanh", dropout=0.25, device=device)
     assert all(not np.array_equal(p.detach().numpy(), q)
-               for p, q in zip(initial.parameters(), params))
+               for p, q in zip(initial.parameters(), params, strict=True))
 
 
 def test_dropout_draws_fresh_masks_on_every_replay(device):
@@ -123,7 +123,7 @@ def test_dropout_draws_fresh_masks_on_every_replay(device):
     assert len({mask.tobytes() for mask in masks}) == 5
     dl.manual_seed(0)
     eager = [F.dropout(x, 0.5, training=True).numpy() for _ in range(5)]
-    for a, b in zip(eager, masks):
+    for a, b in zip(eager, masks, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -134,7 +134,7 @@ def test_random_draws_inside_the_step_are_redrawn(device):
     draws = [noisy(x).numpy() for _ in range(4)]
     dl.manual_seed(1)
     expected = [dl.randn(3).numpy() for _ in range(4)]
-    for a, b in zip(draws, expected):
+    for a, b in zip(draws, expected, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -166,7 +166,7 @@ def test_outputs_are_fresh_tensors_each_call(device, rng):
     xs = [dl.tensor(rng.standard_normal((4, 3)).astype(np.float32), device=device)
           for _ in range(4)]
     results = [double(x) for x in xs]
-    for x, (product, extra) in zip(xs, results):
+    for x, (product, extra) in zip(xs, results, strict=True):
         np.testing.assert_array_equal(product.numpy(), (x @ weight).numpy())
         np.testing.assert_array_equal(extra["sum"].numpy(), (x @ weight).sum().numpy())
 
@@ -200,5 +200,5 @@ def test_gradients_after_a_replay_are_the_steps_gradients(device, rng):
         replayed = [p.grad.numpy().copy() for p in model.parameters()]
         step(x)
         eager = [p.grad.numpy() for p in model.parameters()]
-        for a, b in zip(replayed, eager):
+        for a, b in zip(replayed, eager, strict=True):
             np.testing.assert_array_equal(a, b)

@@ -1,4 +1,4 @@
-"""deeplite.jit's rules: what a replay could not reproduce is a clear error, never a wrong replay."""
+"""deeplite.jit's rules: what a replay cannot reproduce is a clear error, never a wrong replay."""
 import numpy as np
 import pytest
 
@@ -97,7 +97,7 @@ def test_changing_a_hyperparameter_after_the_trace_raises(device, change):
     with pytest.raises(TraceError, match="changed since the step was traced; only lr may change"):
         run(_x(device))
     # Nothing ran: the error comes before the first kernel.
-    for p, kept in zip(model.parameters(), before):
+    for p, kept in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.detach().numpy(), kept)
     run.reset()  # the fix the message names: trace again, with the new value
     for _ in range(3):
@@ -112,7 +112,7 @@ def test_changing_the_learning_rate_is_allowed_and_used(device):
     optimizer.param_groups[0]["lr"] = 0.0
     before = [p.detach().numpy().copy() for p in model.parameters()]
     run(_x(device))
-    for p, kept in zip(model.parameters(), before):
+    for p, kept in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.detach().numpy(), kept)
 
 
@@ -188,6 +188,6 @@ def test_out_of_range_labels_raise_on_replay(device, bad):
     before = [p.detach().numpy().copy() for p in model.parameters()]
     with pytest.raises(ValueError, match=f"label {bad} is out of range for 4 classes"):
         run(_x(device), dl.tensor(np.array([0, 1, bad, 3]), device=device))
-    for p, kept in zip(model.parameters(), before):
+    for p, kept in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.detach().numpy(), kept)
         assert optimizer.state[p]["step"] == 3

@@ -35,7 +35,7 @@ class Backend:
 
     # ---- recording hook (deeplite.jit): every kernel call passes through wrap(name, kernel) ----
     def intercept(self, wrap) -> None:
-        """Route each kernel through ``wrap(name, kernel)``'s result; ``wrap=None`` restores them."""
+        """Route each kernel through ``wrap(name, kernel)``; ``wrap=None`` restores them."""
         for name, kernel in self.kernels.items():
             setattr(self, name, kernel if wrap is None else wrap(name, kernel))
 

@@ -142,9 +142,9 @@ def jit_step(args, model, optimizer, task):
     whose gradient norms are host reads inside the step)."""
     if getattr(args, "no_jit", False) or args.diagnose:
         return None
-    import deeplite
+    from ..jit import jit
 
-    return deeplite.jit(make_train_step(model, optimizer, task))
+    return jit(make_train_step(model, optimizer, task))
 
 
 def run_train(args) -> int:

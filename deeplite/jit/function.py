@@ -99,12 +99,13 @@ class Plan:
         # When the step starts with native code, that plan copies the inputs in itself.
         runs = self.runs
         self._first = None
-        if runs and self.native_plans and getattr(runs[0], "__self__", None) is self.native_plans[0]:
+        native = self.native_plans
+        if runs and native and getattr(runs[0], "__self__", None) is native[0]:
             self._first, self._rest = self.native_plans[0], runs[1:]
             self._first.bind_inputs(inputs)
 
     def __call__(self, args):
-        """Replay the step on the tensors among ``args`` (the signature was checked by the caller)."""
+        """Replay the step on the tensors among ``args`` (their signature matches the trace's)."""
         values = self.compiled.values
         self.replays += 1
         for group in self.groups:
@@ -146,7 +147,7 @@ class Plan:
 
     def _copy_inputs(self, sources) -> None:
         copyto = self._copyto
-        for buffer, source in zip(self.inputs, sources):
+        for buffer, source in zip(self.inputs, sources, strict=True):
             copyto(buffer, source)
 
     def kernels_only(self) -> None:

@@ -62,10 +62,11 @@ class OptimizerGroup:
         return [state.get(param, {}).get("step") for param in self.params]
 
     def refresh(self, values: list) -> None:
-        """Check nothing fixed has changed; write this step's lr (and step counts) into ``values``."""
+        """Check nothing fixed changed; write this step's lr (and step counts) into ``values``."""
         group = self.group
         if tuple(map(group.get, self._fixed_keys)) != self._fixed_values:
-            changed = [key for key, value in self.fixed.items() if group.get(key, _MISSING) != value]
+            changed = [key for key, value in self.fixed.items()
+                       if group.get(key, _MISSING) != value]
             name = type(self.optimizer).__name__
             raise TraceError(f"deeplite.jit: {name}'s {', '.join(sorted(changed))} changed since "
                              f"the step was traced; only lr may change between replays. Call "
@@ -81,7 +82,7 @@ class OptimizerGroup:
                 entry = state[param]
                 entry["step"] = int(entry["step"]) + 1  # as Optimizer._advance_steps
             if self.step_slots is not None:
-                for param, slot in zip(self.params, self.step_slots):
+                for param, slot in zip(self.params, self.step_slots, strict=True):
                     values[slot] = state[param]["step"]
 
 
@@ -187,7 +188,7 @@ class Recorder:
             # The update's Python side ran already (the kernel's arguments are evaluated first).
             group.counts_steps = all(
                 after is not None and after == (before or 0) + 1
-                for before, after in zip(group._steps_before, group.step_counts()))
+                for before, after in zip(group._steps_before, group.step_counts(), strict=True))
             group.lr_slot = self._new_slot()
             if steps_index is not None:
                 group.step_slots = [self._new_slot() for _ in group.params]

@@ -93,7 +93,7 @@ def _python_call(step: Step, kinds: list, subs: list, compiled: Compiled, xp):
     kernel, args, kwargs = step.kernel, step.args, step.kwargs
     copyto, cells = xp.copyto, compiled.cells
     stores = []
-    for index, (kind, value) in enumerate(zip(kinds, step.outputs())):
+    for index, (kind, value) in enumerate(zip(kinds, step.outputs(), strict=True)):
         if kind == "buffer":
             stores.append((index, value, None))
         elif kind == "cell":
