@@ -23,7 +23,7 @@ class Jitted:
             raise TypeError(f"deeplite.jit: expected a function, got {type(fn).__name__}")
         self.fn = fn
         self.native = native
-        self._plans = {}
+        self._plans: dict = {}
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
@@ -82,7 +82,7 @@ class Plan:
             lowering = NativeLowering(_C, recorder.scalar_count)
             self._unsupported = _C.Unsupported
         self.compiled = compile_steps(recorder.steps, xp, recorder.scalar_count, lowering)
-        self.native_plans = [] if lowering is None else lowering.closed
+        self.native_plans: list = [] if lowering is None else lowering.closed
         self.block = None if lowering is None else lowering.block
         self.outputs = _output_tree(outputs, self.compiled, xp, backend)
         self.replays = 0  # how many calls this plan has served
@@ -99,8 +99,8 @@ class Plan:
         # When the step starts with native code, that plan copies the inputs in itself.
         runs = self.runs
         self._first = None
-        native = self.native_plans
-        if runs and native and getattr(runs[0], "__self__", None) is native[0]:
+        plans = self.native_plans
+        if runs and plans and getattr(runs[0], "__self__", None) is plans[0]:
             self._first, self._rest = self.native_plans[0], runs[1:]
             self._first.bind_inputs(inputs)
 
@@ -215,10 +215,10 @@ def _output_tree(outputs, compiled, xp, backend):
         wrap = Tensor._wrap
         return lambda: wrap(data.copy(), backend)
     if isinstance(outputs, (tuple, list)):
-        parts = [_output_tree(item, compiled, xp, backend) for item in outputs]
+        items = [_output_tree(item, compiled, xp, backend) for item in outputs]
         kind = type(outputs)
-        return lambda: kind(part() for part in parts)
+        return lambda: kind(part() for part in items)
     if isinstance(outputs, dict):
-        parts = {key: _output_tree(item, compiled, xp, backend) for key, item in outputs.items()}
-        return lambda: {key: part() for key, part in parts.items()}
+        entries = {key: _output_tree(item, compiled, xp, backend) for key, item in outputs.items()}
+        return lambda: {key: part() for key, part in entries.items()}
     return lambda: outputs  # None, numbers, strings: constants of the trace

@@ -13,7 +13,7 @@ class TraceError(TypeError):
 
 
 # The Recorder of the trace in progress, or None: a one-element list so importers share it.
-active = [None]
+active: list = [None]
 
 
 def optimizer_update(optimizer, group: dict, params: list) -> None:

@@ -21,7 +21,7 @@ class NativeLowering:
         self._C = _C
         self.block = np.zeros(max(scalar_count, 1))  # per-replay scalars, as float64
         self.plan = None
-        self.closed = []  # the finished plans, in order
+        self.closed: list = []  # the finished plans, in order
 
     def __call__(self, step):
         if step is None:

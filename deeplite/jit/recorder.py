@@ -6,6 +6,7 @@ the outermost calls are kept. The trace-time arrays stay alive with the steps: t
 replay's buffers (see ``replay.py``).
 """
 from operator import attrgetter, is_not
+from typing import Optional
 
 from .. import backends
 from . import hooks
@@ -51,8 +52,8 @@ class OptimizerGroup:
         self.arrays = [param.data for param in params]
         self.fixed = {key: value for key, value in group.items() if key not in VARYING_KEYS}
         self._fixed_keys, self._fixed_values = tuple(self.fixed), tuple(self.fixed.values())
-        self.lr_slot = None
-        self.step_slots = None
+        self.lr_slot: int = -1  # set when the group's kernel is recorded
+        self.step_slots: Optional[list] = None
         self._steps_before = self.step_counts()
         self.counts_steps = False  # whether each update adds 1 to state["step"]
 
@@ -184,7 +185,7 @@ class Recorder:
         if step.args[lr_index] != group.group["lr"]:
             raise TraceError(f"deeplite.jit: {step.name} got lr {step.args[lr_index]!r}, but its "
                              f"group's lr is {group.group['lr']!r}; cannot trace this optimizer")
-        if group.lr_slot is None:
+        if group.lr_slot < 0:
             # The update's Python side ran already (the kernel's arguments are evaluated first).
             group.counts_steps = all(
                 after is not None and after == (before or 0) + 1

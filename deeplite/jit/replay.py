@@ -20,10 +20,10 @@ class Compiled:
     """
 
     def __init__(self, scalar_count: int):
-        self.runs = []
-        self.values = [0.0] * scalar_count
-        self.cells = []
-        self.cell_of = {}
+        self.runs: list = []
+        self.values: list = [0.0] * scalar_count
+        self.cells: list = []
+        self.cell_of: dict = {}
         self.native_kernels = 0
         self.python_kernels = 0
 
@@ -92,7 +92,7 @@ def _python_call(step: Step, kinds: list, subs: list, compiled: Compiled, xp):
     """A callable that reruns ``step``'s kernel and stores its results (buffers or cells)."""
     kernel, args, kwargs = step.kernel, step.args, step.kwargs
     copyto, cells = xp.copyto, compiled.cells
-    stores = []
+    stores: list = []
     for index, (kind, value) in enumerate(zip(kinds, step.outputs(), strict=True)):
         if kind == "buffer":
             stores.append((index, value, None))
