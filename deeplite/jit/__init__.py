@@ -29,8 +29,9 @@ def jit(fn=None, *, native: bool = True):
         fn: the step; its tensor arguments are data (inputs, targets), while parameters and
             optimizers come from modules or closures. It may return tensors (in tuples, lists or
             dicts): each call returns fresh tensors with that call's values.
-        native: on ``cpu``, run the kernels the C++ plan covers in one ``_C`` call (False replays
-            every kernel from Python, as on ``numpy``).
+        native: on ``cpu``, run the kernels the C++ plan covers in one ``_C`` call; on ``cuda``,
+            launch the step as one CUDA graph where it can (False replays every kernel from
+            Python, as on ``numpy``).
     Raises:
         TraceError (a TypeError) at trace time when ``fn`` reads a tensor on the host, creates
         parameters, or uses a second device; at replay when an optimizer hyperparameter other

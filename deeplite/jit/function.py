@@ -96,6 +96,12 @@ class Plan:
         self._cells = cells
         self.runs = self.compiled.runs
         self._copyto = xp.copyto
+        self.graph = None  # cuda: the runs behind one CUDA graph (cuda_graph.py)
+        if native and backend.name == "cuda":
+            from .cuda_graph import graphed
+
+            self.graph = graphed(backend, self.compiled, recorder)
+            self.runs = [self.graph]
         # When the step starts with native code, that plan copies the inputs in itself.
         runs = self.runs
         self._first = None
@@ -119,11 +125,20 @@ class Plan:
             for slot, value in enumerate(values):
                 block[slot] = value
         try:
-            self._run(sources)
+            if self.graph is None:
+                self._run(sources)
+            else:
+                with self.graph.stream:  # inputs, the graph and the outputs on one stream
+                    self._run(sources)
+                    return self._finish()
         except Exception:
             for group in self.groups:  # a check failed (bad labels): no update happened
                 group.rewind()
             raise
+        return self._finish()
+
+    def _finish(self):
+        """Point each .grad where the traced call left it; the outputs, as fresh tensors."""
         for param, grad, _ in self._grads:
             param.grad = grad
         for grad, index in self._cell_grads:

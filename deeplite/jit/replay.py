@@ -68,7 +68,8 @@ def _kind(value, step: Step, xp) -> str:
     for arg in step.args:
         if type(arg) is xp.ndarray and (arg is value or xp.may_share_memory(arg, value)):
             return "view"
-    return "buffer" if value.flags.writeable else "cell"
+    # CuPy arrays are always writeable (their flags do not say).
+    return "buffer" if getattr(value.flags, "writeable", True) else "cell"
 
 
 def _substitutions(step: Step, compiled: Compiled) -> list:
@@ -103,7 +104,7 @@ def _python_call(step: Step, kinds: list, subs: list, compiled: Compiled, xp):
     single = not isinstance(step.result, tuple)
     if not subs and single and len(stores) == 1 and stores[0][1] is not None:
         buffer = stores[0][1]
-        if isinstance(kernel, xp.ufunc) and not kwargs:
+        if isinstance(kernel, getattr(xp, "ufunc", ())) and not kwargs:
             return lambda: kernel(*args, out=buffer)  # NumPy writes straight into the buffer
         return lambda: copyto(buffer, kernel(*args, **kwargs))
 
