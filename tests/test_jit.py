@@ -138,18 +138,24 @@ def test_random_draws_inside_the_step_are_redrawn(device):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_new_signature_warms_up_and_traces_its_own_plan(device, rng):
+def _squared_output_step(device, features: int, outputs: int, lr: float):
+    """A Linear model and its eager SGD step on the summed squared outputs."""
     dl.manual_seed(0)
-    model = dl.nn.Linear(3, 1, device=device)
-    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    model = dl.nn.Linear(features, outputs, device=device)
+    optimizer = optim.SGD(model.parameters(), lr=lr)
 
     def step(x):
         optimizer.zero_grad()
-        loss = (model(x) ** 2).mean()
+        loss = (model(x) ** 2).sum()
         loss.backward()
         optimizer.step()
         return loss
 
+    return model, step
+
+
+def test_a_new_signature_warms_up_and_traces_its_own_plan(device, rng):
+    _, step = _squared_output_step(device, 3, 1, lr=0.1)
     run = dl.jit(step)
     for batch in (8, 8, 8, 5, 5, 5, 8):
         x = dl.tensor(rng.standard_normal((batch, 3)).astype(np.float32), device=device)
@@ -182,17 +188,7 @@ def test_replay_never_writes_into_the_callers_tensors(device, rng):
 
 
 def test_gradients_after_a_replay_are_the_steps_gradients(device, rng):
-    dl.manual_seed(0)
-    model = dl.nn.Linear(4, 2, device=device)
-    optimizer = optim.SGD(model.parameters(), lr=0.0)  # lr 0: the weights stay, grads vary
-
-    def step(x):
-        optimizer.zero_grad()
-        loss = (model(x) ** 2).sum()
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    model, step = _squared_output_step(device, 4, 2, lr=0.0)  # the weights stay, grads vary
     run = dl.jit(step)
     for _ in range(4):
         x = dl.tensor(rng.standard_normal((6, 4)).astype(np.float32), device=device)

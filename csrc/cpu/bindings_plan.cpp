@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 
 #include "bindings.h"
 #include "plan.h"
@@ -110,13 +111,9 @@ class PyPlan {
   }
 
   void Act(py::handle x, int code, double slope, py::handle out) {
-    ForFloat(x, [&](auto tag) {
-      using T = decltype(tag);
-      const T* in = Buffer<T>(x);
-      T* y = Buffer<T>(out, true);
-      const Index n = SameShape(x, out);
-      Keep({x, out});
-      plan_.Add([=](const double*) { ActForward<T>(in, y, n, code, T(slope)); });
+    Elementwise(x, out, [code, slope](auto* in, auto* y, Index n) {
+      using T = std::remove_pointer_t<decltype(y)>;
+      ActForward<T>(in, y, n, code, T(slope));
     });
   }
 
@@ -219,14 +216,7 @@ class PyPlan {
   }
 
   void Copy(py::handle src, py::handle dst) {
-    ForFloat(dst, [&](auto tag) {
-      using T = decltype(tag);
-      const T* from = Buffer<T>(src);
-      T* to = Buffer<T>(dst, true);
-      const Index n = SameShape(src, dst);
-      Keep({src, dst});
-      plan_.Add([=](const double*) { std::copy(from, from + n, to); });
-    });
+    Elementwise(src, dst, [](auto* in, auto* out, Index n) { std::copy(in, in + n, out); });
   }
 
   // Optimizer steps: hyperparameters fixed at trace time, the learning rate (and step counts)
@@ -239,14 +229,12 @@ class PyPlan {
     py::object buffers = momentum != 0 ? bufs : py::none();
     ForEachParam(params, [&](auto tag, std::size_t i) -> Plan::Op {
       using T = decltype(tag);
-      T* p = Buffer<T>(params[i], true);
-      const T* g = Buffer<T>(grads[i]);
+      const Update<T> u = ParamAndGrad<T>(params, grads, i);
       T* buf = State<T>(buffers, i, params[i]);
-      const Index n = SameShape(params[i], grads[i]);
       return [=](const double* s) {
         SgdConfig config = base;
         config.lr = s[lr_slot];
-        deeplite::cpu::SgdStep<T>(p, g, buf, n, config);
+        deeplite::cpu::SgdStep<T>(u.p, u.g, buf, u.n, config);
       };
     });
   }
@@ -262,17 +250,15 @@ class PyPlan {
     py::object maxima = amsgrad ? max_exp_avg_sqs : py::none();
     ForEachParam(params, [&](auto tag, std::size_t i) -> Plan::Op {
       using T = decltype(tag);
-      T* p = Buffer<T>(params[i], true);
-      const T* g = Buffer<T>(grads[i]);
+      const Update<T> u = ParamAndGrad<T>(params, grads, i);
       T* m = State<T>(exp_avgs, i, params[i]);
       T* v = State<T>(exp_avg_sqs, i, params[i]);
       T* vmax = State<T>(maxima, i, params[i]);
-      const Index n = SameShape(params[i], grads[i]);
       const int step_slot = step_slots[i];
       return [=](const double* s) {
         AdamConfig config = base;
         config.lr = s[lr_slot];
-        deeplite::cpu::AdamStep<T>(p, g, m, v, vmax, n, s[step_slot], config);
+        deeplite::cpu::AdamStep<T>(u.p, u.g, m, v, vmax, u.n, s[step_slot], config);
       };
     });
   }
@@ -286,16 +272,14 @@ class PyPlan {
     py::object buffers = momentum > 0 ? bufs : py::none();
     ForEachParam(params, [&](auto tag, std::size_t i) -> Plan::Op {
       using T = decltype(tag);
-      T* p = Buffer<T>(params[i], true);
-      const T* g = Buffer<T>(grads[i]);
+      const Update<T> u = ParamAndGrad<T>(params, grads, i);
       T* square = State<T>(square_avgs, i, params[i]);
       T* average = State<T>(averages, i, params[i]);
       T* buf = State<T>(buffers, i, params[i]);
-      const Index n = SameShape(params[i], grads[i]);
       return [=](const double* s) {
         RmspropConfig config = base;
         config.lr = s[lr_slot];
-        deeplite::cpu::RmspropStep<T>(p, g, square, average, buf, n, config);
+        deeplite::cpu::RmspropStep<T>(u.p, u.g, square, average, buf, u.n, config);
       };
     });
   }
@@ -309,15 +293,13 @@ class PyPlan {
     const AdagradConfig base{0, lr_decay, weight_decay, eps, maximize};
     ForEachParam(params, [&](auto tag, std::size_t i) -> Plan::Op {
       using T = decltype(tag);
-      T* p = Buffer<T>(params[i], true);
-      const T* g = Buffer<T>(grads[i]);
+      const Update<T> u = ParamAndGrad<T>(params, grads, i);
       T* sums = State<T>(state_sums, i, params[i]);
-      const Index n = SameShape(params[i], grads[i]);
       const int step_slot = step_slots[i];
       return [=](const double* s) {
         AdagradConfig config = base;
         config.lr = s[lr_slot];
-        deeplite::cpu::AdagradStep<T>(p, g, sums, n, s[step_slot], config);
+        deeplite::cpu::AdagradStep<T>(u.p, u.g, sums, u.n, s[step_slot], config);
       };
     });
   }
@@ -376,6 +358,31 @@ class PyPlan {
   static Index SameShape(py::handle a, py::handle b) {
     if (ShapeOfHandle(a) != ShapeOfHandle(b)) throw Unsupported();
     return py::reinterpret_borrow<py::array>(a).size();
+  }
+
+  // An op from one buffer into another of its shape and dtype: kernel(in, out, n).
+  template <typename Kernel>
+  void Elementwise(py::handle src, py::handle dst, Kernel kernel) {
+    ForFloat(dst, [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = Buffer<T>(src);
+      T* out = Buffer<T>(dst, true);
+      const Index n = SameShape(src, dst);
+      Keep({src, dst});
+      plan_.Add([=](const double*) { kernel(in, out, n); });
+    });
+  }
+
+  // Parameter i and its gradient: the buffers an optimizer op updates and reads.
+  template <typename T>
+  struct Update {
+    T* p;
+    const T* g;
+    Index n;
+  };
+  template <typename T>
+  static Update<T> ParamAndGrad(py::sequence params, py::sequence grads, std::size_t i) {
+    return {Buffer<T>(params[i], true), Buffer<T>(grads[i]), SameShape(params[i], grads[i])};
   }
 
   // Optimizer state i of `param` (null when the list is None), checked like the parameter.
