@@ -62,18 +62,60 @@ def test_a_whole_mlp_step_is_one_native_call():
 
     def step(x, y):
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y, reduction="sum")
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, reduction="sum")
         loss.backward()
         optimizer.step()
-        return loss
+        return loss, (logits.detach().argmax(axis=1) == y).sum()  # the accuracy count
 
     run = dl.jit(step)
-    x, y = dl.randn(6, 3, device="cpu"), dl.tensor(np.arange(6) % 4, device="cpu")
-    for _ in range(3):
-        run(x, y)
+    rng = np.random.default_rng(2)
+    for _ in range(6):
+        x = dl.tensor(rng.standard_normal((6, 3)).astype(np.float32), device="cpu")
+        y = dl.tensor(rng.integers(0, 4, 6), device="cpu")
+        with dl.no_grad():
+            expected = int((model(x).argmax(axis=1) == y).sum())
+        loss, correct = run(x, y)
+        assert int(correct) == expected and correct.dtype == np.int64 and correct.shape == ()
     (plan,) = run.plans()
     assert plan.compiled.python_kernels == 0 and len(plan.native_plans) == 1
     assert "1 _C call" in repr(plan)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_plan_comparisons_match_numpy(rng, dtype):
+    if not dl.backends.is_available("cpu"):
+        pytest.skip("needs the cpu backend")
+    from deeplite import _C
+
+    a = (rng.standard_normal((5, 4)) * 2).astype(dtype)
+    for b in ((rng.standard_normal(4) * 2).astype(dtype), a[1].copy(), np.array(a[2, 1])):
+        for code, ufunc in enumerate((np.equal, np.not_equal, np.less, np.less_equal,
+                                      np.greater, np.greater_equal)):
+            for first, second in ((a, b), (b, a)):
+                out = np.empty(a.shape, np.bool_)
+                plan = _C.Plan(np.zeros(1))
+                plan.compare(code, first, second, out)
+                plan.run()
+                np.testing.assert_array_equal(out, ufunc(first, second))
+
+
+def test_plan_argmax_and_count_match_numpy(rng):
+    if not dl.backends.is_available("cpu"):
+        pytest.skip("needs the cpu backend")
+    from deeplite import _C
+
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    x[1, 3] = x[1, 1] = x[1].max() + 1  # a tie: the first one wins
+    x[4, 2], x[4, 4] = np.nan, np.nan  # NaN: the first NaN wins
+    mask = rng.random(37) < 0.4
+    rows, count = np.empty(6, np.int64), np.zeros((), np.int64)
+    plan = _C.Plan(np.zeros(1))
+    plan.argmax(x, 1, rows)
+    plan.count_nonzero(mask, count)
+    plan.run()
+    np.testing.assert_array_equal(rows, np.argmax(x, axis=1))
+    assert int(count) == int(np.sum(mask))
 
 
 def test_plan_adders_refuse_what_they_do_not_cover():

@@ -183,26 +183,62 @@ class PyPlan {
   void BinaryOp(int op, py::handle a, py::handle b, py::handle out) {
     ForFloat(out, [&](auto tag) {
       using T = decltype(tag);
-      const T *a_data = Buffer<T>(a), *b_data = Buffer<T>(b);
+      const Pair pair = Operands(a, b, out, Buffer<T>(a), Buffer<T>(b));
       T* result = Buffer<T>(out, true);
-      Shape a_shape = ShapeOfHandle(a), b_shape = ShapeOfHandle(b), out_shape = ShapeOfHandle(out);
-      const bool a_full = a_shape == out_shape;
-      Shape small = a_full ? b_shape : a_shape;
-      if (!a_full && b_shape != out_shape) throw Unsupported();
-      small.erase(small.begin(), std::find_if(small.begin(), small.end(), [](auto d) { return d != 1; }));
-      if (small.size() > out_shape.size() ||
-          !std::equal(small.rbegin(), small.rend(), out_shape.rbegin())) {
+      const T *full = static_cast<const T*>(pair.full), *part = static_cast<const T*>(pair.small);
+      Keep({a, b, out});
+      plan_.Add([=](const double*) {
+        Binary<T>(op, full, part, result, pair.n, pair.period, pair.small_first);
+      });
+    });
+  }
+
+  // out (bool) = a op b, op a comparison code (eq ... ge), a and b of one dtype.
+  void CompareOp(int op, py::handle a, py::handle b, py::handle out) {
+    if (op < 0 || op > 5 || !py::isinstance<py::array_t<bool>>(out)) throw Unsupported();
+    auto add = [&](auto tag) {
+      using Stored = decltype(tag);  // bool arrays are compared as their 0/1 bytes
+      using T = std::conditional_t<std::is_same_v<Stored, bool>, std::uint8_t, Stored>;
+      const Pair pair = Operands(a, b, out, Buffer<Stored>(a), Buffer<Stored>(b));
+      auto* result = reinterpret_cast<std::uint8_t*>(Buffer<bool>(out, true));
+      const T *full = static_cast<const T*>(pair.full), *part = static_cast<const T*>(pair.small);
+      Keep({a, b, out});
+      plan_.Add([=](const double*) {
+        Compare<T>(op, full, part, result, pair.n, pair.period, pair.small_first);
+      });
+    };
+    if (py::isinstance<py::array_t<float>>(a)) return add(float{});
+    if (py::isinstance<py::array_t<double>>(a)) return add(double{});
+    if (py::isinstance<py::array_t<std::int64_t>>(a)) return add(std::int64_t{});
+    if (py::isinstance<py::array_t<bool>>(a)) return add(bool{});
+    throw Unsupported();
+  }
+
+  // out (int64, rows) = np.argmax(x, axis=1) of a 2-D float x.
+  void Argmax(py::handle x, int axis, py::handle out) {
+    ForFloat(x, [&](auto tag) {
+      using T = decltype(tag);
+      const T* in = Buffer<T>(x);
+      const Shape shape = ShapeOfHandle(x);
+      if (shape.size() != 2 || (axis != 1 && axis != -1) || shape[1] == 0 ||
+          ShapeOfHandle(out) != Shape{shape[0]}) {
         throw Unsupported();
       }
-      Index n = 1, period = 1;
-      for (auto d : out_shape) n *= d;
-      for (auto d : small) period *= d;
-      if (n == 0) throw Unsupported();
-      const T* full = a_full ? a_data : b_data;
-      const T* part = a_full ? b_data : a_data;
-      Keep({a, b, out});
-      plan_.Add([=](const double*) { Binary<T>(op, full, part, result, n, period, !a_full); });
+      std::int64_t* result = Buffer<std::int64_t>(out, true);
+      const Index rows = shape[0], cols = shape[1];
+      Keep({x, out});
+      plan_.Add([=](const double*) { ArgmaxRows<T>(in, rows, cols, result); });
     });
+  }
+
+  // out (a 0-d int64 array) = the number of True in the bool array a.
+  void CountNonzero(py::handle a, py::handle out) {
+    const auto* in = reinterpret_cast<const std::uint8_t*>(Buffer<bool>(a));
+    if (ShapeOfHandle(out) != Shape{}) throw Unsupported();
+    std::int64_t* result = Buffer<std::int64_t>(out, true);
+    const Index n = py::reinterpret_borrow<py::array>(a).size();
+    Keep({a, out});
+    plan_.Add([=](const double*) { CountTrue(in, n, result); });
   }
 
   void Fill(py::handle out, double value) {
@@ -360,6 +396,32 @@ class PyPlan {
     return py::reinterpret_borrow<py::array>(a).size();
   }
 
+  // The operands of a broadcasting op, the one of `out`'s shape first: the other (`small`) has
+  // a trailing part of that shape (or is 0-d) and repeats every `period` elements.
+  struct Pair {
+    const void* full;
+    const void* small;
+    Index n, period;
+    bool small_first;
+  };
+  static Pair Operands(py::handle a, py::handle b, py::handle out, const void* a_data,
+                       const void* b_data) {
+    const Shape out_shape = ShapeOfHandle(out);
+    const bool a_full = ShapeOfHandle(a) == out_shape;
+    if (!a_full && ShapeOfHandle(b) != out_shape) throw Unsupported();
+    Shape small = ShapeOfHandle(a_full ? b : a);
+    small.erase(small.begin(), std::find_if(small.begin(), small.end(), [](auto d) { return d != 1; }));
+    if (small.size() > out_shape.size() ||
+        !std::equal(small.rbegin(), small.rend(), out_shape.rbegin())) {
+      throw Unsupported();
+    }
+    Index n = 1, period = 1;
+    for (auto d : out_shape) n *= d;
+    for (auto d : small) period *= d;
+    if (n == 0) throw Unsupported();
+    return {a_full ? a_data : b_data, a_full ? b_data : a_data, n, period, !a_full};
+  }
+
   // An op from one buffer into another of its shape and dtype: kernel(in, out, n).
   template <typename Kernel>
   void Elementwise(py::handle src, py::handle dst, Kernel kernel) {
@@ -431,6 +493,9 @@ void BindPlan(py::module_& m) {
       .def("softmax_ce", &PyPlan::SoftmaxCe, "z"_a, "labels"_a, "reduction"_a, "loss"_a, "dz"_a)
       .def("check_label_range", &PyPlan::CheckLabels, "labels"_a, "classes"_a)
       .def("binary", &PyPlan::BinaryOp, "op"_a, "a"_a, "b"_a, "out"_a)
+      .def("compare", &PyPlan::CompareOp, "op"_a, "a"_a, "b"_a, "out"_a)
+      .def("argmax", &PyPlan::Argmax, "x"_a, "axis"_a, "out"_a)
+      .def("count_nonzero", &PyPlan::CountNonzero, "a"_a, "out"_a)
       .def("fill", &PyPlan::Fill, "out"_a, "value"_a)
       .def("copy", &PyPlan::Copy, "src"_a, "dst"_a)
       .def("sgd_step", &PyPlan::SgdStep, "params"_a, "grads"_a, "bufs"_a.none(true), "first"_a,

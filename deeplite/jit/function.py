@@ -63,7 +63,8 @@ class Jitted:
         with Recorder(backend) as recorder:
             outputs = self.fn(*private_args, **kwargs)
         plan = Plan(self.fn, backend, recorder, inputs, outputs, self.native)
-        return plan, plan.outputs()
+        # The traced call's own results (its buffers are the plan's now: hand out copies).
+        return plan, _output_tree(outputs, None, backend.xp, backend)()
 
 
 class Plan:
@@ -219,16 +220,22 @@ def _private_inputs(args, backend) -> tuple:
     return private, inputs
 
 
+def _fresh(value, xp):
+    """``value`` itself when immutable (a NumPy scalar), else a copy."""
+    return value.copy() if type(value) is xp.ndarray else value
+
+
 def _output_tree(outputs, compiled, xp, backend):
-    """A callable rebuilding ``outputs`` with fresh tensors holding the latest run's values."""
+    """A callable rebuilding ``outputs`` with fresh tensors holding the latest run's values
+    (``compiled`` None: the values ``outputs`` hold now)."""
     if isinstance(outputs, Tensor):
         data = outputs.data
-        index = compiled.cell_of.get(id(data))
-        cells = compiled.cells
-        if index is not None:
-            return lambda: Tensor._wrap(cells[index], backend)
+        index = None if compiled is None else compiled.cell_of.get(id(data))
+        if index is not None:  # a NumPy scalar, or a 0-d buffer the native plan writes
+            cells = compiled.cells
+            return lambda: Tensor._wrap(_fresh(cells[index], xp), backend)
         wrap = Tensor._wrap
-        return lambda: wrap(data.copy(), backend)
+        return lambda: wrap(_fresh(data, xp), backend)
     if isinstance(outputs, (tuple, list)):
         items = [_output_tree(item, compiled, xp, backend) for item in outputs]
         kind = type(outputs)

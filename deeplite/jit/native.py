@@ -12,6 +12,7 @@ from ..backends.contract import ACTIVATIONS
 
 ACTIVATION_KERNELS = {"sigmoid": 3, "relu": 1, "softplus": 5, "tanh": 4}
 BINARY_CODES = {"add": 0, "sub": 1, "mul": 2, "div": 3}  # csrc/cpu/kernels.h's BinaryOp
+COMPARISONS = ("eq", "ne", "lt", "le", "gt", "ge")  # csrc/cpu/plan.h's Compare codes
 
 
 class NativeLowering:
@@ -24,23 +25,23 @@ class NativeLowering:
         self.closed: list = []  # the finished plans, in order
 
     def __call__(self, step):
+        """Add ``step`` to the current plan ({} or {output: buffer}), or None if not covered."""
         if step is None:
             plan, self.plan = self.plan, None
             if plan is None or not len(plan):
                 return None
             self.closed.append(plan)
             return plan.run
-        if step.kwargs:
-            return False
-        if self.plan is None:
-            self.plan = self._C.Plan(self.block)
         adder = getattr(self, "_" + step.name, None)
         if adder is None:
-            return False
+            return None
+        if self.plan is None:
+            self.plan = self._C.Plan(self.block)
         try:
-            return adder(self.plan, step, *step.args) is not False
+            taken = adder(self.plan, step, *step.args, **step.kwargs)
         except (self._C.Unsupported, TypeError, ValueError):
-            return False  # not covered: the step stays a Python call
+            return None  # not covered: the step stays a Python call
+        return None if taken is False else taken or {}
 
     # ---- one adder per kernel name, with the contract's argument order -------------------------
     @staticmethod
@@ -76,6 +77,19 @@ class NativeLowering:
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
             return False
         plan.fill(step.result, float(value))
+
+    @staticmethod
+    def _argmax(plan, step, x, axis):
+        plan.argmax(x, axis, step.result)
+
+    @staticmethod
+    def _sum(plan, step, a, axis=None, keepdims=False):
+        # Only the count of a bool array (an accuracy): a float sum is NumPy's pairwise sum.
+        if type(a) is not np.ndarray or a.dtype != np.bool_ or axis is not None or keepdims:
+            return False
+        count = np.zeros((), np.int64)
+        plan.count_nonzero(a, count)
+        return {0: count}
 
     @staticmethod
     def _copy(plan, step, a):
@@ -124,6 +138,16 @@ def _binary(code: int):
     return staticmethod(adder)
 
 
+def _comparison(code: int):
+    def adder(plan, step, a, b):
+        if type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype:
+            return False
+        plan.compare(code, a, b, step.result)
+    return staticmethod(adder)
+
+
+for _code, _name in enumerate(COMPARISONS):
+    setattr(NativeLowering, "_" + _name, _comparison(_code))
 for _name, _code in ACTIVATION_KERNELS.items():
     setattr(NativeLowering, "_" + _name, _activation(_code))
 for _name, _code in BINARY_CODES.items():

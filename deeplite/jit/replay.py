@@ -31,8 +31,9 @@ class Compiled:
 def compile_steps(steps: list, xp, scalar_count: int, lower=None) -> Compiled:
     """Turn ``steps`` into replay callables; ``lower(step)`` may claim a step for native code.
 
-    ``lower`` returns True when it took the step into the current native plan, and is called with
-    None to close that plan (it then returns the plan's run callable, or None when empty).
+    ``lower`` returns None when it leaves the step to Python, else a dict giving, for each output
+    that is a cell, the array the native code writes it into (often empty). Called with None it
+    closes the current native plan and returns the plan's run callable (None when empty).
     """
     compiled = Compiled(scalar_count)
     for step in steps:
@@ -41,8 +42,13 @@ def compile_steps(steps: list, xp, scalar_count: int, lower=None) -> Compiled:
             continue  # follows its base: nothing to run
         subs = _substitutions(step, compiled)
         reads_cells = len(subs) > len(step.scalars)  # native code cannot read a cell
-        if lower is not None and not reads_cells and lower(step):
+        taken = lower(step) if lower is not None and not reads_cells else None
+        if taken is not None:
             compiled.native_kernels += 1
+            outputs = step.outputs()
+            for index, array in taken.items():  # a 0-d result: its cell is a 0-d buffer now
+                compiled.cell_of[id(outputs[index])] = len(compiled.cells)
+                compiled.cells.append(array)
             continue
         if lower is not None:
             _close(compiled, lower)
