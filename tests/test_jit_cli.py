@@ -24,7 +24,8 @@ def test_jit_and_no_jit_runs_are_identical(tmp_path, monkeypatch, device, optimi
                      "--epochs", "2", "--hidden", "24", "--weight-decay", "1e-3", "--quiet",
                      "--out", str(out), *extra])
         assert code == 0
-        assert bool(replays) == (name == "jit")  # the default run replays its captured step
+        # The default run replays its captured step (cuda: eager until its graphs ran on a GPU).
+        assert bool(replays) == (name == "jit" and device != "cuda")
         history = json.loads((out / "metrics.json").read_text())["history"]
         history.pop("seconds", None)
         runs[name] = (history, load_file(str(out / "checkpoint.safetensors")))

@@ -64,7 +64,7 @@ def register(subparsers) -> None:
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
     run.add_argument("--no-jit", action="store_true",
                      help="run every step eagerly instead of replaying the captured step "
-                          "(deeplite.jit; the results are identical)")
+                          "(deeplite.jit, on cpu and numpy; the results are identical)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet are read)")
@@ -137,10 +137,11 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
     return cuda.CUDAGraph(step, static_x, static_y)
 
 
-def jit_step(args, model, optimizer, task):
-    """The training step captured by ``deeplite.jit`` (None: eager, for --no-jit and --diagnose,
-    whose gradient norms are host reads inside the step)."""
-    if getattr(args, "no_jit", False) or args.diagnose:
+def jit_step(args, device, model, optimizer, task):
+    """The training step captured by ``deeplite.jit`` (None: eager, for --no-jit, --diagnose,
+    whose gradient norms are host reads inside the step, and cuda, whose CUDA-graph replay has
+    not run on a GPU yet)."""
+    if getattr(args, "no_jit", False) or args.diagnose or device == "cuda":
         return None
     from ..jit import jit
 
@@ -177,7 +178,7 @@ def run_train(args) -> int:
     if resume_from is not None:
         resume.restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
-        else jit_step(args, model, optimizer, task)
+        else jit_step(args, device, model, optimizer, task)
     run_dir = run_files.new_run_dir(args.out, args.dataset)
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
