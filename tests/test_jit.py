@@ -198,3 +198,20 @@ def test_gradients_after_a_replay_are_the_steps_gradients(device, rng):
         eager = [p.grad.numpy() for p in model.parameters()]
         for a, b in zip(replayed, eager, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_jitted_method_gets_its_instance(device, rng):
+    class Scaler:
+        def __init__(self, factor):
+            self.factor = factor
+
+        @dl.jit
+        def apply(self, x):
+            return x * self.factor
+
+    twice, thrice = Scaler(2.0), Scaler(3.0)
+    x = dl.tensor(rng.standard_normal(4).astype(np.float32), device=device)
+    for _ in range(3):
+        np.testing.assert_array_equal(twice.apply(x).numpy(), (x * 2.0).numpy())
+        np.testing.assert_array_equal(thrice.apply(x).numpy(), (x * 3.0).numpy())
+    assert len(Scaler.apply.plans()) == 2  # one per instance

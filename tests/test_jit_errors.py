@@ -191,3 +191,25 @@ def test_out_of_range_labels_raise_on_replay(device, bad):
     for p, kept in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p.detach().numpy(), kept)
         assert optimizer.state[p]["step"] == 3
+
+
+def test_a_failed_refresh_leaves_every_step_count_as_it_was(device):
+    dl.manual_seed(0)
+    first, second = dl.nn.Linear(3, 1, device=device), dl.nn.Linear(3, 1, device=device)
+    optimizer = optim.Adam([{"params": first.parameters()},
+                            {"params": second.parameters(), "lr": 0.01}], lr=0.1)
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = ((first(x) + second(x)) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = dl.jit(step)
+    for _ in range(3):
+        run(_x(device))
+    optimizer.param_groups[1]["betas"] = (0.5, 0.9)
+    with pytest.raises(TraceError, match="betas changed"):
+        run(_x(device))
+    assert {optimizer.state[p]["step"] for p in optimizer.state} == {3}

@@ -41,6 +41,10 @@ class Jitted:
             return outputs
         return plan(args)
 
+    def __get__(self, instance, owner=None):
+        """As a method: the instance becomes the first argument (part of the signature)."""
+        return self if instance is None else functools.partial(self, instance)
+
     def reset(self) -> None:
         """Forget every plan: the next call warms up again and the one after traces afresh."""
         self._plans.clear()
@@ -115,8 +119,13 @@ class Plan:
         """Replay the step on the tensors among ``args`` (their signature matches the trace's)."""
         values = self.compiled.values
         self.replays += 1
-        for group in self.groups:
-            group.refresh(values)  # raises before anything changes if a hyperparameter did
+        for done, group in enumerate(self.groups):
+            try:
+                group.refresh(values)  # raises before any kernel runs if a hyperparameter changed
+            except TraceError:
+                for earlier in self.groups[:done]:
+                    earlier.rewind()
+                raise
         copyto = self._copyto
         for host, draw in self.randoms:
             copyto(host, draw())
