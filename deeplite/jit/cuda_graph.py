@@ -15,6 +15,7 @@ This path has not run on a GPU: the machine it was written on has none (tests: t
 and tests/test_jit_cuda.py, marked cuda).
 """
 import contextlib
+from typing import Any, Optional
 
 
 class GraphedRuns:
@@ -25,9 +26,9 @@ class GraphedRuns:
         self.capturable = capturable
         self.stream = cupy.cuda.Stream(non_blocking=True)  # capture needs a non-default stream
         self.pool = cupy.cuda.MemoryPool()
-        self.graph = None
-        self.captured_with = None
-        self._previous = None
+        self.graph: Any = None  # a cupy.cuda.Graph once captured
+        self.captured_with: Optional[tuple] = None
+        self._previous: Optional[tuple] = None
         self.captures = 0  # how many times a graph was captured (for tests and benchmarks)
 
     def __call__(self) -> None:

@@ -110,8 +110,10 @@ def _python_call(step: Step, kinds: list, subs: list, compiled: Compiled, xp):
     single = not isinstance(step.result, tuple)
     if not subs and single and len(stores) == 1 and stores[0][1] is not None:
         buffer = stores[0][1]
-        if isinstance(kernel, getattr(xp, "ufunc", ())) and not kwargs:
-            return lambda: kernel(*args, out=buffer)  # NumPy writes straight into the buffer
+        ufunc = getattr(xp, "ufunc", None)
+        if ufunc is not None and isinstance(kernel, ufunc) and not kwargs:
+            write = kernel  # a ufunc: it writes straight into the buffer
+            return lambda: write(*args, out=buffer)
         return lambda: copyto(buffer, kernel(*args, **kwargs))
 
     def call():
