@@ -4,6 +4,17 @@
 
 namespace deeplite::cpu::bind {
 
+namespace {
+
+// An optimizer's configuration with this step's learning rate.
+template <typename Config>
+Config WithLr(Config config, double lr) {
+  config.lr = lr;
+  return config;
+}
+
+}  // namespace
+
 void PyPlan::SgdStep(py::sequence params, py::sequence grads, py::object bufs, bool first,
                      int lr_slot, double momentum, double dampening, double weight_decay,
                      bool nesterov, bool maximize) {
@@ -15,9 +26,7 @@ void PyPlan::SgdStep(py::sequence params, py::sequence grads, py::object bufs, b
     const Update<T> u = ParamAndGrad<T>(params, grads, i);
     T* buf = State<T>(buffers, i, params[i]);
     return [=](const double* s) {
-      SgdConfig config = base;
-      config.lr = s[lr_slot];
-      deeplite::cpu::SgdStep<T>(u.p, u.g, buf, u.n, config);
+      deeplite::cpu::SgdStep<T>(u.p, u.g, buf, u.n, WithLr(base, s[lr_slot]));
     };
   });
 }
@@ -40,9 +49,7 @@ void PyPlan::AdamStep(py::sequence params, py::sequence grads, py::sequence exp_
     T* vmax = State<T>(maxima, i, params[i]);
     const int step_slot = step_slots[i];
     return [=](const double* s) {
-      AdamConfig config = base;
-      config.lr = s[lr_slot];
-      deeplite::cpu::AdamStep<T>(u.p, u.g, m, v, vmax, u.n, s[step_slot], config);
+      deeplite::cpu::AdamStep<T>(u.p, u.g, m, v, vmax, u.n, s[step_slot], WithLr(base, s[lr_slot]));
     };
   });
 }
@@ -62,9 +69,7 @@ void PyPlan::RmspropStep(py::sequence params, py::sequence grads, py::sequence s
     T* average = State<T>(averages, i, params[i]);
     T* buf = State<T>(buffers, i, params[i]);
     return [=](const double* s) {
-      RmspropConfig config = base;
-      config.lr = s[lr_slot];
-      deeplite::cpu::RmspropStep<T>(u.p, u.g, square, average, buf, u.n, config);
+      deeplite::cpu::RmspropStep<T>(u.p, u.g, square, average, buf, u.n, WithLr(base, s[lr_slot]));
     };
   });
 }
@@ -82,9 +87,7 @@ void PyPlan::AdagradStep(py::sequence params, py::sequence grads, py::sequence s
     T* sums = State<T>(state_sums, i, params[i]);
     const int step_slot = step_slots[i];
     return [=](const double* s) {
-      AdagradConfig config = base;
-      config.lr = s[lr_slot];
-      deeplite::cpu::AdagradStep<T>(u.p, u.g, sums, u.n, s[step_slot], config);
+      deeplite::cpu::AdagradStep<T>(u.p, u.g, sums, u.n, s[step_slot], WithLr(base, s[lr_slot]));
     };
   });
 }
