@@ -28,7 +28,7 @@ clamp = clip
 cat = concatenate
 
 # Submodules that import heavier packages load on first use: deeplite.nn, deeplite.cuda, ...
-_LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples"}
+_LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "distributed"}
 
 
 def __getattr__(name):

@@ -7,6 +7,7 @@
 from . import datasets
 from .dataset import Dataset, TensorDataset
 from .datasets import load_breast_cancer, load_digits, make_gaussian_classes, make_regression_1d
+from .distributed_sampler import DistributedSampler  # noqa: F401
 from .loader import DataLoader
 from .tabular import (DataError, Standardizer, TabularData, encode_labels, load_csv,
                       load_features_csv, load_npz, load_table, split_and_standardize,

@@ -9,6 +9,7 @@ Example:
     >>> loss = dl.nn.BCEWithLogitsLoss()(model(x).reshape(-1), y)
 """
 from . import functional, init, utils  # noqa: F401
+from . import parallel  # noqa: F401
 from .layers import (MLP, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax,
                      Step, Tanh)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, LogisticLoss, MSELoss, l2_penalty
