@@ -3,6 +3,9 @@
 Each test launches a per-rank script from tests/dist_scripts and checks that every rank wrote
 its result. 3 ranks on 2 cores are oversubscribed on purpose.
 """
+import json
+import time
+
 import numpy as np
 import pytest
 from dist_launch import expect_all_ranks, launch
@@ -35,3 +38,63 @@ def test_ranks_reproduce_one_process(tmp_path, ranks):
         scale = np.max(np.abs(expected))
         error = np.max(np.abs(value.astype(np.float64) - expected)) / scale
         assert error <= TOLERANCE[dtype], f"{name}: relative error {error:.2e}"
+
+
+TIMEOUT_S = 2.0  # the watchdog's timeout in the failure tests (DEEPLITE_DIST_TIMEOUT)
+
+
+def _failed_job(tmp_path, mode: str, ranks: int = 2, launcher_flags=()):
+    """Launch the failures script; check it failed, every rank started, and in time."""
+    job = launch(ranks, "failures.py", tmp_path, mode, launcher_flags=launcher_flags,
+                 env={"DEEPLITE_DIST_TIMEOUT": str(TIMEOUT_S)}, timeout=30)
+    ended = time.time()
+    expect_started = [tmp_path / f"rank{rank}.json" for rank in range(ranks)]
+    assert all(path.exists() for path in expect_started), job.describe()
+    assert job.returncode != 0, job.describe()
+    failed_at = tmp_path / "failed_at.json"
+    if failed_at.exists():
+        # From the moment rank 1 failed to the end of the whole job.
+        elapsed = ended - json.loads(failed_at.read_text())["time"]
+        assert elapsed <= TIMEOUT_S + 2.0, f"took {elapsed:.1f} s; {job.describe()}"
+    return job
+
+
+def test_raising_rank_aborts_the_job(tmp_path):
+    job = _failed_job(tmp_path, "raise", ranks=3)
+    assert "RuntimeError: rank 1 fails on purpose" in job.output  # the traceback
+    assert ("deeplite.distributed: rank 1 of 3 failed (RuntimeError: rank 1 fails on purpose); "
+            "aborting all ranks") in job.output
+
+
+@pytest.mark.parametrize("mode", ["hang", "short"])
+def test_hung_or_short_rank_times_out_with_the_operation(tmp_path, mode):
+    job = _failed_job(tmp_path, mode)
+    # The rank still waiting names its collective, the step and the bytes, with its stacks.
+    assert f"has not finished after {TIMEOUT_S:g} s" in job.output, job.describe()
+    if mode == "hang":
+        assert "rank 0 of 2: all_reduce of 64 bytes (collective #3" in job.output
+    assert 'thread "MainThread"' in job.output
+    if mode == "short":  # the short rank waits at exit, in destroy()'s barrier
+        waits = ("rank 0 of 2: all_reduce of 64 bytes (collective #3",
+                 "rank 1 of 2: barrier (collective #3")
+        assert any(wait in job.output for wait in waits), job.describe()
+
+
+def test_killed_rank_ends_the_job(tmp_path):
+    # MPICH's launcher kills the other ranks itself, at once, and says so; deeplite cannot add
+    # a message: the dead rank got SIGKILL, and so do the survivors.
+    job = _failed_job(tmp_path, "kill")
+    assert "BAD TERMINATION" in job.output or "Killed" in job.output, job.describe()
+
+
+def test_parameter_mismatch_is_refused_before_any_collective(tmp_path):
+    job = _failed_job(tmp_path, "mismatch")
+    for rank in range(2):
+        refused = json.loads((tmp_path / f"refused{rank}.json").read_text())
+        assert refused["message"] == (
+            "DistributedDataParallel: parameter 'layers.0.weight' has shape (5, 8) and dtype "
+            "float32 on rank 0 but shape (5, 9) and dtype float32 on rank 1; every rank must "
+            "build the same model")
+        assert refused["collectives"] == 1  # only the gather of the parameter list
+    assert "deeplite.distributed: rank 0 of 2 failed (ValueError: DistributedDataParallel" \
+        in job.output or "rank 1 of 2 failed (ValueError" in job.output

@@ -22,6 +22,7 @@ class World:
     """This process's place in the job; one instance, ``WORLD``, filled in by ``init``."""
 
     def __init__(self):
+        self.exit_registered = False
         self.reset()
 
     def reset(self) -> None:
@@ -104,7 +105,9 @@ def init(backend: str = "auto", timeout: float = 300.0) -> None:
         else:
             nccl.setup(WORLD, required=backend == "nccl")
     WORLD.initialized = True
-    atexit.register(destroy)
+    if not WORLD.exit_registered:
+        atexit.register(destroy)  # runs before mpi4py's own exit hook, which finalises MPI
+        WORLD.exit_registered = True
 
 
 def _join_mpi() -> None:
