@@ -184,14 +184,16 @@ def test_shuffled_shares_cover_the_padded_permutation(size, replicas):
     first = [sampler.indices().copy() for sampler in samplers]
     for sampler in samplers:
         sampler.set_epoch(1)
-    assert not all(np.array_equal(a, sampler.indices()) for a, sampler in zip(first, samplers))
+    moved = [not np.array_equal(a, s.indices()) for a, s in zip(first, samplers, strict=True)]
+    assert any(moved)
     again = DistributedSampler(range(size), replicas, 0, seed=3)
     again.set_epoch(1)
     np.testing.assert_array_equal(again.indices(), samplers[0].indices())
 
 
 def test_sampler_errors_match_pytorch():
-    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+    message = r"Invalid rank 3, rank should be in the interval \[0, 2\]"  # PyTorch's words
+    with pytest.raises(ValueError, match=message):
         DistributedSampler(range(5), num_replicas=3, rank=3)
     with pytest.raises(ValueError, match="num_replicas must be an integer >= 1, got 0"):
         DistributedSampler(range(5), num_replicas=0, rank=0)

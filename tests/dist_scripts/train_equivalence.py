@@ -1,8 +1,17 @@
 """Per rank: train with DDP + DistributedSampler; without a launcher and with ``--reference N``,
 train one process on the global order N ranks would see. Both write their final parameters."""
 import numpy as np
-from rank_common import (EPOCHS, GLOBAL_BATCH, arguments, global_order, make_data, make_model,
-                         parameters_of, train, write_result)
+from rank_common import (
+    EPOCHS,
+    GLOBAL_BATCH,
+    arguments,
+    global_order,
+    make_data,
+    make_model,
+    parameters_of,
+    train,
+    write_result,
+)
 
 import deeplite.distributed as dist
 from deeplite.data import DistributedSampler

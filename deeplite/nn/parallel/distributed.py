@@ -156,7 +156,7 @@ def _check_same_model(parameters: list, buffers: list) -> None:
     for other_rank, theirs in enumerate(everyone[1:], start=1):
         if theirs == reference:
             continue
-        for ours, other in zip(reference, theirs):
+        for ours, other in zip(reference, theirs, strict=False):
             if ours != other:
                 if ours[:2] != other[:2]:
                     raise ValueError(
