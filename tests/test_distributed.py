@@ -98,3 +98,19 @@ def test_parameter_mismatch_is_refused_before_any_collective(tmp_path):
         assert refused["collectives"] == 1  # only the gather of the parameter list
     assert "deeplite.distributed: rank 0 of 2 failed (ValueError: DistributedDataParallel" \
         in job.output or "rank 1 of 2 failed (ValueError" in job.output
+
+
+def test_checkpoint_and_resume_equal_the_uninterrupted_run(tmp_path):
+    folders = {name: tmp_path / name for name in ("full", "first", "resume")}
+    for folder in folders.values():
+        folder.mkdir()
+    results = {}
+    for name, folder in folders.items():
+        job = launch(2, "checkpoint_resume.py", folder, name, folders["first"])
+        results[name] = [_load(path) for path in expect_all_ranks(job, 2)]
+    assert (folders["first"] / "state.safetensors").exists()
+    for rank in range(2):
+        for key, value in results["full"][rank].items():
+            # The same operations in the same order: bitwise equal, on every rank.
+            assert np.array_equal(results["resume"][rank][key], value), (rank, key)
+            assert not np.array_equal(results["first"][rank][key], value)  # it did train on
