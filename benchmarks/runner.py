@@ -23,8 +23,9 @@ from .worker import PREFIX
 
 log = logging.getLogger("benchmarks")
 
-# Memory is measured once, in the first thread configuration: a thread pool barely changes it.
-ONCE = ("memory",)
+# Measured once, in the first thread configuration: a thread pool barely changes memory, and
+# the distributed ranks pin one thread each.
+ONCE = ("memory", "distributed")
 
 
 def families_for(only: List[str], quick: bool) -> List[str]:
