@@ -60,7 +60,14 @@ class Job:
 def launch(ranks: int, script: str, out: Path, *args, env: dict = None, timeout: float = 60,
            launcher_flags=()) -> Job:
     """Run ``script`` on ``ranks`` ranks (``ranks=0``: one plain process, no launcher)."""
-    command = [sys.executable, str(SCRIPTS / script), str(out), *map(str, args)]
+    return launch_command(ranks, [str(SCRIPTS / script), str(out), *map(str, args)], out, env=env,
+                          timeout=timeout, launcher_flags=launcher_flags)
+
+
+def launch_command(ranks: int, arguments: list, out: Path, env: dict = None, timeout: float = 60,
+                   launcher_flags=()) -> Job:
+    """Run ``python ARGUMENTS...`` in ``out`` on ``ranks`` ranks (0: without a launcher)."""
+    command = [sys.executable, *arguments]
     if ranks:
         command = [str(mpiexec()), *launcher_flags, "-n", str(ranks), *command]
     started = time.monotonic()

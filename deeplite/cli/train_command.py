@@ -12,6 +12,7 @@ from tqdm import tqdm
 from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
+from ..distributed import training as distributed_training
 from ..train import Classification, fit, make_train_step
 from . import CommandError, plots, resume, run_files
 from .sources import BUILTIN, load_dataset
@@ -66,6 +67,9 @@ def register(subparsers) -> None:
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet are read)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--distributed", action="store_true",
+                     help="data-parallel over the ranks of mpiexec -n N (--batch-size is the "
+                          "global batch; see docs/distributed.md)")
     parser.set_defaults(func=run_train)
 
 
@@ -136,8 +140,9 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
 
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
+    session = distributed_training.start(args)  # None unless --distributed
     if args.resume:
-        resume_from, done, finished = resume.resume_arguments(args)
+        resume_from, done, finished = (session or resume).resume_arguments(args)
     else:
         resume_from, done, finished = None, 0, []
         args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
@@ -162,10 +167,13 @@ def run_train(args) -> int:
     test_loader = DataLoader(TensorDataset(test.x, task.targets(test.y)), TEST_BATCH,
                              device=device)
     if resume_from is not None:
-        resume.restore(resume_from, model, optimizer, train_loader, done)
+        (session or resume).restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None
-    run_dir = run_files.new_run_dir(args.out, args.dataset)
+    if session is not None:
+        step = session.train_step(model, optimizer, task)
+    files = session or run_files  # under --distributed, rank 0 writes and the others wait
+    run_dir = files.new_run_dir(args.out, args.dataset)
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
               "feature_names": table.feature_names, "seed": args.seed,
@@ -178,7 +186,7 @@ def run_train(args) -> int:
     if resume_from is None:
         # Epoch 0 (the initial weights) is saved too, so a run that diverges in its first epoch
         # still leaves a loadable checkpoint behind.
-        run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
+        files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
     run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
            "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
 
@@ -192,12 +200,12 @@ def run_train(args) -> int:
 
     def on_epoch(record: dict) -> None:
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
-        run_files.save_checkpoint(checkpoint, model, optimizer,
-                                  {**config, "epoch": record["epoch"]})
+        files.save_checkpoint(checkpoint, model, optimizer,
+                              {**config, "epoch": record["epoch"]})
         run["checkpoint_epoch"] = record["epoch"]
         finished.append(record)
         # metrics.json too, each epoch, so a killed run still tells its story (and resumes).
-        run_files.write_json(run_dir / run_files.METRICS, _metrics(args, run, None))
+        files.write_json(run_dir / run_files.METRICS, _metrics(args, run, None))
         bar.set_description(f"epoch {record['epoch']}/{args.epochs} "
                             f"test acc {record['test_accuracy']:.3f}")
 
@@ -206,6 +214,8 @@ def run_train(args) -> int:
                   diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
                   on_epoch=on_epoch, first_epoch=done + 1)
     bar.close()
+    if session is not None and not session.is_main:
+        return session.follow(history["stopped"])
     return _report(args, run, history["stopped"])
 
 
