@@ -217,3 +217,22 @@ def test_dataloader_accepts_the_sampler(rng):
     loader = DataLoader(TensorDataset(x), batch_size=3, sampler=sampler)
     rows = np.concatenate([batch[0].numpy() for batch in loader])
     np.testing.assert_array_equal(rows, x[sampler.indices()])
+
+
+def test_doctor_reports_mpi_and_nccl(monkeypatch):
+    from deeplite.distributed import probe
+
+    lines = probe.report_lines()
+    assert lines[0] == "distributed:"
+    assert any(line.startswith("  mpiexec ") for line in lines)
+    assert any(line.startswith("  nccl   ") for line in lines)
+    found = probe.probe_mpi()
+    try:
+        import mpi4py
+    except ImportError:
+        assert found["error"].startswith("mpi4py is not installed")
+    else:
+        assert found["mpi4py"] == mpi4py.__version__ and found["libraries"]
+        assert f"  mpi4py {mpi4py.__version__}, {found['library']}" in lines
+    monkeypatch.setattr(probe, "probe_mpi", lambda: {"error": "mpi4py is not installed: x"})
+    assert "  mpi    unavailable: mpi4py is not installed: x" in probe.report_lines()
