@@ -111,6 +111,7 @@ def run(options, command: str) -> int:
     Path(options.out).mkdir(parents=True, exist_ok=True)
     plan = [(threads, families if i == 0 else [f for f in families if f not in ONCE])
             for i, threads in enumerate(options.threads)]
+    plan = [(threads, fams) for threads, fams in plan if fams]  # e.g. --only memory: one run
     results = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                "quick": options.quick, "runs": [], "errors": [], "records": []}
     failed = False

@@ -6,7 +6,6 @@ staged through the host (one warning says why), or handed to MPI directly when
 ``DEEPLITE_CUDA_AWARE_MPI=1`` says the MPI build reads GPU memory (the PyPI wheels do not).
 Every collective is stamped for the watchdog (``failure.py``).
 """
-import contextlib
 import logging
 import os
 
@@ -23,21 +22,29 @@ _MPI_OPS = {"sum": "SUM", "mean": "SUM", "max": "MAX", "min": "MIN"}
 _warned = set()
 
 
-@contextlib.contextmanager
-def watched(operation: str, nbytes: int):
-    """Stamp a collective for the watchdog while it runs; yields the stamp (or None)."""
-    WORLD.collectives += 1
-    watchdog = WORLD.watchdog
-    if watchdog is None:
-        yield None
-        return
-    stamp = Stamp(operation, int(nbytes), WORLD.step, WORLD.collectives)
-    watchdog.watch(stamp)
-    try:
-        yield stamp
-    finally:
-        if stamp.event is None:  # host work is over; an NCCL stamp waits for its CUDA event
-            watchdog.release(stamp)
+class watched:
+    """``with watched(operation, nbytes) as stamp:`` stamps a collective for the watchdog while
+    it runs (``stamp`` is None without a watchdog). A class, not a generator: it wraps every
+    collective, so it must cost well under a microsecond."""
+
+    __slots__ = ("stamp", "pending")
+
+    def __init__(self, operation: str, nbytes: int):
+        WORLD.collectives += 1
+        watchdog = WORLD.watchdog
+        self.stamp = self.pending = None
+        if watchdog is not None:
+            self.stamp = Stamp(operation, int(nbytes), WORLD.step, WORLD.collectives)
+            self.pending = watchdog.pending
+            self.pending.append(self.stamp)  # list.append is atomic: no lock needed
+
+    def __enter__(self):
+        return self.stamp
+
+    def __exit__(self, *exc_info):
+        if self.stamp is not None and self.stamp.event is None:
+            self.pending.remove(self.stamp)  # host work is over; NCCL's waits for its event
+        return False
 
 
 def warn_once(key: str, message: str) -> None:

@@ -59,36 +59,32 @@ class Stamp:
 
 
 class Watchdog(threading.Thread):
-    """Aborts the job when the stamped collective outlives the timeout."""
+    """Aborts the job when a stamped collective outlives the timeout."""
 
     def __init__(self, world):
         super().__init__(name="deeplite-distributed-watchdog", daemon=True)
         self.world = world
-        self.pending = []  # stamps not yet finished, oldest first (NCCL's run on after the call)
-        self.lock = threading.Lock()
+        # Stamps not yet finished (NCCL's run on after their call returns). Collectives append
+        # and remove under the GIL; this thread only reads a copy.
+        self.pending = []
         self.stopped = threading.Event()
         # Look often enough that the abort comes well within a second of the deadline.
         self.period = min(0.25, world.timeout / 8)
 
-    def watch(self, stamp: Stamp) -> None:
-        """Start watching ``stamp``."""
-        with self.lock:
-            self.pending.append(stamp)
-
-    def release(self, stamp: Stamp) -> None:
-        """Stop watching ``stamp``: its host call returned and no GPU work remains."""
-        with self.lock:
-            if stamp in self.pending:
-                self.pending.remove(stamp)
-
     def run(self) -> None:
         while not self.stopped.wait(self.period):
-            with self.lock:
-                self.pending = [stamp for stamp in self.pending if not stamp.finished()]
-                late = next((stamp for stamp in self.pending
-                             if time.monotonic() - stamp.started > self.world.timeout), None)
-            if late is not None:
-                abort(self.world, self._timeout_message(late))
+            now = time.monotonic()
+            for stamp in list(self.pending):
+                if stamp.finished():
+                    self._forget(stamp)
+                elif now - stamp.started > self.world.timeout:
+                    abort(self.world, self._timeout_message(stamp))
+
+    def _forget(self, stamp) -> None:
+        try:
+            self.pending.remove(stamp)
+        except ValueError:
+            pass  # already removed
 
     def _timeout_message(self, stamp: Stamp) -> str:
         world = self.world
