@@ -45,7 +45,7 @@ def global_order(replicas: int, epoch: int) -> np.ndarray:
     return np.stack(parts, axis=1).reshape(-1)  # rank r holds positions r, r+N, r+2N, ...
 
 
-def train(model, x, y, batches, accumulate: int = 1):
+def train(model, x, y, batches, accumulate: int = 1, device: str = None):
     """SGD with momentum over ``batches`` (index arrays); optionally split each batch into
     ``accumulate`` micro-batches whose gradients add up (DDP: under no_sync but the last)."""
     optimizer = dl.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -53,7 +53,7 @@ def train(model, x, y, batches, accumulate: int = 1):
         optimizer.zero_grad()
         pieces = np.array_split(index, accumulate)
         for number, piece in enumerate(pieces):
-            xb, yb = dl.tensor(x[piece]), dl.tensor(y[piece])
+            xb, yb = dl.tensor(x[piece], device=device), dl.tensor(y[piece], device=device)
             loss = F.cross_entropy(model(xb), yb) * (len(piece) / len(index))
             last = number == len(pieces) - 1
             sync = getattr(model, "no_sync", None)
