@@ -7,6 +7,7 @@ and batch k of all ranks together is positions [k*B, (k+1)*B) of the padded perm
 the global batch (the local batch times the number of ranks).
 """
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class DistributedSampler:
         ...     for x, y in loader: ...
     """
 
-    def __init__(self, dataset, num_replicas: int = None, rank: int = None,
+    def __init__(self, dataset, num_replicas: Optional[int] = None, rank: Optional[int] = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False):
         if num_replicas is None or rank is None:
             from .. import distributed

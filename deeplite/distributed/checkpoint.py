@@ -7,6 +7,7 @@ scheduler's state, each rank's own random generator state and the metadata, so e
 resumes from exactly the same point even where only rank 0 can see the file.
 """
 import json
+from typing import Any, Optional
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from .world import _require_init
 RANK_RNG_KEY = "distributed.rng_states"
 
 
-def save_training_state(path, model, optimizer=None, metadata: dict = None, *,
+def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = None, *,
                         scheduler=None) -> None:
     """``deeplite.serialization.save_training_state`` on rank 0, then a barrier."""
     world = _require_init("save_training_state")
@@ -68,7 +69,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None) -> dict:
     A file rank 0 cannot load raises the same ValueError on every rank.
     """
     world = _require_init("load_training_state")
-    message = [None, None]  # [error text, state] from rank 0
+    message: list[Any] = [None, None]  # [error text, state] from rank 0
     if world.rank == 0:
         try:
             metadata = serialization.load_training_state(path, model, optimizer,
@@ -86,7 +87,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None) -> dict:
     broadcast_object_list(message, src=0)
     if message[0] is not None:
         raise ValueError(f"load_training_state: rank 0 could not load {path}: {message[0]}")
-    state = message[1]
+    state: dict = message[1]
     from ..autograd import no_grad
 
     with no_grad():

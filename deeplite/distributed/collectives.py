@@ -8,6 +8,7 @@ Every collective is stamped for the watchdog (``failure.py``).
 """
 import logging
 import os
+from typing import Optional
 
 import numpy as np
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 REDUCE_OPS = ("sum", "mean", "max", "min")
 _MPI_OPS = {"sum": "SUM", "mean": "SUM", "max": "MAX", "min": "MIN"}
-_warned = set()
+_warned: set = set()
 
 
 class watched:
@@ -32,7 +33,8 @@ class watched:
     def __init__(self, operation: str, nbytes: int):
         WORLD.collectives += 1
         watchdog = WORLD.watchdog
-        self.stamp = self.pending = None
+        self.stamp: Optional[Stamp] = None
+        self.pending: list = []
         if watchdog is not None:
             self.stamp = Stamp(operation, int(nbytes), WORLD.step, WORLD.collectives)
             self.pending = watchdog.pending
@@ -127,7 +129,7 @@ def _reduce_cuda(array, backend, op: str) -> None:
     array[...] = backend.xp.asarray(host)
 
 
-def stage_warning(reason: str = None) -> None:
+def stage_warning(reason: Optional[str] = None) -> None:
     """Say once, in one line, that CUDA tensors go through host memory, and why."""
     if reason is None:
         nccl = WORLD.nccl

@@ -24,9 +24,15 @@ def _say(text: str) -> None:
     sys.stderr.flush()
 
 
+# Seconds between printing the reason and aborting: MPI_Abort makes the launcher kill every rank
+# at once, and output its I/O forwarding has not yet passed on is lost (seen: the last lines).
+FORWARD_S = 0.25
+
+
 def abort(world, message: str) -> None:
     """Print ``message``, abort NCCL, then MPI; every rank of the job ends."""
     _say(message)
+    time.sleep(FORWARD_S)
     if world.nccl is not None:
         world.nccl.abort()
     if world.comm is not None:
@@ -111,7 +117,7 @@ def _excepthook(world, previous):
             reason = "".join(traceback.format_exception_only(kind, value)).strip()
         abort(world, f"deeplite.distributed: rank {world.rank} of {world.size} failed "
                      f"({reason}); aborting all ranks")
-    hook.previous = previous
+    hook.previous = previous  # type: ignore[attr-defined]  # uninstall puts it back
     return hook
 
 

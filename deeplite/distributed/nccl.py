@@ -6,6 +6,8 @@ a node land on the same GPU, or NCCL is missing (no CuPy wheel ships it: the ``n
 / ``-cu13`` wheels of the cuda extras do), CUDA tensors are staged through the host instead,
 with one warning saying why. Collectives run on the current stream; nothing waits on the host.
 """
+from typing import Any
+
 _OPS = {"sum": "NCCL_SUM", "mean": "NCCL_SUM", "max": "NCCL_MAX", "min": "NCCL_MIN"}
 _DTYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
            "int8": "NCCL_INT8", "uint8": "NCCL_UINT8", "int32": "NCCL_INT32",
@@ -15,7 +17,7 @@ _DTYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCC
 def load():
     """``cupy.cuda.nccl`` when it works here, else None and the reason."""
     try:
-        from cupy.cuda import nccl
+        from cupy.cuda import nccl  # type: ignore[import-not-found]
     except ImportError as error:
         return None, f"cupy.cuda.nccl cannot be imported ({error})"
     if not getattr(nccl, "available", True):
@@ -37,7 +39,7 @@ def version():
 
 def pick_device(world):
     """Make GPU ``local_rank % count`` current; (cupy, that device's PCI bus id)."""
-    import cupy
+    import cupy  # type: ignore[import-not-found]
 
     count = cupy.cuda.runtime.getDeviceCount()
     device = cupy.cuda.Device(world.local_rank % count)
@@ -76,7 +78,7 @@ class NcclGroup:
 
     def __init__(self, world, nccl, cupy, reason):
         self.world, self.nccl, self.cupy, self.reason = world, nccl, cupy, reason
-        self.comm = None
+        self.comm: Any = None
         if reason is None:
             unique_id = nccl.get_unique_id() if world.rank == 0 else None
             if world.comm is not None:

@@ -9,6 +9,8 @@ prints, draws the progress bar and writes the run folder (then a barrier); ``--r
 on rank 0 and broadcasts. The session stands in for ``run_files`` and ``resume`` where the
 command writes or reads files, so the command itself changes in a few lines.
 """
+from typing import Any
+
 import numpy as np
 
 from .. import creation
@@ -76,7 +78,8 @@ class Session:
             totals = creation.tensor([float(loss_sum.detach()), float(correct)],
                                      dtype=np.float64)
             collectives.all_reduce(totals)
-            return totals[0] / count, totals[1]
+            loss_total, correct_total = totals.numpy()
+            return loss_total / count, correct_total
         return step
 
     # ---- the files: rank 0 writes, the others wait --------------------------------------------
@@ -86,7 +89,7 @@ class Session:
 
         from ..cli import run_files
 
-        path = [str(run_files.new_run_dir(out, dataset_name)) if self.is_main else None]
+        path: list[Any] = [str(run_files.new_run_dir(out, dataset_name)) if self.is_main else None]
         collectives.broadcast_object_list(path, src=0)
         return Path(path[0])
 
@@ -110,7 +113,7 @@ class Session:
         """``resume.resume_arguments`` on rank 0; its settings broadcast to every rank."""
         from ..cli import CommandError, resume
 
-        message = [None, None, None]
+        message: list[Any] = [None, None, None]
         if self.is_main:
             try:
                 path, done, finished = resume.resume_arguments(args)

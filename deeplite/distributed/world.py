@@ -8,6 +8,7 @@ so a script written for ``mpiexec -n 4`` also runs as ``python train.py``. Under
 import atexit
 import logging
 import os
+from typing import Any, Optional
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,13 @@ class World:
     def reset(self) -> None:
         """Back to the state before ``init``: a world of one, uninitialised."""
         self.initialized = False
-        self.comm = None  # mpi4py's COMM_WORLD, or None in a world of one without MPI
-        self.mpi = None  # the mpi4py.MPI module once imported
+        self.comm: Any = None  # mpi4py's COMM_WORLD, or None in a world of one without MPI
+        self.mpi: Any = None  # the mpi4py.MPI module once imported
         self.rank, self.size, self.local_rank, self.local_size = 0, 1, 0, 1
-        self.backend = None  # "mpi", "nccl" or "none" (a world of one)
+        self.backend: Optional[str] = None  # "mpi", "nccl" or "none" (a world of one)
         self.timeout = 300.0
-        self.nccl = None  # an nccl.NcclGroup once one is built
-        self.watchdog = None
+        self.nccl: Any = None  # an nccl.NcclGroup once one is built
+        self.watchdog: Any = None
         self.step = 0  # training steps synchronised so far (DDP counts them); named on a timeout
         self.collectives = 0  # collectives started so far
 

@@ -72,7 +72,8 @@ class Bucket:
 def make_buckets(parameters: list, cap_bytes: int) -> list:
     """Group ``parameters`` (in backward order) into buckets of one device and dtype, each up to
     ``cap_bytes`` (a larger parameter gets a bucket of its own)."""
-    buckets, open_buckets = [], {}
+    buckets: list = []
+    open_buckets: dict = {}  # (device, dtype) -> [members, bytes] of the bucket being filled
     for parameter in parameters:
         key = (parameter.device, str(parameter.dtype))
         group = open_buckets.get(key)
