@@ -236,3 +236,23 @@ def test_doctor_reports_mpi_and_nccl(monkeypatch):
         assert f"  mpi4py {mpi4py.__version__}, {found['library']}" in lines
     monkeypatch.setattr(probe, "probe_mpi", lambda: {"error": "mpi4py is not installed: x"})
     assert "  mpi    unavailable: mpi4py is not installed: x" in probe.report_lines()
+
+
+def test_checkpoint_round_trip_in_a_world_of_one(world, tmp_path, rng):
+    model = dl.nn.MLP([3, 4, 2])
+    optimizer = dl.optim.Adam(model.parameters(), lr=0.1)
+    x = dl.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    model(x).sum().backward()
+    optimizer.step()
+    path = tmp_path / "state.safetensors"
+    dist.checkpoint.save_training_state(path, model, optimizer, {"epoch": "1"})
+    expected_draw = dl.randn(3).numpy()
+    other = dl.nn.MLP([3, 4, 2])
+    other_optimizer = dl.optim.Adam(other.parameters(), lr=0.1)
+    assert dist.checkpoint.load_training_state(path, other, other_optimizer) == {"epoch": "1"}
+    np.testing.assert_array_equal(dl.randn(3).numpy(), expected_draw)  # the generator restored
+    for (name, a), b in zip(model.named_parameters(), other.parameters(), strict=True):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy(), err_msg=name)
+    assert other_optimizer.state_dict()["state"][0]["step"] == 1
+    with pytest.raises(ValueError, match="rank 0 could not load"):
+        dist.checkpoint.load_training_state(tmp_path / "missing.safetensors", other)

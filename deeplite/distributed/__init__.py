@@ -10,6 +10,8 @@ raises, hangs or runs fewer steps aborts the whole job with a message instead of
     >>> total = deeplite.tensor([float(dist.rank())])
     >>> dist.all_reduce(total)                 # 0 + 1 + ... + (world_size - 1) on every rank
 """
+import importlib as _importlib
+
 from .collectives import (
     REDUCE_OPS,
     all_gather_object,
@@ -32,3 +34,10 @@ from .world import (
 __all__ = ["REDUCE_OPS", "all_gather_object", "all_reduce", "barrier", "broadcast",
            "broadcast_object_list", "destroy", "init", "is_initialized", "is_main_process",
            "launched", "local_rank", "rank", "world_size"]
+
+
+def __getattr__(name):
+    # Submodules with heavier imports load on first use: dist.checkpoint, dist.training, ...
+    if name in ("checkpoint", "training", "probe", "nccl"):
+        return _importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'deeplite.distributed' has no attribute {name!r}")
