@@ -40,6 +40,21 @@ def test_ranks_reproduce_one_process(tmp_path, ranks):
         assert error <= TOLERANCE[dtype], f"{name}: relative error {error:.2e}"
 
 
+
+def test_gradients_of_parameters_some_ranks_did_not_use(tmp_path):
+    job = launch(2, "unused_parameters.py", tmp_path)
+    results = [_load(path) for path in expect_all_ranks(job, 2)]
+    inputs = [np.arange(6.0).reshape(2, 3) + 10 * rank for rank in range(2)]
+    # d sum(x @ W + b) / dW = column sums of x, in every output column; the mean over ranks.
+    expected_a = np.mean([np.repeat(x.sum(0)[:, None], 2, axis=1) for x in inputs], axis=0)
+    expected_b = 3 * np.repeat(inputs[0].sum(0)[:, None], 2, axis=1) / 2  # rank 1 adds zeros
+    for rank, result in enumerate(results):
+        np.testing.assert_allclose(result["a"], expected_a, rtol=1e-15)
+        np.testing.assert_allclose(result["b"], expected_b, rtol=1e-15)
+        info = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert info["c_is_none"]  # no rank used it: None, as in one process
+
+
 TIMEOUT_S = 2.0  # the watchdog's timeout in the failure tests (DEEPLITE_DIST_TIMEOUT)
 
 

@@ -23,6 +23,7 @@ class Bucket:
             start += parameter.numel()
         self.presence_start = start
         self.flat = self.backend.xp.empty(start + len(parameters), dtype=self.dtype)
+        self.all_present = True  # every parameter had a gradient here at the last pack
 
     @property
     def nbytes(self) -> int:
@@ -36,18 +37,23 @@ class Bucket:
     def pack_gradients(self) -> None:
         """Copy every gradient into the buffer (zeros, and a 0 presence slot, where none)."""
         xp = self.backend.xp
+        present = [parameter.grad is not None for parameter in self.parameters]
+        self.all_present = all(present)
         for index, parameter in enumerate(self.parameters):
-            present = parameter.grad is not None
-            if present:
+            if present[index]:
                 xp.copyto(self._view(index), parameter.grad.data)
             else:
                 self._view(index)[...] = 0
-            self.flat[self.presence_start + index] = 1 if present else 0
+        # One write for all the slots (on a GPU: one small copy, not one kernel per parameter).
+        self.flat[self.presence_start:] = xp.asarray(present, dtype=self.dtype)
 
     def unpack_gradients(self, scale: float) -> None:
         """Write the summed buffer times ``scale`` back into the gradients, in place."""
         xp = self.backend.xp
-        presence = self.backend.to_numpy(self.flat[self.presence_start:])  # one small read
+        # Reading the summed slots back is a host sync on a GPU: needed only when this rank
+        # lacked a gradient (otherwise every sum is at least 1).
+        presence = [1] * len(self.parameters) if self.all_present else \
+            self.backend.to_numpy(self.flat[self.presence_start:])
         xp.multiply(self.flat[:self.presence_start], scale, out=self.flat[:self.presence_start])
         for index, parameter in enumerate(self.parameters):
             if not presence[index]:

@@ -1,0 +1,36 @@
+"""Per rank: layer a is used everywhere, b only on rank 0, c nowhere; each rank writes the
+gradients DDP leaves (c's as a flag: it must stay None)."""
+import numpy as np
+from rank_common import arguments, write_result
+
+import deeplite as dl
+import deeplite.distributed as dist
+from deeplite.nn.parallel import DistributedDataParallel
+from deeplite.nn.parallel.distributed import engine_hooks
+
+
+class ThreeLayers(dl.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = dl.nn.Linear(3, 2), dl.nn.Linear(3, 2), dl.nn.Linear(3, 2)
+
+
+def main():
+    out, _ = arguments()
+    dist.init()
+    rank = dist.rank()
+    inner = ThreeLayers().to(dl.float64)
+    model = DistributedDataParallel(inner)
+    x = dl.tensor(np.arange(6.0).reshape(2, 3) + 10 * rank)  # known inputs: the test redoes it
+    loss = inner.a(x).sum()
+    if rank == 0:
+        loss = loss + (inner.b(x) * 3).sum()
+    loss.backward()
+    if not engine_hooks():
+        model.reduce_gradients()
+    write_result(out, rank, {"a": inner.a.weight.grad.numpy(), "b": inner.b.weight.grad.numpy()},
+                 {"c_is_none": inner.c.weight.grad is None})
+
+
+if __name__ == "__main__":
+    main()
