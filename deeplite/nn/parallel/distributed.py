@@ -126,6 +126,7 @@ class DistributedDataParallel(Module):
 
     def forward(self, *args, **kwargs):
         """Run the wrapped module (after taking rank 0's buffers, in training mode)."""
+        self._callback_queued = False  # a backward that raised midway left it set
         if self.broadcast_buffers and self.training and autograd.is_grad_enabled() \
                 and dist.world_size() > 1:
             self._sync_buffers()
