@@ -8,6 +8,9 @@ with one warning saying why. Collectives run on the current stream; nothing wait
 """
 from typing import Any
 
+_MISSING = ("CuPy finds no NCCL library: pip install nvidia-nccl-cu12 (or -cu13, matching the "
+            "CuPy wheel)")
+
 _OPS = {"sum": "NCCL_SUM", "mean": "NCCL_SUM", "max": "NCCL_MAX", "min": "NCCL_MIN"}
 _DTYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
            "int8": "NCCL_INT8", "uint8": "NCCL_UINT8", "int32": "NCCL_INT32",
@@ -17,12 +20,16 @@ _DTYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCC
 def load():
     """``cupy.cuda.nccl`` when it works here, else None and the reason."""
     try:
+        import cupy.cuda  # type: ignore[import-not-found]
         from cupy.cuda import nccl  # type: ignore[import-not-found]
     except ImportError as error:
         return None, f"cupy.cuda.nccl cannot be imported ({error})"
-    if not getattr(nccl, "available", True):
-        return None, ("CuPy finds no NCCL library: pip install nvidia-nccl-cu12 (or -cu13, "
-                      "matching the CuPy wheel)")
+    if not getattr(cupy.cuda, "nccl_enabled", True) or not getattr(nccl, "available", True):
+        return None, _MISSING
+    try:
+        nccl.get_version()  # loads libnccl, which a CuPy wheel does not ship
+    except Exception as error:  # CuPy raises its own error types when the library is absent
+        return None, f"{_MISSING} ({type(error).__name__}: {error})"
     return nccl, None
 
 
