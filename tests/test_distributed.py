@@ -41,7 +41,7 @@ def test_ranks_reproduce_one_process(tmp_path, ranks):
 
 
 
-def test_gradients_of_parameters_some_ranks_did_not_use(tmp_path):
+def test_gradients_of_parameters_some_ranks_did_not_use_and_buffers(tmp_path):
     job = launch(2, "unused_parameters.py", tmp_path)
     results = [_load(path) for path in expect_all_ranks(job, 2)]
     inputs = [np.arange(6.0).reshape(2, 3) + 10 * rank for rank in range(2)]
@@ -53,6 +53,8 @@ def test_gradients_of_parameters_some_ranks_did_not_use(tmp_path):
         np.testing.assert_allclose(result["b"], expected_b, rtol=1e-15)
         info = json.loads((tmp_path / f"rank{rank}.json").read_text())
         assert info["c_is_none"]  # no rank used it: None, as in one process
+        np.testing.assert_array_equal(result["at_construction"], [0.0, 1.0])  # rank 0's buffer
+        np.testing.assert_array_equal(result["after_forward"], [7.0, 7.0])
 
 
 TIMEOUT_S = 2.0  # the watchdog's timeout in the failure tests (DEEPLITE_DIST_TIMEOUT)

@@ -1,5 +1,6 @@
 """Per rank: layer a is used everywhere, b only on rank 0, c nowhere; each rank writes the
-gradients DDP leaves (c's as a flag: it must stay None)."""
+gradients DDP leaves (c's as a flag: it must stay None), and a buffer that starts different on
+each rank and that DDP makes rank 0's at construction and before each training forward."""
 import numpy as np
 from rank_common import arguments, write_result
 
@@ -10,25 +11,36 @@ from deeplite.nn.parallel.distributed import engine_hooks
 
 
 class ThreeLayers(dl.nn.Module):
-    def __init__(self):
+    def __init__(self, rank: int):
         super().__init__()
         self.a, self.b, self.c = dl.nn.Linear(3, 2), dl.nn.Linear(3, 2), dl.nn.Linear(3, 2)
+        self.running = dl.tensor([float(rank), 1.0 + rank], dtype=dl.float64)
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True):
+        yield "running", self.running  # a buffer, as Module.named_buffers lists them
+
+    def forward(self, x):
+        return self.a(x)
 
 
 def main():
     out, _ = arguments()
     dist.init()
     rank = dist.rank()
-    inner = ThreeLayers().to(dl.float64)
+    inner = ThreeLayers(rank).to(dl.float64)
     model = DistributedDataParallel(inner)
+    at_construction = inner.running.numpy().copy()
+    inner.running.data[...] = 7.0 + rank
     x = dl.tensor(np.arange(6.0).reshape(2, 3) + 10 * rank)  # known inputs: the test redoes it
-    loss = inner.a(x).sum()
+    loss = model(x).sum()  # the forward takes rank 0's buffer again
     if rank == 0:
         loss = loss + (inner.b(x) * 3).sum()
     loss.backward()
     if not engine_hooks():
         model.reduce_gradients()
-    write_result(out, rank, {"a": inner.a.weight.grad.numpy(), "b": inner.b.weight.grad.numpy()},
+    write_result(out, rank, {"a": inner.a.weight.grad.numpy(), "b": inner.b.weight.grad.numpy(),
+                             "at_construction": at_construction,
+                             "after_forward": inner.running.numpy()},
                  {"c_is_none": inner.c.weight.grad is None})
 
 
