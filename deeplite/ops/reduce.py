@@ -31,6 +31,7 @@ def _expand(grad: Tensor, shape: tuple, axes: tuple, keepdims: bool) -> Tensor:
 
 class Sum(Function):
     name = "sum"
+    saved_inputs = False
 
     def forward(self, b, x, axis, keepdims):
         self.axes, self.keepdims = _axes(axis, x.ndim, self.name), keepdims
@@ -42,6 +43,7 @@ class Sum(Function):
 
 class Mean(Function):
     name = "mean"
+    saved_inputs = False
 
     def forward(self, b, x, axis, keepdims):
         self.axes, self.keepdims = _axes(axis, x.ndim, self.name), keepdims
