@@ -30,11 +30,13 @@ class DistributedSampler:
         seed: seeds the permutation together with the epoch; the same on every rank.
         drop_last: drop the tail that does not divide evenly, instead of padding by wrapping.
     Example:
-        >>> sampler = DistributedSampler(train_set, shuffle=True, seed=0)
-        >>> loader = DataLoader(train_set, batch_size=64, sampler=sampler)
-        >>> for epoch in range(epochs):
-        ...     sampler.set_epoch(epoch)
-        ...     for x, y in loader: ...
+        >>> from deeplite.data import DistributedSampler
+        >>> sampler = DistributedSampler(range(10), num_replicas=3, rank=1, shuffle=False)
+        >>> list(sampler)             # 10 padded to 12 by wrapping around: 1, 4, 7, then 0
+        [1, 4, 7, 0]
+        >>> for epoch in range(2):
+        ...     sampler.set_epoch(epoch)  # with shuffle=True, a new order each epoch
+        ...     rows = sampler.indices()  # or DataLoader(..., sampler=sampler)
     """
 
     def __init__(self, dataset, num_replicas: Optional[int] = None, rank: Optional[int] = None,

@@ -5,10 +5,14 @@ each process calls ``init()``. Names and semantics follow ``torch.distributed``.
 raises, hangs or runs fewer steps aborts the whole job with a message instead of hanging it
 (``failure.py``). Without a launcher, ``init()`` makes a world of one and never touches MPI.
 
+    >>> import deeplite as dl
     >>> import deeplite.distributed as dist
-    >>> dist.init()
-    >>> total = deeplite.tensor([float(dist.rank())])
+    >>> dist.init()                            # without a launcher: a world of one
+    >>> total = dl.tensor([float(dist.rank())])
     >>> dist.all_reduce(total)                 # 0 + 1 + ... + (world_size - 1) on every rank
+    >>> total.item()
+    0.0
+    >>> dist.destroy()
 """
 import importlib as _importlib
 

@@ -12,6 +12,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..autograd import bump_version, is_grad_enabled
 from ..tensor import Tensor
 from .failure import Stamp
 from .world import WORLD, _require_init
@@ -59,7 +60,9 @@ def warn_once(key: str, message: str) -> None:
 def _check_tensor(name: str, tensor) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name}: expected a deeplite Tensor, got {type(tensor).__name__}")
-    tensor._check_inplace(name)  # a leaf that requires grad may change only under no_grad
+    if tensor.requires_grad and is_grad_enabled():  # a collective is not recorded on the tape
+        raise RuntimeError(f"{name}: a tensor that requires grad cannot be changed in place while "
+                           f"grad mode is on; wrap the call in `with deeplite.no_grad():`")
 
 
 def _cuda_aware() -> bool:
@@ -73,8 +76,14 @@ def all_reduce(tensor: Tensor, op: str = "sum") -> None:
         tensor: any device; the same shape and dtype on every rank.
         op: "sum", "mean" (the sum divided by world_size, floating dtypes only), "max" or "min".
     Example:
-        >>> loss_sum = deeplite.tensor([batch_loss * len(batch)])
-        >>> dist.all_reduce(loss_sum)            # now the sum over every rank's batches
+        >>> import deeplite as dl
+        >>> import deeplite.distributed as dist
+        >>> dist.init()
+        >>> loss_sum = dl.tensor([2.5])
+        >>> dist.all_reduce(loss_sum)            # now the sum over every rank's values
+        >>> loss_sum.item()                      # (a world of one, here)
+        2.5
+        >>> dist.destroy()
     """
     world = _require_init("all_reduce")
     _check_tensor("all_reduce", tensor)
@@ -86,6 +95,7 @@ def all_reduce(tensor: Tensor, op: str = "sum") -> None:
     if world.size == 1:
         return
     reduce_array(tensor.data, tensor._backend, op)
+    bump_version(tensor)  # a node that saved the old values raises instead of going wrong
 
 
 def reduce_array(array, backend, op: str) -> None:
@@ -145,6 +155,7 @@ def broadcast(tensor: Tensor, src: int = 0) -> None:
     _check_src("broadcast", src, world)
     if world.size > 1:
         broadcast_array(tensor.data, tensor._backend, src)
+        bump_version(tensor)
 
 
 def broadcast_array(array, backend, src: int = 0) -> None:

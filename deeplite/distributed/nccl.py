@@ -20,8 +20,8 @@ _DTYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCC
 def load():
     """``cupy.cuda.nccl`` when it works here, else None and the reason."""
     try:
-        import cupy.cuda  # type: ignore[import-not-found]
-        from cupy.cuda import nccl  # type: ignore[import-not-found]
+        import cupy.cuda
+        from cupy.cuda import nccl
     except ImportError as error:
         return None, f"cupy.cuda.nccl cannot be imported ({error})"
     if not getattr(cupy.cuda, "nccl_enabled", True) or not getattr(nccl, "available", True):
@@ -46,7 +46,7 @@ def version():
 
 def pick_device(world):
     """Make GPU ``local_rank % count`` current; (cupy, that device's PCI bus id)."""
-    import cupy  # type: ignore[import-not-found]
+    import cupy
 
     count = cupy.cuda.runtime.getDeviceCount()
     device = cupy.cuda.Device(world.local_rank % count)

@@ -56,10 +56,8 @@ class Session:
     def train_step(self, model, optimizer, task):
         """``step(x, y) -> (mean loss, correct)`` over the global batch, as ``fit`` expects."""
         from ..nn.parallel import DistributedDataParallel
-        from ..nn.parallel.distributed import engine_hooks
 
         ddp = DistributedDataParallel(model)
-        hooks = engine_hooks()
 
         def step(inputs, targets):
             count = len(targets)
@@ -70,9 +68,7 @@ class Session:
             local = len(local_y)
             # Summed loss of this slice; a slice of no rows still joins the all-reduce.
             loss_sum = task.loss(outputs, local_y) * local if local else outputs.sum() * 0.0
-            (loss_sum * (self.size / count)).backward()
-            if not hooks:
-                ddp.reduce_gradients()  # a tape without end-of-backward hooks
+            (loss_sum * (self.size / count)).backward()  # DDP averages the gradients as it ends
             optimizer.step()
             correct = task.correct(outputs.detach(), local_y) if local else 0
             totals = creation.tensor([float(loss_sum.detach()), float(correct)],

@@ -86,7 +86,9 @@ def init(backend: str = "auto", timeout: float = 300.0) -> None:
     Example:
         >>> import deeplite.distributed as dist
         >>> dist.init()
-        >>> print(f"rank {dist.rank()} of {dist.world_size()}")
+        >>> print(f"rank {dist.rank()} of {dist.world_size()}")  # without a launcher
+        rank 0 of 1
+        >>> dist.destroy()
     """
     if backend not in BACKENDS:
         raise ValueError(f"init: backend must be one of {', '.join(BACKENDS)}, got {backend!r}")

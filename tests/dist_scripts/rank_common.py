@@ -13,7 +13,6 @@ import numpy as np
 import deeplite as dl
 import deeplite.nn.functional as F
 from deeplite.data import DistributedSampler
-from deeplite.nn.parallel.distributed import engine_hooks
 
 SAMPLES, FEATURES, CLASSES = 103, 5, 3
 GLOBAL_BATCH = 12  # divisible by 1, 2, 3 and 4: every rank's local batch is the same size
@@ -62,8 +61,6 @@ def train(model, x, y, batches, accumulate: int = 1, device: str = None):
                     loss.backward()
             else:
                 loss.backward()
-        if hasattr(model, "reduce_gradients") and not engine_hooks():
-            model.reduce_gradients()  # a tape without end-of-backward hooks: sync by hand
         optimizer.step()
     return optimizer
 

@@ -7,7 +7,6 @@ from rank_common import arguments, write_result
 import deeplite as dl
 import deeplite.distributed as dist
 from deeplite.nn.parallel import DistributedDataParallel
-from deeplite.nn.parallel.distributed import engine_hooks
 
 
 class ThreeLayers(dl.nn.Module):
@@ -36,8 +35,6 @@ def main():
     if rank == 0:
         loss = loss + (inner.b(x) * 3).sum()
     loss.backward()
-    if not engine_hooks():
-        model.reduce_gradients()
     write_result(out, rank, {"a": inner.a.weight.grad.numpy(), "b": inner.b.weight.grad.numpy(),
                              "at_construction": at_construction,
                              "after_forward": inner.running.numpy()},

@@ -7,6 +7,7 @@ slot per parameter that says whether this rank has a gradient for it: after the 
 no rank touched keeps ``grad=None`` (as in one process), and one some ranks touched gets the
 others' zeros averaged in.
 """
+from ...autograd import bump_version
 from ...tensor import Tensor
 
 
@@ -61,6 +62,7 @@ class Bucket:
             values, grad = self._view(index), parameter.grad
             if grad is not None and grad.data.flags.c_contiguous and grad.data.flags.writeable:
                 xp.copyto(grad.data, values)
+                bump_version(grad)
             else:
                 parameter.grad = Tensor._wrap(values.copy(), self.backend)
 
@@ -73,6 +75,7 @@ class Bucket:
         """Write the buffer back into the parameters' values, in place."""
         for index, parameter in enumerate(self.parameters):
             self.backend.xp.copyto(parameter.data, self._view(index))
+            bump_version(parameter)
 
 
 def make_buckets(parameters: list, cap_bytes: int) -> list:

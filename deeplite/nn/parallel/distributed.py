@@ -6,23 +6,14 @@ built the same parameters (names, shapes, dtypes) and takes rank 0's values; aft
 optimizer step is the step one process would take on the whole global batch.
 """
 import contextlib
-import logging
 
 from ... import autograd
 from ... import distributed as dist
+from ...autograd import bump_version
 from ...distributed.collectives import broadcast_array, reduce_array
 from ...distributed.world import WORLD
-from ...tensor import Tensor
 from ..module import Module
 from .buckets import make_buckets
-
-log = logging.getLogger(__name__)
-
-
-def engine_hooks() -> bool:
-    """Whether the tape offers the end-of-backward hooks DDP synchronises on."""
-    return hasattr(Tensor, "register_post_accumulate_grad_hook") and \
-        hasattr(autograd, "queue_callback")
 
 
 class DistributedDataParallel(Module):
@@ -36,11 +27,17 @@ class DistributedDataParallel(Module):
         broadcast_buffers: copy rank 0's buffers (BatchNorm's running statistics) to every rank
             at construction and before each training forward.
     Example:
+        >>> import deeplite as dl
+        >>> import deeplite.distributed as dist
+        >>> import deeplite.nn.functional as F
+        >>> from deeplite.nn.parallel import DistributedDataParallel
         >>> dist.init()
-        >>> model = DistributedDataParallel(nn.MLP([784, 1024, 10]))
-        >>> loss = F.cross_entropy(model(x_local), y_local)
-        >>> loss.backward()                      # gradients are now averaged over all ranks
+        >>> model = DistributedDataParallel(dl.nn.MLP([4, 8, 3]))
+        >>> optimizer = dl.optim.SGD(model.parameters(), lr=0.1)
+        >>> x_local, y_local = dl.randn(16, 4), dl.randint(0, 3, (16,))  # this rank's share
+        >>> F.cross_entropy(model(x_local), y_local).backward()  # gradients averaged over ranks
         >>> optimizer.step()
+        >>> dist.destroy()
     """
 
     def __init__(self, module: Module, bucket_cap_mb: float = 25, broadcast_buffers: bool = True):
@@ -72,10 +69,8 @@ class DistributedDataParallel(Module):
             self._attach_hooks([parameter for _, parameter in named])
 
     def _attach_hooks(self, parameters: list) -> None:
-        if not engine_hooks():
-            log.warning("DistributedDataParallel: this deeplite's tape has no end-of-backward "
-                        "hook; call model.reduce_gradients() after each backward()")
-            return
+        # The tape calls each hook once the parameter's .grad is final for this backward; the
+        # first one queues the reduction for the end of the backward pass (PyTorch's design).
         for parameter in parameters:
             parameter.register_post_accumulate_grad_hook(self._gradient_ready)
 
@@ -109,9 +104,15 @@ class DistributedDataParallel(Module):
         """Inside, backward accumulates gradients locally; the first backward after syncs all.
 
         Example:
+            >>> import deeplite as dl
+            >>> import deeplite.distributed as dist
+            >>> from deeplite.nn.parallel import DistributedDataParallel
+            >>> dist.init()
+            >>> model = DistributedDataParallel(dl.nn.Linear(3, 1))
             >>> with model.no_sync():
-            ...     model(x1).sum().backward()   # local only
-            >>> model(x2).sum().backward()       # all-reduces the sum of both
+            ...     model(dl.randn(2, 3)).sum().backward()   # local only
+            >>> model(dl.randn(2, 3)).sum().backward()       # all-reduces the sum of both
+            >>> dist.destroy()
         """
         previous = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
@@ -123,6 +124,7 @@ class DistributedDataParallel(Module):
     def _sync_buffers(self) -> None:
         for _, buffer in _named_buffers(self.module):
             broadcast_array(buffer.data, buffer._backend, 0)
+            bump_version(buffer)
 
     def forward(self, *args, **kwargs):
         """Run the wrapped module (after taking rank 0's buffers, in training mode)."""
