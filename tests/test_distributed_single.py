@@ -176,19 +176,19 @@ def test_sampler_matches_pytorch_in_order(size, replicas, drop_last):
 def test_shuffled_shares_cover_the_padded_permutation(size, replicas):
     samplers = [DistributedSampler(range(size), replicas, rank, seed=3)
                 for rank in range(replicas)]
-    shares = [sampler.indices() for sampler in samplers]
+    shares = [sampler.epoch_indices() for sampler in samplers]
     assert len({len(share) for share in shares}) == 1  # every rank: the same number
     together = np.concatenate(shares)
     assert set(together.tolist()) == set(range(size))  # every sample, padding repeats some
     assert len(together) - size == (-size) % replicas
-    first = [sampler.indices().copy() for sampler in samplers]
+    first = [sampler.epoch_indices().copy() for sampler in samplers]
     for sampler in samplers:
         sampler.set_epoch(1)
-    moved = [not np.array_equal(a, s.indices()) for a, s in zip(first, samplers, strict=True)]
+    moved = [not np.array_equal(a, s.epoch_indices()) for a, s in zip(first, samplers, strict=True)]
     assert any(moved)
     again = DistributedSampler(range(size), replicas, 0, seed=3)
     again.set_epoch(1)
-    np.testing.assert_array_equal(again.indices(), samplers[0].indices())
+    np.testing.assert_array_equal(again.epoch_indices(), samplers[0].epoch_indices())
 
 
 def test_sampler_errors_match_pytorch():
@@ -211,12 +211,12 @@ def test_dataloader_accepts_the_sampler(rng):
 
     if "sampler" not in inspect.signature(DataLoader).parameters:
         pytest.skip("this DataLoader has no sampler= yet (another branch adds it); "
-                    "use sampler.indices() to slice the data")
+                    "use sampler.epoch_indices() to slice the data")
     x = rng.standard_normal((10, 2))
     sampler = DistributedSampler(range(10), num_replicas=2, rank=1, shuffle=True, seed=0)
     loader = DataLoader(TensorDataset(x), batch_size=3, sampler=sampler)
     rows = np.concatenate([batch[0].numpy() for batch in loader])
-    np.testing.assert_array_equal(rows, x[sampler.indices()])
+    np.testing.assert_array_equal(rows, x[sampler.epoch_indices()])
 
 
 def test_doctor_reports_mpi_and_nccl(monkeypatch):

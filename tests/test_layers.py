@@ -14,8 +14,9 @@ LAYER_OF = {
     "deeplite.backends": "backends", "deeplite._C": "backends", "deeplite.dtypes": "backends",
     "deeplite.autograd": "tape", "deeplite.tensor": "tape", "deeplite.creation": "tape",
     "deeplite.ops": "tape", "deeplite.gradcheck": "tape", "deeplite.forward_mode": "tape",
-    # methods.py binds the functional ops onto Tensor as methods: it sits above functional.
-    "deeplite.functional": "functional", "deeplite.methods": "functional",
+    "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
+    "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
+    "deeplite.functional": "functional",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
     "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",

@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from .samplers import Sampler
+
 
 def _count(name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -19,7 +21,7 @@ def _count(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler):
     """Yield this rank's indices into ``dataset`` for the current epoch.
 
     Args:
@@ -36,7 +38,7 @@ class DistributedSampler:
         [1, 4, 7, 0]
         >>> for epoch in range(2):
         ...     sampler.set_epoch(epoch)  # with shuffle=True, a new order each epoch
-        ...     rows = sampler.indices()  # or DataLoader(..., sampler=sampler)
+        ...     rows = sampler.epoch_indices()  # what DataLoader(..., sampler=sampler) reads
     """
 
     def __init__(self, dataset, num_replicas: Optional[int] = None, rank: Optional[int] = None,
@@ -81,12 +83,10 @@ class DistributedSampler:
             order = np.concatenate([order, np.resize(order, padding)])  # wraps around, repeating
         return order
 
-    def indices(self) -> np.ndarray:
-        """This rank's indices for the current epoch, as an int64 array."""
+    def epoch_indices(self) -> np.ndarray:
+        """This rank's indices for the current epoch, as an int64 array (the same each call
+        until ``set_epoch``)."""
         return self.global_order()[self.rank:self.total_size:self.num_replicas]
-
-    def __iter__(self):
-        return iter(self.indices().tolist())
 
     def __len__(self) -> int:
         return self.num_samples

@@ -10,14 +10,30 @@ Example:
     >>> loss = dl.nn.BCEWithLogitsLoss()(model(x).reshape(-1), y)
     >>> loss.backward()
 """
-from . import functional, init, utils  # noqa: F401
-from . import parallel  # noqa: F401
-from .layers import (MLP, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax,
-                     Step, Tanh)
+from . import functional, init, parallel, utils  # noqa: F401
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
+from .embedding import Embedding
+from .flatten import Flatten, Unflatten
+from .hooks import RemovableHandle
+from .layers import (
+    MLP,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Step,
+    Tanh,
+)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, LogisticLoss, MSELoss, l2_penalty
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm, RMSNorm
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU",
            "Sigmoid", "Tanh", "Step", "Softmax", "Dropout", "MLP", "BCEWithLogitsLoss",
            "CrossEntropyLoss", "MSELoss", "LogisticLoss", "l2_penalty", "functional", "init",
-           "utils"]
+           "utils", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Flatten",
+           "Unflatten", "LayerNorm", "RMSNorm", "BatchNorm1d", "Embedding", "RemovableHandle"]

@@ -101,3 +101,61 @@ def activate(x: Tensor, act: str, slope: float = 0.01) -> Tensor:
     if act == "identity":
         return x
     return Act.apply(x, act=act, slope=slope)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
+
+    Example:
+        >>> import deeplite
+        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    return activate(x, "sigmoid")
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
+    return activate(x, "relu")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
+    return activate(x, "leaky_relu", negative_slope)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return activate(x, "tanh")
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)), computed stably for any x."""
+    return activate(x, "softplus")
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
+    return -softplus(-x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
+    """The perceptron's step: 1 where x > 0, ``value`` where x == 0, 0 elsewhere.
+
+    Its derivative is 0 everywhere it exists, so gradients through it are zero (as the lecture
+    says: the perceptron is not trained by gradient descent through its step).
+    """
+    return Heaviside.apply(x, value=value)
+
+
+step = heaviside

@@ -31,7 +31,7 @@ def main():
     last_epoch = 1 if mode == "first" else EPOCHS
     for epoch in range(first_epoch, last_epoch):
         sampler.set_epoch(epoch)
-        indices = sampler.indices()
+        indices = sampler.epoch_indices()
         for start in range(0, len(indices), LOCAL_BATCH):
             piece = indices[start:start + LOCAL_BATCH]
             optimizer.zero_grad()

@@ -40,7 +40,7 @@ def global_order(replicas: int, epoch: int) -> np.ndarray:
     for rank in range(replicas):
         sampler = DistributedSampler(dataset, replicas, rank, shuffle=True, seed=7)
         sampler.set_epoch(epoch)
-        parts.append(sampler.indices())
+        parts.append(sampler.epoch_indices())
     return np.stack(parts, axis=1).reshape(-1)  # rank r holds positions r, r+N, r+2N, ...
 
 

@@ -30,7 +30,7 @@ def distributed_run(dtype, accumulate: int):
     batches = []
     for epoch in range(EPOCHS):
         sampler.set_epoch(epoch)
-        indices = sampler.indices()
+        indices = sampler.epoch_indices()
         batches.extend(indices[start:start + local] for start in range(0, len(indices), local))
     train(model, x, y, batches, accumulate)
     return parameters_of(model)
