@@ -13,10 +13,7 @@ class ThreeLayers(dl.nn.Module):
     def __init__(self, rank: int):
         super().__init__()
         self.a, self.b, self.c = dl.nn.Linear(3, 2), dl.nn.Linear(3, 2), dl.nn.Linear(3, 2)
-        self.running = dl.tensor([float(rank), 1.0 + rank], dtype=dl.float64)
-
-    def named_buffers(self, prefix: str = "", recurse: bool = True):
-        yield "running", self.running  # a buffer, as Module.named_buffers lists them
+        self.register_buffer("running", dl.tensor([float(rank), 1.0 + rank], dtype=dl.float64))
 
     def forward(self, x):
         return self.a(x)

@@ -55,7 +55,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self.require_backward_grad_sync = True
         named = list(module.named_parameters())
-        _check_same_model(named, _named_buffers(module))
+        _check_same_model(named, list(module.named_buffers()))
         # Backward produces gradients roughly from the last layer to the first: fill that way.
         self._buckets = make_buckets([parameter for _, parameter in reversed(named)],
                                      int(bucket_cap_mb * 1024 * 1024))
@@ -122,7 +122,7 @@ class DistributedDataParallel(Module):
             self.require_backward_grad_sync = previous
 
     def _sync_buffers(self) -> None:
-        for _, buffer in _named_buffers(self.module):
+        for _, buffer in self.module.named_buffers():
             broadcast_array(buffer.data, buffer._backend, 0)
             bump_version(buffer)
 
@@ -136,12 +136,6 @@ class DistributedDataParallel(Module):
 
     def __repr__(self) -> str:
         return f"DistributedDataParallel(\n  (module): {self.module!r}\n)"
-
-
-def _named_buffers(module) -> list:
-    """(name, buffer) pairs of ``module``; none on a Module class without buffers."""
-    named_buffers = getattr(module, "named_buffers", None)
-    return list(named_buffers()) if named_buffers is not None else []
 
 
 def _describe(entry) -> str:
