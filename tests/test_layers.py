@@ -17,6 +17,9 @@ LAYER_OF = {
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
     "deeplite.functional": "functional",
+    # Collectives over tensors sit beside functional: nn.parallel and data's sampler use them;
+    # their checkpoint helpers read and write files, as serialization does.
+    "deeplite.distributed": "functional", "deeplite.distributed.checkpoint": "api",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
     "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",

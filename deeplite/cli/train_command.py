@@ -12,9 +12,8 @@ from tqdm import tqdm
 from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
-from ..distributed import training as distributed_training
 from ..train import Classification, fit, make_train_step
-from . import CommandError, plots, resume, run_files
+from . import CommandError, distributed_session, plots, resume, run_files
 from .sources import BUILTIN, load_dataset
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
@@ -140,7 +139,7 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
 
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
-    session = distributed_training.start(args)  # None unless --distributed
+    session = distributed_session.start(args)  # None unless --distributed
     if args.resume:
         resume_from, done, finished = (session or resume).resume_arguments(args)
     else:

@@ -42,6 +42,6 @@ __all__ = ["REDUCE_OPS", "all_gather_object", "all_reduce", "barrier", "broadcas
 
 def __getattr__(name):
     # Submodules with heavier imports load on first use: dist.checkpoint, dist.training, ...
-    if name in ("checkpoint", "training", "probe", "nccl"):
+    if name in ("checkpoint", "probe", "nccl"):
         return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'deeplite.distributed' has no attribute {name!r}")

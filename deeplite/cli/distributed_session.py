@@ -9,12 +9,15 @@ prints, draws the progress bar and writes the run folder (then a barrier); ``--r
 on rank 0 and broadcasts. The session stands in for ``run_files`` and ``resume`` where the
 command writes or reads files, so the command itself changes in a few lines.
 """
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import creation
-from . import checkpoint, collectives, world
+from ..distributed import checkpoint, collectives, world
+from ..nn.parallel import DistributedDataParallel
+from . import CommandError, resume, run_files
 
 INCOMPATIBLE = {"cuda_graph": "--cuda-graph", "diagnose": "--diagnose"}
 
@@ -23,8 +26,6 @@ def start(args):
     """A ``Session`` when ``args.distributed`` is set, else None."""
     if not getattr(args, "distributed", False):
         return None
-    from ..cli import CommandError
-
     for key, flag in INCOMPATIBLE.items():
         if getattr(args, key, False):
             raise CommandError(f"--distributed and {flag} exclude each other: {flag} reads or "
@@ -55,8 +56,6 @@ class Session:
     # ---- the step -------------------------------------------------------------------------------
     def train_step(self, model, optimizer, task):
         """``step(x, y) -> (mean loss, correct)`` over the global batch, as ``fit`` expects."""
-        from ..nn.parallel import DistributedDataParallel
-
         ddp = DistributedDataParallel(model)
 
         def step(inputs, targets):
@@ -81,34 +80,24 @@ class Session:
     # ---- the files: rank 0 writes, the others wait --------------------------------------------
     def new_run_dir(self, out, dataset_name: str):
         """Rank 0's run folder (its name has a timestamp), the same path on every rank."""
-        from pathlib import Path
-
-        from ..cli import run_files
-
         path: list[Any] = [str(run_files.new_run_dir(out, dataset_name)) if self.is_main else None]
         collectives.broadcast_object_list(path, src=0)
         return Path(path[0])
 
     def save_checkpoint(self, path, model, optimizer, config: dict) -> None:
         """``run_files.save_checkpoint`` on rank 0, then a barrier."""
-        from ..cli import run_files
-
         if self.is_main:
             run_files.save_checkpoint(path, model, optimizer, config)
         collectives.barrier()
 
     def write_json(self, path, payload: dict) -> None:
         """``run_files.write_json`` on rank 0 (no barrier: nobody reads it back)."""
-        from ..cli import run_files
-
         if self.is_main:
             run_files.write_json(path, payload)
 
     # ---- --resume: rank 0 reads, everyone gets it ----------------------------------------------
     def resume_arguments(self, args) -> tuple:
         """``resume.resume_arguments`` on rank 0; its settings broadcast to every rank."""
-        from ..cli import CommandError, resume
-
         message: list[Any] = [None, None, None]
         if self.is_main:
             try:
@@ -127,8 +116,6 @@ class Session:
 
     def restore(self, path, model, optimizer, train_loader, done: int) -> None:
         """Rank 0 loads the training state and broadcasts it; every loader fast-forwards."""
-        from ..cli import CommandError
-
         try:
             checkpoint.load_training_state(path, model, optimizer)
         except ValueError as error:
