@@ -1,6 +1,5 @@
-"""Ops that move elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
-from .. import backends
-from .. import versions
+"""Moving elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
+from .. import backends, versions
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -250,7 +249,7 @@ class _MaskCoords(tuple):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather) and bool masks."""
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather), bool masks."""
     return GetItem.apply(x, index=raw_index(index, x._backend))
 
 
