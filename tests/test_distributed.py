@@ -55,6 +55,9 @@ def test_gradients_of_parameters_some_ranks_did_not_use_and_buffers(tmp_path):
         assert info["c_is_none"]  # no rank used it: None, as in one process
         np.testing.assert_array_equal(result["at_construction"], [0.0, 1.0])  # rank 0's buffer
         np.testing.assert_array_equal(result["after_forward"], [7.0, 7.0])
+        np.testing.assert_array_equal(result["frozen"], results[0]["frozen_before"])
+        assert info["frozen_grad_is_none"]
+    assert not np.array_equal(results[0]["frozen_before"], results[1]["frozen_before"])
 
 
 TIMEOUT_S = 2.0  # the watchdog's timeout in the failure tests (DEEPLITE_DIST_TIMEOUT)
@@ -109,9 +112,8 @@ def test_parameter_mismatch_is_refused_before_any_collective(tmp_path):
     for rank in range(2):
         refused = json.loads((tmp_path / f"refused{rank}.json").read_text())
         assert refused["message"] == (
-            "DistributedDataParallel: parameter 'layers.0.weight' has shape (5, 8) and dtype "
-            "float32 on rank 0 but shape (5, 9) and dtype float32 on rank 1; every rank must "
-            "build the same model")
+            "DistributedDataParallel: parameter 'layers.0.weight' has shape (5, 8) on rank 0 but "
+            "shape (5, 9) on rank 1; every rank must build the same model")
         assert refused["collectives"] == 1  # only the gather of the parameter list
     assert "deeplite.distributed: rank 0 of 2 failed (ValueError: DistributedDataParallel" \
         in job.output or "rank 1 of 2 failed (ValueError" in job.output

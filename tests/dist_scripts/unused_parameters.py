@@ -13,6 +13,8 @@ class ThreeLayers(dl.nn.Module):
     def __init__(self, rank: int):
         super().__init__()
         self.a, self.b, self.c = dl.nn.Linear(3, 2), dl.nn.Linear(3, 2), dl.nn.Linear(3, 2)
+        self.frozen = dl.nn.Linear(3, 2)
+        self.frozen.weight.requires_grad_(False)  # rank 0's values, but no gradient bucket
         self.register_buffer("running", dl.tensor([float(rank), 1.0 + rank], dtype=dl.float64))
 
     def forward(self, x):
@@ -24,6 +26,7 @@ def main():
     dist.init()
     rank = dist.rank()
     inner = ThreeLayers(rank).to(dl.float64)
+    frozen_before = inner.frozen.weight.numpy().copy()  # drawn unseeded: differs per rank
     model = DistributedDataParallel(inner)
     at_construction = inner.running.numpy().copy()
     inner.running.data[...] = 7.0 + rank
@@ -34,8 +37,11 @@ def main():
     loss.backward()
     write_result(out, rank, {"a": inner.a.weight.grad.numpy(), "b": inner.b.weight.grad.numpy(),
                              "at_construction": at_construction,
-                             "after_forward": inner.running.numpy()},
-                 {"c_is_none": inner.c.weight.grad is None})
+                             "after_forward": inner.running.numpy(),
+                             "frozen_before": frozen_before,
+                             "frozen": inner.frozen.weight.numpy()},
+                 {"c_is_none": inner.c.weight.grad is None,
+                  "frozen_grad_is_none": inner.frozen.weight.grad is None})
 
 
 if __name__ == "__main__":

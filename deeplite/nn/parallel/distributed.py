@@ -56,23 +56,28 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         named = list(module.named_parameters())
         _check_same_model(named, list(module.named_buffers()))
-        # Backward produces gradients roughly from the last layer to the first: fill that way.
-        self._buckets = make_buckets([parameter for _, parameter in reversed(named)],
-                                     int(bucket_cap_mb * 1024 * 1024))
+        # Frozen parameters (requires_grad=False) get rank 0's values but no gradient buckets,
+        # as in PyTorch. Backward produces gradients roughly from the last layer to the first:
+        # the buckets fill in that order.
+        trainable = [parameter for _, parameter in reversed(named) if parameter.requires_grad]
+        cap = int(bucket_cap_mb * 1024 * 1024)
+        self._buckets = make_buckets(trainable, cap)
         self._callback_queued = False
+        self._hook_handles: list = []
         if dist.world_size() > 1:
-            for bucket in self._buckets:
+            for bucket in make_buckets([parameter for _, parameter in named], cap):
                 bucket.pack_values()
                 broadcast_array(bucket.flat, bucket.backend, 0)
                 bucket.unpack_values()
             self._sync_buffers()
-            self._attach_hooks([parameter for _, parameter in named])
+            self._attach_hooks(trainable)
 
     def _attach_hooks(self, parameters: list) -> None:
         # The tape calls each hook once the parameter's .grad is final for this backward; the
         # first one queues the reduction for the end of the backward pass (PyTorch's design).
         for parameter in parameters:
-            parameter.register_post_accumulate_grad_hook(self._gradient_ready)
+            self._hook_handles.append(
+                parameter.register_post_accumulate_grad_hook(self._gradient_ready))
 
     def _gradient_ready(self, parameter) -> None:
         """A parameter's gradient is final: make sure the reduction runs as backward ends."""
@@ -138,13 +143,17 @@ class DistributedDataParallel(Module):
         return f"DistributedDataParallel(\n  (module): {self.module!r}\n)"
 
 
-def _describe(entry) -> str:
-    return f"shape {entry[1]} and dtype {entry[2]}"
+FIELDS = ("shape", "dtype", "requires_grad")
+
+
+def _describe(entry, fields) -> str:
+    """E.g. "shape (5, 8) and dtype float32": the named fields of a gathered entry."""
+    return " and ".join(f"{FIELDS[i]} {entry[2 + i]}" for i in fields)
 
 
 def _check_same_model(parameters: list, buffers: list) -> None:
     """Every rank must hold the same tensors: MPI on mismatched sizes is undefined behaviour."""
-    mine = [(kind, name, tuple(tensor.shape), str(tensor.dtype))
+    mine = [(kind, name, tuple(tensor.shape), str(tensor.dtype), bool(tensor.requires_grad))
             for kind, named in (("parameter", parameters), ("buffer", buffers))
             for name, tensor in named]
     everyone = [None] * dist.world_size()
@@ -160,9 +169,10 @@ def _check_same_model(parameters: list, buffers: list) -> None:
                         f"DistributedDataParallel: rank 0 has {ours[0]} {ours[1]!r} where rank "
                         f"{other_rank} has {other[0]} {other[1]!r}; every rank must build the "
                         f"same model")
+                differ = [i for i in range(len(FIELDS)) if ours[2 + i] != other[2 + i]]
                 raise ValueError(
                     f"DistributedDataParallel: {ours[0]} {ours[1]!r} has "
-                    f"{_describe(ours[1:])} on rank 0 but {_describe(other[1:])} on rank "
+                    f"{_describe(ours, differ)} on rank 0 but {_describe(other, differ)} on rank "
                     f"{other_rank}; every rank must build the same model")
         extra = reference[len(theirs):] or theirs[len(reference):]
         holder = 0 if len(reference) > len(theirs) else other_rank
