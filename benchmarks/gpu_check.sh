@@ -40,6 +40,9 @@ python3 -c "import torch; print('torch', torch.__version__, '| cuda', torch.vers
 
 run_step build 100 python3 -m pip install --no-build-isolation --no-deps -e .
 run_step cuda-tests 110 python3 -m pytest -q -m cuda -p no:cacheprovider tests
+# Data-parallel on one GPU: a 1-rank NCCL communicator, 2 ranks staging through the host (they
+# skip, saying why, without NCCL or without mpi4py + mpich: pip install "deeplite[dist]").
+run_step distributed 60 python3 -m pytest -q -rs -p no:cacheprovider tests/test_distributed_cuda.py
 run_step benchmarks 80 python3 benchmarks/gpu_bench.py
 
 echo
