@@ -89,7 +89,7 @@ cat = concatenate
 
 # Submodules that import heavier packages load on first use: deeplite.nn, deeplite.cuda, ...
 _LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "viz", "utils",
-         "jit"}
+         "jit", "distributed"}
 
 
 def __getattr__(name):

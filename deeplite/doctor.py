@@ -149,4 +149,7 @@ def report() -> str:
                  f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
                  f"of {threads['cpu_count']} CPUs")
     lines.append(f"default device: {get_default_device()}")
+    from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
+
+    lines += ["", *probe.report_lines()]
     return "\n".join(lines)

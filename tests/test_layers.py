@@ -19,6 +19,9 @@ LAYER_OF = {
     # jit records and replays backend kernels: it imports only the tensor and the backends.
     "deeplite.jit": "tape",
     "deeplite.functional": "functional",
+    # Collectives over tensors sit beside functional: nn.parallel and data's sampler use them;
+    # their checkpoint helpers read and write files, as serialization does.
+    "deeplite.distributed": "functional", "deeplite.distributed.checkpoint": "api",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
     "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",

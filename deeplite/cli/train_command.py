@@ -14,7 +14,7 @@ from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
 from ..train import Classification, fit, make_train_step
-from . import CommandError, plots, resume, run_files, tensorboard_run
+from . import CommandError, distributed_session, plots, resume, run_files, tensorboard_run
 from .sources import BUILTIN, load_dataset
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
@@ -73,6 +73,9 @@ def register(subparsers) -> None:
                      help="log curves, histograms and hparams for TensorBoard (DIR default: tb/ "
                           "in the run folder; needs pip install 'deeplite[tensorboard]')")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--distributed", action="store_true",
+                     help="data-parallel over the ranks of mpiexec -n N (--batch-size is the "
+                          "global batch; see docs/distributed.md)")
     parser.set_defaults(func=run_train)
 
 
@@ -154,8 +157,9 @@ def jit_step(args, device, model, optimizer, task):
 
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
+    session = distributed_session.start(args)  # None unless --distributed
     if args.resume:
-        resume_from, done, finished = resume.resume_arguments(args)
+        resume_from, done, finished = (session or resume).resume_arguments(args)
     else:
         resume_from, done, finished = None, 0, []
         args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
@@ -180,11 +184,14 @@ def run_train(args) -> int:
     test_loader = DataLoader(TensorDataset(test.x, task.targets(test.y)), TEST_BATCH,
                              device=device)
     if resume_from is not None:
-        resume.restore(resume_from, model, optimizer, train_loader, done)
+        (session or resume).restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else jit_step(args, device, model, optimizer, task)
-    run_dir = run_files.new_run_dir(args.out, args.dataset)
-    if args.diagnose:  # the lecture's computational graph of one training step
+    if session is not None:
+        step = session.train_step(model, optimizer, task)
+    files = session or run_files  # under --distributed, rank 0 writes and the others wait
+    run_dir = files.new_run_dir(args.out, args.dataset)
+    if args.diagnose:  # the lecture's computational graph of one step (--distributed refuses it)
         from ..viz.training import draw_training_step
 
         draw_training_step(model, task, train.x, train.y, device, run_dir / "graph.png")
@@ -200,11 +207,13 @@ def run_train(args) -> int:
     if resume_from is None:
         # Epoch 0 (the initial weights) is saved too, so a run that diverges in its first epoch
         # still leaves a loadable checkpoint behind.
-        run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
+        files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
     run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
            "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
 
-    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config)
+    main_rank = session is None or session.is_main
+    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config) \
+        if main_rank else None
     bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
@@ -217,12 +226,12 @@ def run_train(args) -> int:
         if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
             tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
-        run_files.save_checkpoint(checkpoint, model, optimizer,
-                                  {**config, "epoch": record["epoch"]})
+        files.save_checkpoint(checkpoint, model, optimizer,
+                              {**config, "epoch": record["epoch"]})
         run["checkpoint_epoch"] = record["epoch"]
         finished.append(record)
         # metrics.json too, each epoch, so a killed run still tells its story (and resumes).
-        run_files.write_json(run_dir / run_files.METRICS, _metrics(args, run, None))
+        files.write_json(run_dir / run_files.METRICS, _metrics(args, run, None))
         bar.set_description(f"epoch {record['epoch']}/{args.epochs} "
                             f"test acc {record['test_accuracy']:.3f}")
 
@@ -233,6 +242,8 @@ def run_train(args) -> int:
     bar.close()
     if tensorboard is not None:
         tensorboard.close(finished)
+    if session is not None and not session.is_main:
+        return session.follow(history["stopped"])
     return _report(args, run, history["stopped"])
 
 
