@@ -106,8 +106,9 @@ def reduce_loss(b, loss, grad, reduction):
 
 def sigmoid_bce(b, z, y, reduction):
     """Binary cross-entropy on logits and its gradient sigmoid(z) - y."""
-    # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)).
-    loss = b.sub(softplus(b, z), b.mul(z, y))
+    # PyTorch's form (1 - y) z + softplus(-z), with a stable softplus: equal to softplus(z) - z y
+    # for finite z, and inf (not inf - inf = NaN) for z = +inf, y = 0.
+    loss = b.add(b.mul(b.sub(_const(y, 1), y), z), softplus(b, b.neg(z)))
     return reduce_loss(b, loss, b.sub(b.sigmoid(z), y), reduction)
 
 

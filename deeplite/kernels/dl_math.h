@@ -233,7 +233,9 @@ DL_HD T Tanh(T x) {
 // stable computation of the cross entropy on logits: max(z,0) - z*y + log1p(exp(-|z|)).
 template <typename T>
 DL_HD T BceTerm(T z, T y) {
-  return Softplus(z) - z * y;
+  // PyTorch's form (1 - y) z - log sigmoid(z): equal to softplus(z) - z y for finite z, and
+  // +inf (not inf - inf = NaN) for z = +inf, y = 0, where the loss truly is infinite.
+  return (T(1) - y) * z + Softplus(-z);
 }
 
 // d BceTerm / dz.

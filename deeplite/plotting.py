@@ -1,4 +1,8 @@
-"""PNG plots of a run: loss and accuracy curves, and the ``--diagnose`` gradient/dead-ReLU plots."""
+"""PNG plots: a run's loss and score curves, ``--diagnose`` gradients and dead ReLUs, predictions.
+
+matplotlib is imported on first use (on the file-only Agg backend), never by ``import deeplite``.
+The ``deeplite`` command and the examples both draw through this module.
+"""
 from pathlib import Path
 
 
@@ -26,19 +30,37 @@ def _finish(figure, axes, path: Path, title: str) -> None:
     figure.savefig(path, dpi=100)
 
 
-def plot_curves(epochs: list, path: Path, title: str) -> None:
-    """Loss and accuracy per epoch, train and test side by side."""
+def plot_curves(epochs: list, path: Path, title: str, score: str = "accuracy") -> None:
+    """Loss and ``score`` (a record key suffix: accuracy, rmse) per epoch, train and test."""
     plt = pyplot()
     numbers = [record["epoch"] for record in epochs]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    figure, (loss_axis, score_axis) = plt.subplots(1, 2, figsize=(10, 4))
     for split in ("train", "test"):
         if epochs and f"{split}_loss" in epochs[0]:
             loss_axis.plot(numbers, [r[f"{split}_loss"] for r in epochs], marker=".", label=split)
-            accuracy_axis.plot(numbers, [r[f"{split}_accuracy"] for r in epochs], marker=".",
-                               label=split)
+        if epochs and f"{split}_{score}" in epochs[0]:
+            score_axis.plot(numbers, [r[f"{split}_{score}"] for r in epochs], marker=".",
+                            label=split)
     loss_axis.set(xlabel="epoch", ylabel="loss", title="loss", yscale="log")
-    accuracy_axis.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
-    _finish(figure, (loss_axis, accuracy_axis), path, title)
+    label = "accuracy" if score == "accuracy" else score.upper()
+    score_axis.set(xlabel="epoch", ylabel=label, title=label)
+    _finish(figure, (loss_axis, score_axis), path, title)
+    plt.close(figure)
+
+
+def plot_predictions(truth, predicted, path: Path, title: str) -> None:
+    """Predicted against true values of a regression, with the diagonal of perfect predictions."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(5, 5))
+    axis.scatter(truth, predicted, s=12, alpha=0.6)
+    low, high = min(min(truth), min(predicted)), max(max(truth), max(predicted))
+    axis.plot([low, high], [low, high], color="gray", linewidth=1, label="perfect")
+    axis.set(xlabel="true value", ylabel="predicted value", title="test split")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
     plt.close(figure)
 
 
