@@ -22,7 +22,7 @@ def diabetes_csv(tmp_path):
     path = tmp_path / "diabetes.csv"
     names = [f"f{j}" for j in range(x.shape[1])]
     lines = [",".join(names + ["progression"])]
-    lines += [",".join(f"{v:g}" for v in row) + f",{target:.1f}" 
+    lines += [",".join(f"{v:g}" for v in row) + f",{target:.1f}"
               for row, target in zip(x, y, strict=True)]
     path.write_text("\n".join(lines) + "\n")
     return path

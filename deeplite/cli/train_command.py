@@ -136,6 +136,11 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
     return cuda.CUDAGraph(step, static_x, static_y)
 
 
+def progress_postfix(loss: float, score_name: str, score: float) -> dict:
+    """The progress bar's figures, 4 significant digits: a late loss shows as 3.2e-05, not 0."""
+    return {"loss": f"{loss:.4g}", SHOWN[score_name]: f"{score:.4g}"}
+
+
 def _prepare_data(args, resumed):
     """(train, test, scaler, table, task, why): the dataset split, scaled, with its task."""
     table, kind, why = with_task(load_dataset(args.dataset, args.target, args.seed), args.task)
@@ -218,10 +223,8 @@ def run_train(args) -> int:
 
     def on_step(loss: float, score: float) -> None:
         # refresh=False: tqdm redraws on its own clock, not on every one of thousands of steps.
-        # 4 significant digits: the loss keeps moving visibly late in training (3.2e-05).
         bar.update(1)
-        bar.set_postfix({"loss": f"{loss:.4g}", SHOWN[task.score_name]: f"{score:.4g}"},
-                        refresh=False)
+        bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
 
     def on_epoch(record: dict) -> None:
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
