@@ -204,9 +204,10 @@ def _read_header(path, file) -> tuple:
     if not isinstance(header, dict):
         raise CheckpointError(f"load: {path} is not a safetensors file: its header is not a "
                               f"JSON object")
-    if len(header) > MAX_TENSORS + 1:
-        raise CheckpointError(f"load: {path}: its header lists {len(header) - 1} tensors; "
-                              f"deeplite reads up to {MAX_TENSORS}")
+    tensors = len(header) - ("__metadata__" in header)
+    if tensors > MAX_TENSORS:
+        raise CheckpointError(f"load: {path}: its header lists {tensors} tensors; deeplite "
+                              f"reads up to {MAX_TENSORS}")
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or not all(isinstance(value, str)
                                                  for value in metadata.values()):
@@ -269,6 +270,19 @@ def read_file(path) -> tuple:
 
 
 def read_metadata(path) -> dict:
-    """The str -> str metadata of a file, reading only its header (not verified: see read_file)."""
+    """The str -> str metadata of a file, checking its framing without reading the data.
+
+    The safetensors library validates the header against the file size (through a memory map,
+    so nothing big is read); the checksum, which needs the data, is verified by ``read_file``.
+    """
+    import safetensors
+
     with _open_regular(path) as file:
-        return _read_header(path, file)[2].get("__metadata__") or {}
+        header = _read_header(path, file)[2]
+    try:
+        with safetensors.safe_open(os.fspath(path), framework="numpy"):
+            pass
+    except Exception as error:  # SafetensorError, or anything else its parser raises
+        raise CheckpointError(f"load: {path}: not a valid safetensors file (truncated or "
+                              f"corrupt?): {error}") from None
+    return header.get("__metadata__") or {}
