@@ -60,7 +60,8 @@ def host_array(name: str, value) -> np.ndarray:
     if value.dtype.newbyteorder("=") not in _CODES:
         raise TypeError(f"save: {name!r} has dtype {value.dtype}, which safetensors checkpoints "
                         f"do not hold here; use one of {', '.join(DTYPES)}")
-    return np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+    # reshape: ascontiguousarray makes a 0-d array 1-d, which would change a scalar's shape
+    return np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).reshape(value.shape)
 
 
 def check_metadata(metadata, reserved_ok: bool = False) -> dict:

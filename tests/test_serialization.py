@@ -44,6 +44,7 @@ def test_round_trip_every_dtype_and_shape(device, rng, tmp_path):
     assert list(loaded) == list(arrays)  # the caller's order
     for name, value in arrays.items():
         assert loaded[name].device == device and loaded[name].dtype == value.dtype, name
+        assert loaded[name].shape == value.shape, name  # a 0-d scalar stays 0-d
         np.testing.assert_array_equal(loaded[name].numpy(), value)
     metadata = serialization.load_metadata(path)
     assert json.loads(metadata["config"]) == {"sizes": [2, 3]}
@@ -167,7 +168,7 @@ def test_overlapping_tensors_and_bad_metadata_are_refused(tmp_path):
     path = tmp_path / "overlap.safetensors"
     entry = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}
     _raw_file(path, {"x": entry, "y": entry}, bytes(8))
-    with pytest.raises(CheckpointError, match="invalid offset for tensor `y`"):
+    with pytest.raises(CheckpointError, match="invalid offset for tensor"):
         dl.load(path)
     _raw_file(path, {"__metadata__": {"epoch": 3}, "x": entry}, bytes(8))
     with pytest.raises(CheckpointError, match="__metadata__ must map str to str"):

@@ -144,8 +144,9 @@ def load_npz(path, x_key: str = None, y_key: str = None) -> TabularData:
             where = f"row {bad[0][0]}" + (f", column {bad[0][1]}" if array.ndim == 2 else "")
             raise DataError(f"{path}: array {name!r}, {where}: not a finite number (NaN or "
                             f"infinity)")
-    if x.dtype.kind == "f" and not np.isfinite(x.astype(np.float32)).all():
-        row, column = np.argwhere(~np.isfinite(x.astype(np.float32)))[0]
+    too_big = np.abs(x.astype(np.float64)) > np.finfo(np.float32).max
+    if too_big.any():
+        row, column = np.argwhere(too_big)[0]
         raise DataError(f"{path}: array {x_key!r}, row {row}, column {column}: {x[row, column]} "
                         f"is beyond float32's range (±3.4e38), in which deeplite stores "
                         f"features; rescale it")
