@@ -21,12 +21,10 @@ BUILD_ERROR_FILE = Path(__file__).resolve().parent.parent / "_C_build_error.txt"
 
 
 def _unavailable(error: ImportError) -> ImportError:
-    """An ImportError that says why ``deeplite._C`` cannot be used and how to get it."""
-    if BUILD_ERROR_FILE.exists():
-        reason = f"the C++ extension failed to build: {BUILD_ERROR_FILE.read_text().strip()}"
-    else:
-        reason = f"the C++ extension deeplite._C cannot be imported ({error})"
-    return ImportError(f"{reason}; reinstall deeplite with a C++17 compiler (pip install .)")
+    """An ImportError saying which deeplite was imported, why its ``_C`` is unusable, the fix."""
+    from ..build_info import explain_missing_extension
+
+    return ImportError(explain_missing_extension(error, build_error_file=BUILD_ERROR_FILE))
 
 
 # OpenMP threads that finish early sleep instead of spinning (libgomp's default spins for a

@@ -86,7 +86,11 @@ def register(subparsers) -> None:
 def resolve_device(name: str) -> str:
     """``auto`` -> the fastest available backend; an unavailable device is a CommandError."""
     if name == "auto":
-        return backends.available()[0]  # available() lists the fastest first: cuda, cpu, numpy
+        chosen = backends.available()[0]  # available() lists the fastest first: cuda, cpu, numpy
+        if chosen == "numpy":  # the slow reference: say why the cpu backend is not in use
+            print(f"deeplite: using --device numpy (slower): the cpu backend is unavailable: "
+                  f"{backends.why_unavailable('cpu')}", file=sys.stderr)
+        return chosen
     if name not in backends.MODULES:
         raise CommandError(f"unknown device {name!r}; choose auto, {', '.join(backends.MODULES)}")
     reason = backends.why_unavailable(name)
