@@ -123,6 +123,8 @@ def extensions() -> list:
     return [Pybind11Extension(
         "deeplite._C",
         sorted(glob("csrc/cpu/*.cpp")),
+        # Headers too: without them an edited dl_math.h left a stale _C that looked up to date.
+        depends=sorted(glob("csrc/cpu/*.h") + glob("deeplite/kernels/*.h")),
         include_dirs=["deeplite/kernels", "csrc/cpu", *blas["include_dirs"]],
         library_dirs=blas["library_dirs"],
         libraries=blas["libraries"],

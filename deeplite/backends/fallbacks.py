@@ -3,6 +3,7 @@
 Each function takes the backend ``b`` first; the loader binds it for any backend that lacks the
 native kernel. These are also the reference that native fused kernels are tested against.
 """
+import numpy as np
 
 
 def _const(x, value):
@@ -106,9 +107,12 @@ def reduce_loss(b, loss, grad, reduction):
 
 def sigmoid_bce(b, z, y, reduction):
     """Binary cross-entropy on logits and its gradient sigmoid(z) - y."""
-    # PyTorch's form (1 - y) z + softplus(-z), with a stable softplus: equal to softplus(z) - z y
-    # for finite z, and inf (not inf - inf = NaN) for z = +inf, y = 0.
-    loss = b.add(b.mul(b.sub(_const(y, 1), y), z), softplus(b, b.neg(z)))
+    # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)), except at
+    # z = +-inf (inf - inf there): PyTorch's (1 - y) z + max(-z, 0), so the loss of z = +inf,
+    # y < 1 is inf and NaN exactly where PyTorch's is (as dl_math.h's BceTerm).
+    loss = b.sub(softplus(b, z), b.mul(z, y))
+    at_infinity = b.add(b.mul(b.sub(_const(y, 1), y), z), b.maximum(b.neg(z), _const(z, 0)))
+    loss = b.where(b.eq(b.abs(z), _const(z, np.inf)), at_infinity, loss)
     return reduce_loss(b, loss, b.sub(b.sigmoid(z), y), reduction)
 
 
