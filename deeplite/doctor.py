@@ -129,7 +129,8 @@ def diagnose_cuda(reason: str, driver, wheels: dict, gpus: list) -> str:
 
 def diagnose_cpu(reason: str) -> str:
     """The fix for an unavailable cpu backend (the C++ extension ``deeplite._C``)."""
-    return build_info.explain_missing_extension(reason, build_error_file=BUILD_ERROR_FILE)
+    return build_info.explain_missing_extension(ImportError(reason),
+                                                build_error_file=BUILD_ERROR_FILE)
 
 
 def backend_statuses() -> list:

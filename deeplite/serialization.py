@@ -18,6 +18,7 @@ Example:
     >>> model.load_state_dict(checkpoint["model"])
 """
 import json
+from typing import Optional
 
 from . import backends
 from .creation import get_default_device
@@ -56,7 +57,7 @@ def _is_flat(obj) -> bool:
         Tensor, np.ndarray)) for key, value in obj.items())
 
 
-def save(obj, path, metadata: dict = None) -> None:
+def save(obj, path, metadata: Optional[dict] = None) -> None:
     """Write ``obj`` to ``path`` as a safetensors file, atomically.
 
     Args:
@@ -87,7 +88,7 @@ def save(obj, path, metadata: dict = None) -> None:
     write_file(path, arrays, metadata)
 
 
-def load(path, device: str = None):
+def load(path, device: Optional[str] = None):
     """Read a file written by ``save`` back into the structure saved, tensors on ``device``.
 
     Args:

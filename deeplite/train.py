@@ -8,6 +8,7 @@ progress bar and the files, and a notebook can call the same loop quietly.
 import math
 import time
 from collections import defaultdict, deque
+from typing import Optional
 
 import numpy as np
 
@@ -26,8 +27,8 @@ class DivergenceMonitor:
 
     def __init__(self, learning_rate: float, window: int = 20, factor: float = 10.0):
         self.learning_rate, self.factor = learning_rate, factor
-        self.recent = deque(maxlen=window + 1)  # window steps back, plus the current one
-        self.first = None
+        self.recent: deque = deque(maxlen=window + 1)  # window steps back, plus the current one
+        self.first: Optional[float] = None
         self.steps = 0
 
     @property
@@ -115,7 +116,8 @@ def evaluate(model, task, loader) -> dict:
     """
     was_training = model.training
     model.eval()
-    loss_sum, sums, seen = 0.0, defaultdict(float), 0
+    sums: defaultdict = defaultdict(float)
+    loss_sum, seen = 0.0, 0
     with no_grad():
         for inputs, targets in loader:
             outputs = model(inputs)
@@ -151,8 +153,9 @@ def make_train_step(model, optimizer, task, diagnose_into=None, labels_checked: 
 
 
 def fit(model, optimizer, task, train_loader, epochs: int, *, test_loader=None,
-        diagnose: bool = False, probe: Tensor = None, step=None, on_step=None,
-        on_epoch=None, first_epoch: int = 1, monitor: DivergenceMonitor = None) -> dict:
+        diagnose: bool = False, probe: Optional[Tensor] = None, step=None, on_step=None,
+        on_epoch=None, first_epoch: int = 1,
+        monitor: Optional[DivergenceMonitor] = None) -> dict:
     """Train ``model`` up to epoch ``epochs``; stop early, with a message, if the loss diverges.
 
     Args:
@@ -176,10 +179,10 @@ def fit(model, optimizer, task, train_loader, epochs: int, *, test_loader=None,
     """
     if epochs < first_epoch:
         raise ValueError(f"fit: epochs ({epochs}) must be at least first_epoch ({first_epoch})")
-    grad_log = defaultdict(list) if diagnose else None
+    grad_log: Optional[defaultdict] = defaultdict(list) if diagnose else None
     step = step or make_train_step(model, optimizer, task, grad_log)
     monitor = monitor or DivergenceMonitor(optimizer.param_groups[0]["lr"])
-    history = {"epochs": [], "stopped": None}
+    history: dict = {"epochs": [], "stopped": None}
     model.train()
     for epoch in range(first_epoch, epochs + 1):
         started = time.perf_counter()
@@ -207,7 +210,7 @@ def fit(model, optimizer, task, train_loader, epochs: int, *, test_loader=None,
                 history["stopped"] = (f"epoch {epoch}: the test loss became "
                                       f"{record['test_loss']}: {monitor.advice}")
                 return history
-        if diagnose:
+        if grad_log is not None:  # diagnosing
             record["grad_norms"] = {layer: float(np.mean(values))
                                     for layer, values in grad_log.items()}
             grad_log.clear()

@@ -7,6 +7,7 @@ it changes anything, and changes all or nothing: a damaged entry leaves the mode
 scheduler and generator as they were.
 """
 import json
+from typing import Optional
 
 from . import backends
 from .creation import generator
@@ -32,7 +33,8 @@ def flatten_optimizer_state(state_dict: dict, prefix: str = "optimizer.") -> tup
     ``optimizer.state.0.exp_avg``), and a JSON-ready dict of the param_groups (hyperparameters)
     and the non-tensor state (``step`` counts).
     """
-    tensors, scalars = {}, {}
+    tensors: dict = {}
+    scalars: dict = {}
     for index, values in state_dict["state"].items():
         for key, value in values.items():
             if isinstance(value, Tensor):
@@ -56,7 +58,7 @@ def unflatten_optimizer_state(tensors: dict, info: dict, prefix: str = "optimize
     return {"state": state, "param_groups": groups}
 
 
-def save_training_state(path, model, optimizer=None, metadata: dict = None, *,
+def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = None, *,
                         scheduler=None) -> None:
     """Save everything needed to resume training exactly, atomically, in one safetensors file.
 

@@ -122,3 +122,11 @@ def test_falling_back_to_numpy_is_never_silent(monkeypatch, capsys):
         assert creation.get_default_device() == "numpy"
     assert resolve_device("auto") == "numpy"
     assert f"the cpu backend is unavailable: {reason}" in capsys.readouterr().err
+
+
+def test_examples_draw_through_the_neutral_plotting_module():
+    """Issue 10: the examples import deeplite.plotting, not the command line's modules."""
+    code = ("import sys, deeplite.examples.linear_models, deeplite.examples._common as c; "
+            "import deeplite.plotting as p; assert c.pyplot is p.pyplot; "
+            "print(sorted(m for m in sys.modules if m.startswith('deeplite.cli')))")
+    assert _python(code) == "[]"

@@ -199,9 +199,13 @@ def test_eval_of_a_csv_run_works_from_any_folder(tmp_path, tiny_csv, capsys, mon
     _one_line_error(capsys, "the run's data file is gone: looked at")
 
 
-def test_verbose_shows_deeplite_debug_lines_not_matplotlibs(tmp_path, tiny_csv):
+def test_verbose_shows_deeplite_debug_lines_not_matplotlibs(tmp_path, tiny_csv, caplog):
     assert main(["-v", "train", "--dataset", str(tiny_csv), "--out", str(tmp_path / "r"),
                  *TINY]) == 0
+    debug = [record for record in caplog.records if record.levelno == logging.DEBUG]
+    assert any(record.name.startswith("deeplite") and "checkpoint.safetensors (epoch 2)" in
+               record.getMessage() for record in debug)
+    assert not [record for record in debug if not record.name.startswith("deeplite")]
     assert logging.getLogger("deeplite").getEffectiveLevel() == logging.DEBUG
     assert logging.getLogger("matplotlib").getEffectiveLevel() >= logging.WARNING
     main(["train", "--dataset", str(tiny_csv), "--out", str(tmp_path / "q"), *TINY])

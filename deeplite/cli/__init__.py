@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _log_debug_lines(verbose: bool) -> None:
     """Warnings from everyone; with ``-v`` deeplite's own debug lines (not matplotlib's)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)  # other libraries' debug lines stay hidden
     logging.getLogger("deeplite").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 

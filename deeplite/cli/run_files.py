@@ -8,6 +8,7 @@ alone tells the run's story: ``metrics.json`` is derived from it and rewritten o
 kill between the two writes loses nothing. Everything read back is checked before use.
 """
 import json
+import logging
 import math
 import os
 import time
@@ -22,6 +23,8 @@ from ..safetensors_file import read_file
 from ..tasks import Classification, Regression
 from . import CommandError
 
+log = logging.getLogger(__name__)
+
 CHECKPOINT = "checkpoint.safetensors"
 METRICS = "metrics.json"
 CURVES = "curves.png"
@@ -32,9 +35,9 @@ CONFIG_KEY = "deeplite_run"  # metadata key holding the run's JSON config
 FORMAT = "deeplite-run/2"  # 2: the config carries the task, history and divergence watch
 READABLE_FORMATS = ("deeplite-run/1", FORMAT)  # eval and predict read both
 
-_NUMBER = (int, float)
+_NUMBER: tuple = (int, float)
 # Config key -> the JSON types it must have (what eval, predict and --resume rely on).
-_SCHEMA = {"dataset": str, "sizes": list, "activation": str, "feature_names": list,
+_SCHEMA: dict = {"dataset": str, "sizes": list, "activation": str, "feature_names": list,
            "seed": int, "test_fraction": _NUMBER, "device": str, "optimizer": str,
            "lr": _NUMBER, "momentum": _NUMBER, "weight_decay": _NUMBER, "batch_size": int,
            "epochs": int, "diagnose": bool, "scaler": dict, "epoch": int}
@@ -95,6 +98,7 @@ def save_checkpoint(path: Path, model, optimizer, config: dict, kept_epoch=None)
     try:
         serialization.save_training_state(str(path), model, optimizer,
                                           {CONFIG_KEY: json.dumps(config)})
+        log.debug("wrote %s (epoch %d)", path, config["epoch"])
     except OSError as error:
         kept = (f"the checkpoint of epoch {kept_epoch} in {path.parent} is intact; free some "
                 f"space and continue with --resume {path.parent}" if kept_epoch is not None

@@ -15,7 +15,7 @@ def metrics(args, run: dict, stopped) -> dict:
     """The content of metrics.json: per-epoch series, the final test metrics, the outcome."""
     epochs = run["epochs"]
     keys = [key for key in (epochs[0] if epochs else {}) if key not in LAYER_SERIES]
-    series = {key: [record.get(key) for record in epochs] for key in keys}
+    series: dict = {key: [record.get(key) for record in epochs] for key in keys}
     for key in LAYER_SERIES:
         if epochs and key in epochs[-1]:
             series[key] = {layer: [record[key][layer] for record in epochs]

@@ -1,5 +1,6 @@
 """What ``--dataset`` names: a built-in dataset, or the user's own .csv/.npz file; and its task."""
 from pathlib import Path
+from typing import Optional
 
 from .. import data
 from ..tasks import choose_task
@@ -10,7 +11,7 @@ GAUSSIAN_SAMPLES = 1000  # the lecture's two Gaussian classes, in 2-D so they ca
 BUILTIN = ("digits", "breast_cancer", "gaussians")
 
 
-def load_dataset(name: str, target: str = None, seed: int = 0) -> data.TabularData:
+def load_dataset(name: str, target: Optional[str] = None, seed: int = 0) -> data.TabularData:
     """The named dataset as loaded: text labels encoded (``classes``), numbers as they are."""
     if name == "digits":
         return data.load_digits()

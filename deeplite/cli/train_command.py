@@ -5,6 +5,7 @@ The run folder holds ``checkpoint.safetensors`` (the last good epoch, with the r
 regression also ``predictions.png`` (predicted against true values); with ``--diagnose`` also
 per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``.
 """
+import logging
 import sys
 import time
 
@@ -24,6 +25,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
 DEFAULT_EPOCHS = 20
 PROBE_ROWS = 512  # training rows on which --diagnose counts dead ReLUs
 TEST_BATCH = 1024  # evaluation needs no gradients, so large batches are fine
+log = logging.getLogger(__name__)
 SHOWN = {"accuracy": "acc", "rmse": "rmse"}  # a task's score, as the progress bar names it
 
 
@@ -150,6 +152,8 @@ def _prepare_data(args, resumed):
     table, kind, why = with_task(load_dataset(args.dataset, args.target, args.seed), args.task)
     why = resumed.config.get("task_why", why) if resumed else why
     print(f"task: {kind} ({why})")
+    log.debug("%s: %d rows, %d features, target %r", args.dataset, len(table), table.n_features,
+              table.target_name)
     try:
         task = Classification(len(table.classes)) if kind == "classification" else None
         # Split first, then fit the scaling on the training part only: statistics of the test
@@ -176,6 +180,8 @@ def run_train(args) -> int:
     model = nn.MLP([table.n_features, *hidden, task.n_outputs], activation=args.activation,
                    device=device)
     optimizer = make_optimizer(args, model.parameters())
+    log.debug("model %s on %s, %s lr %g", model.sizes, device, type(optimizer).__name__,
+              optimizer.param_groups[0]["lr"])
     # The loader owns a generator seeded from --seed, so the batch order is reproducible and a
     # resumed run can fast-forward it. A CUDA graph replays fixed shapes: no partial last batch.
     train_loader = DataLoader(TensorDataset(train.x, task.targets(train.y)), args.batch_size,

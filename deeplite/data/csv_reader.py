@@ -12,6 +12,7 @@ import itertools
 import math
 import re
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -22,7 +23,7 @@ _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def load_csv(path, target=None, delimiter: str = None) -> TabularData:
+def load_csv(path, target=None, delimiter: Optional[str] = None) -> TabularData:
     """Load a CSV file with a header row; every column but ``target`` is a numeric feature.
 
     Args:
