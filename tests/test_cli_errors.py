@@ -170,6 +170,26 @@ def test_full_disk_says_the_checkpoint_was_kept(tmp_path, tiny_csv, capsys, monk
     assert run_files.read_config(checkpoint)["epoch"] == 1
 
 
+def test_full_disk_on_metrics_json_points_at_the_checkpoint(tmp_path, tiny_csv, capsys,
+                                                            monkeypatch):
+    import pathlib
+
+    original = pathlib.Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if self.name == "metrics.json.tmp":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    assert _train(tmp_path, tiny_csv) == 1
+    line = _one_line_error(capsys, "could not write")
+    assert "metrics.json (No space left on device); the checkpoint in" in line
+    assert not (tmp_path / "run" / "metrics.json.tmp").exists()
+    monkeypatch.setattr(pathlib.Path, "write_text", original)
+    assert run_files.read_config(tmp_path / "run" / run_files.CHECKPOINT)["epoch"] == 1
+
+
 def test_eval_of_a_csv_run_works_from_any_folder(tmp_path, tiny_csv, capsys, monkeypatch):
     """Item 16: the run records its data file (absolute, relative to the run, SHA-256)."""
     project = tmp_path / "project"

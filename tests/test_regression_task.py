@@ -120,3 +120,14 @@ def test_regression_resume_equals_the_uninterrupted_run(tmp_path, diabetes_csv, 
     a, b = (json.loads((run / "metrics.json").read_text()) for run in (whole, part))
     assert a["history"]["train_loss"] == b["history"]["train_loss"]
     assert a["test_rmse"] == b["test_rmse"]
+
+
+def test_the_lecture_sine_is_a_builtin_regression(tmp_path, capsys):
+    """The universal-approximation experiment: y = sin x + noise, learned by one hidden layer."""
+    out = tmp_path / "sine"
+    assert main(["train", "--dataset", "sine", "--out", str(out), "--epochs", "30", "--hidden",
+                 "32", "--lr", "0.01", "--quiet", "--device", "numpy"]) == 0
+    assert "task: regression (the target holds non-integer numbers" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_r2"] > 0.9  # the noise (0.1) bounds RMSE from below
+    assert 0.08 < metrics["test_rmse"] < 0.3

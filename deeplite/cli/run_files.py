@@ -204,5 +204,11 @@ def load_checkpoint(path, device: str) -> tuple:
 def write_json(path: Path, payload: dict) -> None:
     """Write JSON atomically: a reader never sees half a file, even if the run is killed."""
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(payload, indent=2) + "\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise CommandError(f"could not write {path} ({error.strerror or error}); the checkpoint "
+                           f"in {path.parent} holds every finished epoch, and --resume "
+                           f"{path.parent} rewrites {path.name} from it") from None

@@ -7,8 +7,9 @@ from ..tasks import choose_task
 from . import CommandError
 
 GAUSSIAN_SAMPLES = 1000  # the lecture's two Gaussian classes, in 2-D so they can be plotted
+SINE_SAMPLES, SINE_NOISE = 1000, 0.1  # the universal-approximation experiment: y = sin x + noise
 
-BUILTIN = ("digits", "breast_cancer", "gaussians")
+BUILTIN = ("digits", "breast_cancer", "gaussians", "sine")
 
 
 def load_dataset(name: str, target: Optional[str] = None, seed: int = 0) -> data.TabularData:
@@ -20,6 +21,8 @@ def load_dataset(name: str, target: Optional[str] = None, seed: int = 0) -> data
     if name == "gaussians":
         # The seed fixes the sample, so a run's eval sees the same data it was trained on.
         return data.make_gaussian_classes(GAUSSIAN_SAMPLES, 2, seed=seed)
+    if name == "sine":  # a regression: what one hidden layer can approximate
+        return data.make_regression_1d("sin", SINE_SAMPLES, SINE_NOISE, seed=seed)
     if Path(name).is_dir():
         raise CommandError(f"--dataset {name} is a folder; give a .csv or .npz file")
     if Path(name).suffix.lower() in (".csv", ".npz", ".tsv", ".txt"):
