@@ -46,8 +46,7 @@ def load_suite():
 def run(args) -> int:
     """Forward the arguments to the suite; its exit status. ``--help`` is deeplite's own."""
     if args.bench_args in (["--help"], ["-h"]):
-        print(args.parser.format_help().replace("usage: deeplite bench",
-                                                "usage: deeplite bench", 1))
+        print(args.parser.format_help())
         main = load_suite()
         if main is None:
             print(HOW_TO)
