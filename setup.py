@@ -1,9 +1,10 @@
 """Build script: packaging metadata lives in pyproject.toml; this file builds the C++ extension.
 
 ``deeplite._C`` (csrc/cpu/*.cpp) links OpenBLAS from the ``scipy-openblas32`` wheel for GEMM.
-The files compile in parallel, one per core. A failed build never fails the install: the package installs without ``_C``, the ``numpy``
-backend serves, and the compiler's first error line goes to ``deeplite/_C_build_error.txt``,
-which ``deeplite.backends.cpu_backend`` reports as the reason ``cpu`` is unavailable.
+The files compile in parallel, one per core; ``pip install -e .`` builds ``_C`` in place. A
+failed build never fails the install: the package installs without ``_C``, the ``numpy`` backend
+serves, and the compiler's first error line goes to ``deeplite/_C_build_error.txt``, which
+``deeplite.backends.cpu_backend`` reports as the reason ``cpu`` is unavailable.
 """
 import os
 import subprocess

@@ -20,8 +20,9 @@ def choose_task(requested: str, y: np.ndarray, named_classes: bool) -> tuple:
     """(``"classification"`` or ``"regression"``, why) for ``--task requested`` and target ``y``.
 
     ``named_classes``: the loader already read the target as class labels (text in a CSV, a
-    built-in dataset's classes). ``auto``: named classes mean classification; non-integer numbers, or more than
-    ``MAX_INTEGER_CLASSES`` distinct integers, mean regression; other integers, classification.
+    built-in dataset's classes). ``auto``: named classes mean classification; non-integer
+    numbers, or more than ``MAX_INTEGER_CLASSES`` distinct integers, mean regression; other
+    integers, classification.
     """
     if requested not in ("auto", "classification", "regression"):
         raise ValueError(f"--task {requested!r}: choose auto, classification or regression")
