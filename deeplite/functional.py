@@ -6,68 +6,31 @@ kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from . import dtypes
 from .creation import generator
-from .ops import activation as _act_ops
 from .ops import linear as _linear
-from .ops.activation import Heaviside, LogSoftmax, Softmax
+# The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
+from .ops.activation import (
+    heaviside,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+    tanh,
+)
 from .ops.loss import BinaryCrossEntropy, SigmoidBCE, SoftmaxCE, check_reduction
 from .ops.scalars import lift
 from .tensor import Tensor
 
 
-def sigmoid(x: Tensor) -> Tensor:
-    """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
-
-    Example:
-        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4]))  # [0, 0.5, 1]
-    """
-    return _act_ops(x, "sigmoid")
-
-
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
-    return _act_ops(x, "relu")
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
-    return _act_ops(x, "leaky_relu", negative_slope)
-
-
-def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent."""
-    return _act_ops(x, "tanh")
-
-
-def softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)), computed stably for any x."""
-    return _act_ops(x, "softplus")
-
-
-def log_sigmoid(x: Tensor) -> Tensor:
-    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
-    return -softplus(-x)
-
-
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
-    return Softmax.apply(x, axis=axis)
-
-
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
-    return LogSoftmax.apply(x, axis=axis)
-
-
-def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
-    """The perceptron's step: 1 where x > 0, ``value`` where x == 0, 0 elsewhere.
-
-    Its derivative is 0 everywhere it exists, so gradients through it are zero (as the lecture
-    says: the perceptron is not trained by gradient descent through its step).
-    """
-    return Heaviside.apply(x, value=value)
-
-
-step = heaviside
+__all__ = [
+    "step",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
+    "heaviside", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "logistic_loss", "mse_loss",
+    "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
+]
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "identity",
@@ -82,7 +45,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "id
     Returns:
         (..., out_features).
     Example:
-        >>> h = deeplite.functional.linear(x, w, b, activation="relu")
+        >>> import deeplite
+        >>> x, w, b = deeplite.randn(5, 3), deeplite.randn(3, 2), deeplite.randn(2)
+        >>> h = deeplite.functional.linear(x, w, b, activation="relu")  # relu(x @ w + b)
+        >>> h.shape
+        (5, 2)
     """
     return _linear(x, weight, bias, activation, negative_slope)
 
@@ -125,7 +92,11 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
     Args:
         logits: any shape. target: same shape, values in [0, 1].
     Example:
-        >>> loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+        >>> import deeplite
+        >>> import deeplite.functional as F
+        >>> logits = deeplite.tensor([-1e4, 0.0, 1e4])  # finite for any logit
+        >>> F.binary_cross_entropy_with_logits(logits, deeplite.tensor([0.0, 1.0, 1.0])).item()
+        0.2310
     """
     name = "binary_cross_entropy_with_logits"
     check_reduction(name, reduction)
@@ -142,7 +113,8 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction)
 
 
-def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
+                  check_labels: bool = True) -> Tensor:
     """Softmax cross-entropy, fused (log-softmax + NLL in one pass per row).
 
     Args:
@@ -150,26 +122,32 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
         target: integer class labels (N,) / (N, d1, ...), or class probabilities shaped like logits.
             A label outside [0, C) raises ValueError on numpy/cpu; on cuda (where checking would
             stall every step) it makes the loss NaN.
+        check_labels: False skips that range check, which reads the labels on the host: for
+            labels validated once up front (a CUDA graph capture forbids host reads).
     Example:
-        >>> loss = F.cross_entropy(model(x), labels)
+        >>> import deeplite
+        >>> logits = deeplite.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
+        >>> deeplite.functional.cross_entropy(logits, deeplite.tensor([0, 2])).item()  # row mean
+        0.6700
     """
     check_reduction("cross_entropy", reduction)
     if isinstance(target, Tensor) and target.dtype.kind == "f":
         return _soft_cross_entropy(logits, target, reduction)
     labels = target if isinstance(target, Tensor) else lift(target, logits).to(dtype=dtypes.int64)
     if logits.ndim == 1:  # one sample: a (C,) row and a scalar label
-        loss = cross_entropy(logits.reshape(1, -1), labels.reshape(1), reduction)
+        loss = cross_entropy(logits.reshape(1, -1), labels.reshape(1), reduction,
+                             check_labels=check_labels)
         return loss.reshape(()) if reduction == "none" else loss
     if logits.ndim > 2:  # classes on axis 1: move them last and treat every position as a row
         classes = logits.shape[1]
         rows = logits.transpose(0, *range(2, logits.ndim), 1).reshape(-1, classes)
-        loss = cross_entropy(rows, labels.reshape(-1), reduction)
+        loss = cross_entropy(rows, labels.reshape(-1), reduction, check_labels=check_labels)
         return loss.reshape(labels.shape) if reduction == "none" else loss
-    _check_labels(logits, labels)
+    _check_labels(logits, labels, check_range=check_labels)
     return SoftmaxCE.apply(logits, labels, reduction=reduction)
 
 
-def _check_labels(logits: Tensor, labels: Tensor) -> None:
+def _check_labels(logits: Tensor, labels: Tensor, check_range: bool = True) -> None:
     if labels.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: labels must be integers, got {labels.dtype}")
     if labels.shape != logits.shape[:1]:
@@ -177,7 +155,7 @@ def _check_labels(logits: Tensor, labels: Tensor) -> None:
                          f"{logits.shape}; expected ({logits.shape[0]},)")
     # The range check reads the labels on the host: free on numpy/cpu, but on cuda it would stall
     # every step (and break CUDA-graph capture), so there the fused kernel's NaN loss reports it.
-    if labels.numel() and labels.device != "cuda":
+    if check_range and labels.numel() and labels.device != "cuda":
         low, high = int(labels.data.min()), int(labels.data.max())
         if low < 0 or high >= logits.shape[1]:
             bad = low if low < 0 else high

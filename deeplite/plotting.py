@@ -1,7 +1,8 @@
 """PNG plots: a run's loss and score curves, ``--diagnose`` gradients and dead ReLUs, predictions.
 
-matplotlib is imported on first use (on the file-only Agg backend), never by ``import deeplite``.
-The ``deeplite`` command and the examples both draw through this module.
+A neutral module below both the ``deeplite`` command and the examples, so neither imports the
+other. matplotlib is imported on first use (on the file-only Agg backend), never by
+``import deeplite``.
 """
 from pathlib import Path
 

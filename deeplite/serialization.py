@@ -13,9 +13,16 @@ To resume training exactly (optimizer buffers, scheduler, random generator, in o
 ``save_training_state`` / ``load_training_state`` (``deeplite.training_state``).
 
 Example:
-    >>> deeplite.save({"model": model.state_dict(), "epoch": 3}, "ckpt.safetensors")
-    >>> checkpoint = deeplite.load("ckpt.safetensors")
+    >>> import os, tempfile
+    >>> import deeplite
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
+    >>> model = deeplite.nn.MLP([2, 16, 1])
+    >>> deeplite.save({"model": model.state_dict(), "epoch": 3}, path)
+    >>> checkpoint = deeplite.load(path)
+    >>> checkpoint["epoch"]
+    3
     >>> model.load_state_dict(checkpoint["model"])
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
 """
 import json
 from typing import Optional
@@ -70,8 +77,13 @@ def save(obj, path, metadata: Optional[dict] = None) -> None:
     Raises:
         TypeError: a value the format cannot hold, named by its place in ``obj``.
     Example:
+        >>> import os, tempfile
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> opt = deeplite.optim.Adam(model.parameters())
+        >>> path = os.path.join(tempfile.mkdtemp(), "checkpoint.safetensors")
         >>> deeplite.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-        ...                "epoch": 3}, "checkpoint.safetensors")
+        ...                "epoch": 3}, path)
     """
     metadata = check_metadata(metadata)
     if _is_flat(obj):  # the common state_dict: names as given, no structure needed
@@ -102,7 +114,13 @@ def load(path, device: Optional[str] = None):
         CheckpointError (a ValueError): the file is truncated, corrupt, hostile or not
         safetensors. FileNotFoundError: no file at ``path``.
     Example:
-        >>> model.load_state_dict(deeplite.load("model.safetensors"))
+        >>> import deeplite
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> deeplite.save(model.state_dict(), path)
+        >>> model.load_state_dict(deeplite.load(path))
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
     """
     arrays, metadata = read_file(path)
     backend = backends.get(device or get_default_device())

@@ -8,7 +8,6 @@ import math
 import numpy as np
 
 from . import functional as F
-from .ops.loss import SoftmaxCE
 from .tensor import Tensor
 
 # A numeric target with more distinct integer values than this is a quantity, not class labels:
@@ -75,9 +74,7 @@ class Classification:
         """
         if self.binary:
             return F.binary_cross_entropy_with_logits(outputs.reshape(-1), targets)
-        if labels_checked:
-            return SoftmaxCE.apply(outputs, targets, reduction="mean")
-        return F.cross_entropy(outputs, targets)
+        return F.cross_entropy(outputs, targets, check_labels=not labels_checked)
 
     def predict(self, outputs: Tensor) -> Tensor:
         """Predicted class index per row (int64 for K > 2, bool for binary)."""

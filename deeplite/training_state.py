@@ -68,8 +68,13 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
     state (so dropout and shuffling continue identically).
 
     Example:
-        >>> save_training_state("run.safetensors", model, optimizer,
-        ...                     {"epoch": "3", "config": json.dumps(config)}, scheduler=scheduler)
+        >>> import os, tempfile
+        >>> import deeplite
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+        >>> scheduler = deeplite.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+        >>> save_training_state(path, model, optimizer, {"epoch": "3"}, scheduler=scheduler)
     """
     try:
         metadata = check_metadata(metadata)
@@ -140,8 +145,15 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
         CheckpointError (a ValueError): a truncated, corrupt or damaged file or entry.
         ValueError: the file does not fit this model, optimizer or scheduler.
     Example:
-        >>> info = load_training_state("run.safetensors", model, optimizer, scheduler=scheduler)
-        >>> start_epoch = int(info["epoch"]) + 1
+        >>> import os, tempfile
+        >>> import deeplite
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+        >>> save_training_state(path, model, optimizer, {"epoch": "3"})
+        >>> info = load_training_state(path, model, optimizer)
+        >>> int(info["epoch"]) + 1
+        4
     """
     arrays, metadata = read_file(path)
     device = next((parameter.device for parameter in model.parameters()), None)

@@ -1,5 +1,6 @@
 """The table every loader returns (features, target, their names) and the error for bad data."""
 from dataclasses import dataclass, field, replace
+from typing import Optional
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class TabularData:
     y: np.ndarray
     feature_names: list
     target_name: str = "target"
-    classes: list = None
+    classes: Optional[list] = None
     source: str = ""
     extras: dict = field(default_factory=dict)  # e.g. the true means of a synthetic dataset
 

@@ -1,4 +1,6 @@
 """Loss modules (wrappers of the ``deeplite.functional`` losses) and the explicit L2 penalty."""
+from typing import Callable
+
 from .. import functional as F
 from ..creation import get_default_device, zeros
 from ..ops.loss import check_reduction
@@ -9,7 +11,7 @@ from .module import Module
 class _Loss(Module):
     """A loss module: ``loss(input, target)`` calls ``function(input, target, reduction)``."""
 
-    function = None  # the functional loss, set by each subclass
+    function: Callable[..., Tensor]  # the functional loss, set by each subclass
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
@@ -30,6 +32,9 @@ class BCEWithLogitsLoss(_Loss):
     Args: reduction: "mean" (default), "sum" or "none".
     Shapes: input (any) logits; target same shape, values in [0, 1].
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> x, y = deeplite.randn(8, 2), deeplite.tensor([0.0, 1.0] * 4)
         >>> loss = BCEWithLogitsLoss()(model(x).reshape(-1), y)
     """
 
@@ -41,6 +46,9 @@ class CrossEntropyLoss(_Loss):
 
     Shapes: input (N, C) logits; target (N,) integer labels or (N, C) class probabilities.
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 3])
+        >>> x, labels = deeplite.randn(8, 2), deeplite.tensor([0, 1, 2, 0, 1, 2, 0, 1])
         >>> loss = CrossEntropyLoss()(model(x), labels)
     """
 
@@ -74,6 +82,9 @@ def l2_penalty(module: Module) -> Tensor:
     lecture's regulariser does). A module without weights gives 0.
 
     Example:
+        >>> import deeplite
+        >>> model, criterion = deeplite.nn.MLP([2, 16, 1]), deeplite.nn.MSELoss()
+        >>> x, y = deeplite.randn(8, 2), deeplite.randn(8, 1)
         >>> loss = criterion(model(x), y) + 1e-4 * deeplite.nn.l2_penalty(model)
     """
     total = None

@@ -1,7 +1,6 @@
 """Activations and their gradients; every activation's backward is the fused ``act_grad`` kernel."""
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
-from ..backends.fallbacks import apply_act
 from ..tensor import Tensor
 from .arithmetic import exp
 
@@ -9,11 +8,13 @@ from .arithmetic import exp
 class Act(Function):
     """y = act(x) for one of the contract's activations."""
 
+    name = "activation"  # each instance renames itself after its activation (relu, sigmoid...)
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x, act, slope):
         self.name, self.act, self.slope = act, act, slope
-        return apply_act(b, x, act, slope)
+        return b.apply_act(x, act, slope)
 
     def backward(self, gy):
         return ActGrad.apply(self.output(), gy, act=self.act, slope=self.slope)
@@ -31,8 +32,13 @@ class ActGrad(Function):
 
     def backward(self, g):
         y, gy = self.inputs
-        grad_gy = ActGrad.apply(y, g, act=self.act, slope=self.slope) if gy.requires_grad else None
-        curvature = _curvature(self.act, y)  # d act'(x) / dy, as a function of y
+        return ActGrad.vjp(y, gy, g, self.act, self.slope)
+
+    @staticmethod
+    def vjp(y: Tensor, gy: Tensor, g: Tensor, act: str, slope: float) -> tuple:
+        """Gradients of ``gy * act'(x)`` for y and gy, given the gradient ``g`` of the result."""
+        grad_gy = ActGrad.apply(y, g, act=act, slope=slope) if gy.requires_grad else None
+        curvature = _curvature(act, y)  # d act'(x) / dy, as a function of y
         grad_y = gy * g * curvature if curvature is not None and y.requires_grad else None
         return grad_y, grad_gy
 
@@ -51,6 +57,7 @@ def _curvature(act: str, y: Tensor):
 class Softmax(Function):
     name = "softmax"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x, axis):
         self.axis = axis
@@ -64,6 +71,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     name = "log_softmax"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x, axis):
         self.axis = axis
@@ -86,10 +94,68 @@ class Heaviside(Function):
         return gy * 0
 
 
-def activation(x: Tensor, act: str, slope: float = 0.01) -> Tensor:
+def activate(x: Tensor, act: str, slope: float = 0.01) -> Tensor:
     """``act(x)`` for an activation named in ``deeplite.backends.contract.ACTIVATIONS``."""
     if act not in ACTIVATIONS:
         raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
     if act == "identity":
         return x
     return Act.apply(x, act=act, slope=slope)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
+
+    Example:
+        >>> import deeplite
+        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    return activate(x, "sigmoid")
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
+    return activate(x, "relu")
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
+    return activate(x, "leaky_relu", negative_slope)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return activate(x, "tanh")
+
+
+def softplus(x: Tensor) -> Tensor:
+    """log(1 + exp(x)), computed stably for any x."""
+    return activate(x, "softplus")
+
+
+def log_sigmoid(x: Tensor) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
+    return -softplus(-x)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
+    """The perceptron's step: 1 where x > 0, ``value`` where x == 0, 0 elsewhere.
+
+    Its derivative is 0 everywhere it exists, so gradients through it are zero (as the lecture
+    says: the perceptron is not trained by gradient descent through its step).
+    """
+    return Heaviside.apply(x, value=value)
+
+
+step = heaviside

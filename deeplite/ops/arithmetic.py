@@ -7,6 +7,8 @@ from .scalars import lift_pair
 
 class Add(Function):
     name = "add"
+    saved_inputs = False
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.add(x, y)
@@ -19,6 +21,8 @@ class Add(Function):
 
 class Sub(Function):
     name = "sub"
+    saved_inputs = False
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.sub(x, y)
@@ -31,6 +35,7 @@ class Sub(Function):
 
 class Mul(Function):
     name = "mul"
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.mul(x, y)
@@ -43,6 +48,7 @@ class Mul(Function):
 
 class Div(Function):
     name = "div"
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.div(x, y)
@@ -56,6 +62,7 @@ class Div(Function):
 
 class Pow(Function):
     name = "pow"
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.pow(x, y)
@@ -69,6 +76,8 @@ class Pow(Function):
 
 class _Extremum(Function):
     """maximum/minimum: the gradient goes to the chosen input, split evenly on ties (as PyTorch)."""
+
+    broadcasts = True
 
     def forward(self, b, x, y):
         return getattr(b, self.name)(x, y)
@@ -94,6 +103,7 @@ class Minimum(_Extremum):
 
 class Neg(Function):
     name = "neg"
+    saved_inputs = False
 
     def forward(self, b, x):
         return b.neg(x)
@@ -105,6 +115,7 @@ class Neg(Function):
 class Exp(Function):
     name = "exp"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x):
         return b.exp(x)
@@ -126,6 +137,7 @@ class Log(Function):
 class Sqrt(Function):
     name = "sqrt"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x):
         return b.sqrt(x)
@@ -165,6 +177,7 @@ class Clip(Function):
 
 class Where(Function):
     name = "where"
+    broadcasts = True
 
     def forward(self, b, condition, x, y):
         return b.where(condition, x, y)
@@ -180,6 +193,7 @@ class Where(Function):
 class _Compare(Function):
     """Elementwise comparison to a bool tensor; never differentiable."""
 
+    broadcasts = True
     differentiable = False
 
     def forward(self, b, x, y):

@@ -1,6 +1,6 @@
-"""Ops that move elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
-from .. import backends
-from ..autograd import Function, is_grad_enabled
+"""Moving elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
+from .. import backends, versions
+from ..autograd import Function
 from ..tensor import Tensor
 
 
@@ -16,10 +16,15 @@ def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
 
 class Reshape(Function):
     name = "reshape"
-    shape_error = "cannot be reshaped to the requested size"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, shape):
-        return b.reshape(x, shape)
+        try:
+            return b.reshape(x, shape)
+        except ValueError:
+            raise ValueError(f"reshape: shape {x.shape} ({x.size} elements) cannot be reshaped "
+                             f"to {shape}") from None
 
     def backward(self, gy):
         return gy.reshape(self.inputs[0].shape)
@@ -27,6 +32,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     name = "transpose"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, axes):
         self.axes = axes
@@ -41,6 +48,8 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     name = "broadcast_to"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, shape):
         return b.broadcast_to(x, shape)
@@ -53,6 +62,8 @@ class GetItem(Function):
     """x[index]; its gradient scatter-adds back, so repeated indices accumulate."""
 
     name = "getitem"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, index):
         self.index = index
@@ -66,6 +77,7 @@ class IndexAdd(Function):
     """Zeros of ``shape`` with the input added at ``index``: the adjoint of GetItem."""
 
     name = "index_add"
+    saved_inputs = False
 
     def forward(self, b, values, shape, index):
         self.index = index
@@ -77,11 +89,16 @@ class IndexAdd(Function):
 
 class Concatenate(Function):
     name = "concatenate"
-    shape_error = "do not match outside the joined axis"
+    saved_inputs = False
 
     def forward(self, b, *arrays, axis):
         self.axis = axis
-        return b.concatenate(arrays, axis)
+        try:
+            return b.concatenate(arrays, axis)
+        except ValueError as error:
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"concatenate: shapes {shapes} do not match outside the joined axis "
+                             f"{axis} ({error})") from None
 
     def backward(self, gy):
         grads, start = [], 0
@@ -95,11 +112,15 @@ class Concatenate(Function):
 
 class Stack(Function):
     name = "stack"
-    shape_error = "must all have the same shape"
+    saved_inputs = False
 
     def forward(self, b, *arrays, axis):
         self.axis = axis
-        return b.stack(arrays, axis)
+        try:
+            return b.stack(arrays, axis)
+        except ValueError as error:
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"stack: shapes {shapes} must all be the same ({error})") from None
 
     def backward(self, gy):
         axis = self.axis % gy.ndim
@@ -108,6 +129,7 @@ class Stack(Function):
 
 class Cast(Function):
     name = "cast"
+    saved_inputs = False
 
     def forward(self, b, x, dtype):
         return b.astype(x, dtype)
@@ -117,9 +139,24 @@ class Cast(Function):
 
 
 class ToDevice(Function):
-    """Move to another backend; built by hand in ``to_device`` since its output changes device."""
+    """Move to another backend (differentiable: the gradient moves back)."""
 
     name = "to"
+    saved_inputs = False
+    special = True  # finish() puts the output on the target backend
+
+    def forward(self, b, x, target):
+        self.target = target
+        # numpy and cpu share NumPy storage, so the array itself can cross between them.
+        if b.host_storage and target.host_storage:
+            return x
+        return target.asarray(b.to_numpy(x))
+
+    def finish(self, out, inputs):
+        out._backend = self.target
+        if out.data is inputs[0].data:
+            versions.share(out, inputs[0])
+        return out
 
     def backward(self, gy):
         return to_device(gy, self.inputs[0].device)
@@ -130,17 +167,7 @@ def to_device(x: Tensor, device: str) -> Tensor:
     target = backends.get(device)
     if target is x._backend:
         return x
-    source = x._backend
-    # numpy and cpu share NumPy storage, so the array itself can cross between them.
-    same_storage = target.xp is source.xp and source.name != "cuda"
-    data = x.data if same_storage else target.asarray(source.to_numpy(x.data))
-    out = Tensor._wrap(data, target)
-    if x.requires_grad and is_grad_enabled():
-        node = ToDevice()
-        node.inputs = (x,)
-        out.requires_grad = True
-        out._node = node
-    return out
+    return ToDevice.apply(x, target=target)
 
 
 def cast(x: Tensor, dtype) -> Tensor:
@@ -189,7 +216,7 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
 def raw_index(index, backend):
     """A user's index as the backend indexes with it: tensors as arrays, boolean masks as their
     integer coordinates, lists as arrays (shared by getitem and Tensor.__setitem__)."""
-    index = _raw_parts(index)
+    index = _raw_parts(index, backend)
     if isinstance(index, _MaskCoords):
         return tuple(index)
     if isinstance(index, list):
@@ -197,14 +224,17 @@ def raw_index(index, backend):
     return index
 
 
-def _raw_parts(index):
+def _raw_parts(index, backend):
     if isinstance(index, tuple):
         parts = []
         for item in index:
-            item = _raw_parts(item)
+            item = _raw_parts(item, backend)
             parts.extend(item if isinstance(item, _MaskCoords) else (item,))
         return tuple(parts)
     if isinstance(index, Tensor):
+        if index._backend is not backend:  # devices never mix, indices included
+            raise ValueError(f"getitem: index tensor on {index.device}, indexed tensor on "
+                             f"{backend.name}; call .to({backend.name!r}) on the index")
         if index.dtype.kind == "b":
             return _MaskCoords(index.data.nonzero())
         if index.dtype.kind not in "iu":
@@ -219,7 +249,7 @@ class _MaskCoords(tuple):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather) and bool masks."""
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather), bool masks."""
     return GetItem.apply(x, index=raw_index(index, x._backend))
 
 
