@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, backends, build_info
+from . import __version__, backends
+from .backends import build_info
 from .backends.cuda_probe import CUDA_EXTRAS, driver_cuda_version, matching_wheel, nvidia_smi
 
 BUILD_ERROR_FILE = Path(__file__).parent / "_C_build_error.txt"  # written by setup.py on failure

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deeplite import build_info
+from deeplite.backends import build_info
 
 
 def _checkout(root: Path, with_extension: bool) -> Path:

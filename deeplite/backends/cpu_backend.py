@@ -22,7 +22,7 @@ BUILD_ERROR_FILE = Path(__file__).resolve().parent.parent / "_C_build_error.txt"
 
 def _unavailable(error: ImportError) -> ImportError:
     """An ImportError saying which deeplite was imported, why its ``_C`` is unusable, the fix."""
-    from ..build_info import explain_missing_extension
+    from .build_info import explain_missing_extension
 
     return ImportError(explain_missing_extension(error, build_error_file=BUILD_ERROR_FILE))
 

@@ -9,7 +9,7 @@ import importlib.metadata
 import json
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # the deeplite package imported
 BUILD_ERROR_FILE = PACKAGE / "_C_build_error.txt"  # written by setup.py when compiling failed
 IN_PLACE = "pip install -e . (builds _C in place), or python setup.py build_ext --inplace"
 
