@@ -55,7 +55,7 @@ def report(args, run: dict, stopped, model, test) -> int:
         written.append(run_files.CURVES)
         if args.diagnose:
             plotting.plot_diagnostics(epochs, run_dir / run_files.DIAGNOSTICS, title)
-            written.append(run_files.DIAGNOSTICS)
+            written += [run_files.DIAGNOSTICS, run_files.GRAPH]
         if task.kind == "regression" and not stopped:
             truth, predicted = predicted_and_true(model, task, test, run["device"])
             plotting.plot_predictions(truth, predicted, run_dir / run_files.PREDICTIONS, title)

@@ -3,7 +3,8 @@
 The run folder holds ``checkpoint.safetensors`` (the last good epoch, with the run's history),
 ``metrics.json`` (per-epoch losses and scores, the final test metrics) and ``curves.png``; a
 regression also ``predictions.png`` (predicted against true values); with ``--diagnose`` also
-per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``.
+per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``, and the graph of
+one training step (``graph.png``).
 """
 import logging
 import sys
@@ -16,7 +17,15 @@ from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
 from ..tasks import Classification, Regression
 from ..train import DivergenceMonitor, fit, make_train_step
-from . import CommandError, data_source, resume, run_files, run_report, train_checks
+from . import (
+    CommandError,
+    data_source,
+    resume,
+    run_files,
+    run_report,
+    tensorboard_run,
+    train_checks,
+)
 from .sources import BUILTIN, load_dataset, with_task
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
@@ -80,7 +89,10 @@ def register(subparsers) -> None:
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
-                          "(only --epochs, --device, --quiet are read)")
+                          "(only --epochs, --device, --quiet, --tensorboard are read)")
+    run.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                     help="log curves, histograms and hparams for TensorBoard (DIR default: tb/ "
+                          "in the run folder; needs pip install 'deeplite[tensorboard]')")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -199,6 +211,10 @@ def run_train(args) -> int:
         run_files.new_run_dir(args.out, args.dataset, args.overwrite)
     for name in run_files.remove_stale_temporaries(run_dir):
         print(f"removed {run_dir / name}, left by a write that was interrupted", file=sys.stderr)
+    if args.diagnose:  # the lecture's computational graph of one training step
+        from ..viz.training import draw_training_step
+
+        draw_training_step(model, task, train.x, train.y, device, run_dir / run_files.GRAPH)
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "task": kind, "task_why": why, "sizes": model.sizes, "activation": args.activation,
               "classes": table.classes if kind == "classification" else None,
@@ -228,6 +244,7 @@ def run_train(args) -> int:
         # Epoch 0 (the initial weights) is saved too, so a run that diverges in its first epoch
         # still leaves a loadable checkpoint behind.
         save(0)
+    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config)
     bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
@@ -237,6 +254,8 @@ def run_train(args) -> int:
         bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
 
     def on_epoch(record: dict) -> None:
+        if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
+            tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
         finished.append(record)
         save(record["epoch"])
@@ -250,4 +269,6 @@ def run_train(args) -> int:
                   diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
                   on_epoch=on_epoch, first_epoch=done + 1, monitor=monitor)
     bar.close()
+    if tensorboard is not None:
+        tensorboard.close(finished)
     return run_report.report(args, run, history["stopped"], model, test)
