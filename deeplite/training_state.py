@@ -146,12 +146,12 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
         ValueError: the file does not fit this model, optimizer or scheduler.
     Example:
         >>> import os, tempfile
-        >>> import deeplite
-        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
-        >>> model = deeplite.nn.MLP([2, 16, 1])
-        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
-        >>> save_training_state(path, model, optimizer, {"epoch": "3"})
-        >>> info = load_training_state(path, model, optimizer)
+        >>> from deeplite import nn, optim
+        >>> model = nn.MLP([3, 8, 2])
+        >>> adam = optim.Adam(model.parameters())
+        >>> state = os.path.join(tempfile.mkdtemp(), "state.safetensors")
+        >>> save_training_state(state, model, adam, {"epoch": "3"})
+        >>> info = load_training_state(state, model, adam)
         >>> int(info["epoch"]) + 1
         4
     """
