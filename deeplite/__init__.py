@@ -95,7 +95,7 @@ _LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "viz
 def __getattr__(name):
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
-    if name in ("save", "load"):
+    if name in ("save", "load", "save_training_state", "load_training_state"):
         return getattr(_importlib.import_module(".serialization", __name__), name)
     raise AttributeError(f"module 'deeplite' has no attribute {name!r}")
 

@@ -3,6 +3,8 @@
 Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
 so ``manual_seed(n)`` makes the draws identical on every backend.
 """
+import warnings
+
 import numpy as np
 
 from . import backends, dtypes
@@ -23,6 +25,10 @@ def get_default_device() -> str:
     """The device set by ``set_default_device``, else "cpu" when built, else "numpy"."""
     if _settings["device"] is None:
         _settings["device"] = "cpu" if backends.is_available("cpu") else "numpy"
+        if _settings["device"] == "numpy":  # never a silent slow-down: say what happened
+            warnings.warn(f"deeplite: using the numpy backend (slower): the cpu backend is "
+                          f"unavailable: {backends.why_unavailable('cpu')}", RuntimeWarning,
+                          stacklevel=2)
     return _settings["device"]
 
 

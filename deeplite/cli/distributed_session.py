@@ -78,16 +78,17 @@ class Session:
         return step
 
     # ---- the files: rank 0 writes, the others wait --------------------------------------------
-    def new_run_dir(self, out, dataset_name: str):
+    def new_run_dir(self, out, dataset_name: str, overwrite: bool = False):
         """Rank 0's run folder (its name has a timestamp), the same path on every rank."""
-        path: list[Any] = [str(run_files.new_run_dir(out, dataset_name)) if self.is_main else None]
+        path: list[Any] = [str(run_files.new_run_dir(out, dataset_name, overwrite))
+                           if self.is_main else None]
         collectives.broadcast_object_list(path, src=0)
         return Path(path[0])
 
-    def save_checkpoint(self, path, model, optimizer, config: dict) -> None:
+    def save_checkpoint(self, path, model, optimizer, config: dict, kept_epoch=None) -> None:
         """``run_files.save_checkpoint`` on rank 0, then a barrier."""
         if self.is_main:
-            run_files.save_checkpoint(path, model, optimizer, config)
+            run_files.save_checkpoint(path, model, optimizer, config, kept_epoch=kept_epoch)
         collectives.barrier()
 
     def write_json(self, path, payload: dict) -> None:
@@ -96,13 +97,12 @@ class Session:
             run_files.write_json(path, payload)
 
     # ---- --resume: rank 0 reads, everyone gets it ----------------------------------------------
-    def resume_arguments(self, args) -> tuple:
+    def resume_arguments(self, args) -> "resume.Resumed":
         """``resume.resume_arguments`` on rank 0; its settings broadcast to every rank."""
         message: list[Any] = [None, None, None]
         if self.is_main:
             try:
-                path, done, finished = resume.resume_arguments(args)
-                message[:] = [None, (str(path), done, finished), vars(args)]
+                message[:] = [None, resume.resume_arguments(args), vars(args)]
             except (CommandError, FileNotFoundError, ValueError) as error:
                 message[0] = str(error)
         collectives.broadcast_object_list(message, src=0)
@@ -111,16 +111,17 @@ class Session:
         settings = {key: value for key, value in message[2].items()
                     if key not in ("func", "quiet")}
         vars(args).update(settings)
-        path, done, finished = message[1]
-        return path, done, finished
+        return message[1]
 
-    def restore(self, path, model, optimizer, train_loader, done: int) -> None:
-        """Rank 0 loads the training state and broadcasts it; every loader fast-forwards."""
+    def restore(self, resumed, model, optimizer, train_loader, monitor) -> None:
+        """Rank 0 loads the training state and broadcasts it; every rank restores the
+        divergence watch and fast-forwards its loader."""
         try:
-            checkpoint.load_training_state(path, model, optimizer)
+            checkpoint.load_training_state(str(resumed.path), model, optimizer)
+            monitor.load_state_dict(resumed.config["monitor"])
         except ValueError as error:
-            raise CommandError(f"{path}: cannot resume: {error}") from None
-        train_loader.skip_epochs(done)
+            raise CommandError(f"{resumed.path}: cannot resume: {error}") from None
+        train_loader.skip_epochs(resumed.done)
 
     def follow(self, stopped) -> int:
         """The exit status of a rank other than 0, which writes and prints nothing."""
