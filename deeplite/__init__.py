@@ -15,6 +15,7 @@ from .dtypes import (bool_, float16, float32, float64, get_default_dtype, int8, 
                      int64, set_default_dtype, uint8)
 from .forward_mode import jvp
 from .gradcheck import GradcheckError, gradcheck
+from .interop import from_dlpack
 from .ops import (abs, add, argmax, broadcast_to, clip, concatenate, div, eq, exp, ge, gt, le,
                   log, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, permute, pow,
                   reshape, sqrt, stack, std, sub, sum, transpose, var, where)

@@ -16,11 +16,13 @@ LAYER_OF = {
     "deeplite.ops": "tape", "deeplite.gradcheck": "tape", "deeplite.forward_mode": "tape",
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
+    "deeplite.interop": "tape",  # DLPack: how a tensor's storage crosses to other libraries
     "deeplite.functional": "functional",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
     "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",
     "deeplite.train": "api", "deeplite.doctor": "api", "deeplite.plotting": "api",
+    "deeplite.sklearn": "api", "deeplite.onnx": "api",
     "deeplite.cli": "cli", "deeplite.examples": "examples",
 }
 BELOW_NN = {"backends", "tape", "functional"}
