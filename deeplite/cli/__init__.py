@@ -31,6 +31,7 @@ COMMANDS = {
     "predict": "eval_command",
     "doctor": "doctor_command",
     "bench": "bench_command",
+    "export": "export_command",
 }
 
 
