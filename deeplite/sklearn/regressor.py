@@ -23,7 +23,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         >>> import numpy as np
         >>> from deeplite.sklearn import MLPRegressor
         >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
-        >>> reg = MLPRegressor((32,), max_iter=500, random_state=0).fit(X, X.ravel() ** 2)
+        >>> reg = MLPRegressor((32,), learning_rate_init=0.01, random_state=0)
+        >>> reg = reg.fit(X, X.ravel() ** 2)
         >>> reg.score(X, X.ravel() ** 2) > 0.9
         True
     """
