@@ -100,5 +100,7 @@ def _two_class(layer: nn.Linear) -> nn.Linear:
                     negative_slope=layer.negative_slope, device=layer.weight.device)
     with no_grad():
         out.weight.copy_(tensor(np.hstack([-weight, weight]) / 2, device=out.weight.device))
-        out.bias.copy_(tensor(np.hstack([-bias, bias]) / 2, device=out.bias.device))
+        out_bias = out.bias
+        if out_bias is not None:  # always: the layer is made with a bias
+            out_bias.copy_(tensor(np.hstack([-bias, bias]) / 2, device=out.weight.device))
     return out

@@ -7,6 +7,8 @@ label-encoded (sorted labels -> 0..K-1, the CLI's rule for text targets); a text
 class indices with ``classes`` kept, exactly as ``load_csv`` does. Missing values raise
 ``DataError`` naming the column and row, as the CSV loader does.
 """
+from typing import Any
+
 import numpy as np
 
 from .tabular import DataError, TabularData, _target_column
@@ -116,7 +118,7 @@ def from_pandas(frame, target_column=None, y=None, categories: str = "onehot") -
         y, frame, target_name = frame[target_column], frame.drop(columns=[target_column]), \
             str(target_column)
     x, names = features(frame, categories)
-    classes = None
+    classes: Any = None  # labels of a text target
     if y is None:
         y_values = np.zeros(len(frame))
     elif is_pandas(y):

@@ -6,6 +6,8 @@ so ``loss_curve_`` compares). The network is a ``deeplite.nn.MLP`` on ``device``
 weights are also kept as NumPy arrays in ``coefs_`` / ``intercepts_`` (shape (in, out), as in
 scikit-learn and deeplite), which is what pickling and ``clone`` rely on.
 """
+from typing import Optional
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
@@ -109,12 +111,11 @@ class BaseMLP(BaseEstimator):
         self._optimizer = self._make_optimizer()
         self.n_layers_ = len(sizes)
         self.n_iter_, self.t_ = 0, 0
-        self.loss_curve_ = []
-        self.best_loss_ = np.inf
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
-        if self.early_stopping:
-            self.best_loss_ = None
+        self.loss_curve_: list = []
+        # As scikit-learn: early stopping tracks validation scores instead of the best loss.
+        self.best_loss_: Optional[float] = None if self.early_stopping else np.inf
+        self.validation_scores_: Optional[list] = [] if self.early_stopping else None
+        self.best_validation_score_: Optional[float] = -np.inf if self.early_stopping else None
 
     def _make_optimizer(self):
         params = self._model.parameters()
@@ -128,13 +129,13 @@ class BaseMLP(BaseEstimator):
         with no_grad():
             for layer, coef, intercept in zip(self._model.layers, coefs, intercepts, strict=True):
                 layer.weight.copy_(tensor(coef, device=layer.weight.device))
-                layer.bias.copy_(tensor(intercept, device=layer.bias.device))
+                _bias(layer).copy_(tensor(intercept, device=layer.weight.device))
         self._sync_weights()
 
     def _sync_weights(self) -> None:
         """Mirror the network's weights in ``coefs_`` / ``intercepts_`` (NumPy copies)."""
         self.coefs_ = [layer.weight.detach().numpy().copy() for layer in self._model.layers]
-        self.intercepts_ = [layer.bias.detach().numpy().copy() for layer in self._model.layers]
+        self.intercepts_ = [_bias(layer).detach().numpy().copy() for layer in self._model.layers]
 
     def _network(self):
         """The fitted network, rebuilt from ``coefs_`` after unpickling."""
@@ -173,10 +174,7 @@ class BaseMLP(BaseEstimator):
             self._network()
         if not incremental:
             self._no_improvement_count = 0
-        targets = self._targets(y)
-        early = self.early_stopping and not incremental
-        train_epochs(self, X, targets, y, rng, epochs=1 if incremental else self.max_iter,
-                     early_stopping=early)
+        train_epochs(self, X, self._targets(y), y, rng, incremental)
         self._sync_weights()
         return self
 
@@ -188,3 +186,10 @@ class BaseMLP(BaseEstimator):
     def _penalty(self, n_batch: int):
         """scikit-learn's L2 term: ``0.5 * alpha * sum(W ** 2) / n_batch`` (biases excluded)."""
         return nn.l2_penalty(self._model) * (self.alpha / n_batch)
+
+
+def _bias(layer):
+    """The bias of one of the estimator's layers (nn.MLP's Linear layers always have one)."""
+    if layer.bias is None:
+        raise ValueError(f"{layer!r} has no bias; the estimators' networks always have one")
+    return layer.bias

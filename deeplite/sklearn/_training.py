@@ -16,16 +16,16 @@ from sklearn.model_selection import train_test_split
 from .. import tensor
 
 
-def train_epochs(est, X, targets, y, rng, epochs: int, early_stopping: bool) -> None:
-    """Run up to ``epochs`` epochs of minibatch training of ``est``'s network on ``X``."""
-    validation = None
+def train_epochs(est, X, targets, y, rng, incremental: bool) -> None:
+    """Train ``est``'s network on ``X``: up to ``max_iter`` epochs, or one (``partial_fit``)."""
+    epochs = 1 if incremental else est.max_iter
+    early_stopping = est.early_stopping and not incremental
+    X_val = y_val = best = None
     if early_stopping:
         stratify = y if is_classifier(est) else None
         X, X_val, targets, _, _, y_val = train_test_split(
             X, targets, y, random_state=rng, test_size=est.validation_fraction,
             stratify=stratify)
-        validation = (X_val, y_val)
-        best = None
     model, optimizer = est._model, est._optimizer
     model.train()
     n_samples, batch = X.shape[0], est._batch_size(X.shape[0])
@@ -48,7 +48,7 @@ def train_epochs(est, X, targets, y, rng, epochs: int, early_stopping: bool) -> 
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
         if early_stopping:
-            improved = _watch_validation(est, *validation)
+            improved = _watch_validation(est, X_val, y_val)
             if improved:
                 est._sync_weights()
                 best = (est.coefs_, est.intercepts_)
@@ -60,11 +60,11 @@ def train_epochs(est, X, targets, y, rng, epochs: int, early_stopping: bool) -> 
                 print(f"{what} did not improve more than tol={est.tol:f} for "
                       f"{est.n_iter_no_change} consecutive epochs. Stopping.")
             break
-        if epochs > 1 and est.n_iter_ == est.max_iter:
+        if not incremental and est.n_iter_ == est.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning,
                           stacklevel=4)  # the user's fit call
-    if early_stopping and best is not None:
+    if best is not None:
         est._load_weights(*best)
 
 
