@@ -7,6 +7,7 @@ kernel pass and stay finite for logits of any size (±1e4 included).
 from . import dtypes
 from .creation import generator
 from .ops import linear as _linear
+
 # The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
 from .ops.activation import (
     heaviside,
@@ -23,7 +24,6 @@ from .ops.activation import (
 from .ops.loss import BinaryCrossEntropy, SigmoidBCE, SoftmaxCE, check_reduction
 from .ops.scalars import lift
 from .tensor import Tensor
-
 
 __all__ = [
     "step",
