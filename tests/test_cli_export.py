@@ -58,7 +58,7 @@ def test_exported_logits_equal_the_model(tmp_path, rng, n_classes):
     _, x, run = _trained_run(tmp_path, rng, n_classes)
     target = tmp_path / "logits.onnx"
     assert main(["export", str(run), "--onnx", str(target), "--output", "logits"]) == 0
-    model, _, scaler = load_checkpoint(run, "numpy")
+    model, _, scaler, _ = load_checkpoint(run, "numpy")
     import deeplite
 
     with deeplite.no_grad():
