@@ -5,6 +5,7 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from . import dtypes
+from .amp.state import float32_op
 from .creation import generator
 from .ops import linear as _linear
 # The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
@@ -83,6 +84,7 @@ def _as_float_target(target, like: Tensor, name: str) -> Tensor:
     return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
 
 
+@float32_op
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
 
@@ -113,6 +115,7 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction)
 
 
+@float32_op
 def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
                   check_labels: bool = True) -> Tensor:
     """Softmax cross-entropy, fused (log-softmax + NLL in one pass per row).
@@ -131,7 +134,7 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
         0.6700
     """
     check_reduction("cross_entropy", reduction)
-    if isinstance(target, Tensor) and target.dtype.kind == "f":
+    if isinstance(target, Tensor) and dtypes.is_floating(target.dtype):
         return _soft_cross_entropy(logits, target, reduction)
     labels = target if isinstance(target, Tensor) else lift(target, logits).to(dtype=dtypes.int64)
     if logits.ndim == 1:  # one sample: a (C,) row and a scalar label
@@ -171,6 +174,7 @@ def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tenso
     return _reduce(loss, reduction)
 
 
+@float32_op
 def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
     check_reduction("nll_loss", reduction)
@@ -180,6 +184,7 @@ def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tens
     return _reduce(-picked, reduction)
 
 
+@float32_op
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (x - y)^2."""
     check_reduction("mse_loss", reduction)
@@ -187,6 +192,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+@float32_op
 def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100, as in PyTorch.
 

@@ -1,6 +1,8 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused linear layer."""
 import numpy as np
 
+from ..amp.state import state as _autocast
+from ..amp.state import lower as _autocast_lower
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor
@@ -102,6 +104,8 @@ def _rows(x: Tensor) -> Tensor:
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 2-D, batched (broadcast batch dims) and vectors."""
+    if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        x, y = _autocast_lower(x, y)
     return MatMul.apply(x, y)
 
 
@@ -117,5 +121,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "id
     if x.shape[-1:] != weight.shape[:1] or weight.ndim != 2:
         raise ValueError(f"linear: shapes {x.shape} and {weight.shape} do not align "
                          f"(weight is (in_features, out_features))")
+    if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        x, weight, bias = _autocast_lower(x, weight, bias)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return LinearAct.apply(*inputs, act=activation, slope=negative_slope)

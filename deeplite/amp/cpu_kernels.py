@@ -1,0 +1,58 @@
+"""The ``cpu`` backend's kernels on float16/bfloat16 arrays (its C++ kernels take float32/64).
+
+bfloat16 GEMMs (matmul, the fused linear layer and its gradients) run on oneDNN's AMX kernels
+where ``cpu.bf16_gemm()`` says so, with bias and activation fused and float32 accumulation; every
+other kernel, and every GEMM elsewhere, runs on float32 copies (``low_precision.widened_call``).
+"""
+import numpy as np
+
+from ..backends import get, low_precision
+from . import cpu
+
+_ZERO_BITS = np.int16(0)
+
+
+def run(name: str, kernel, args: tuple, kwargs: dict, in_place: bool):
+    """The cpu kernel ``name`` on 16-bit inputs; ``kernel`` is its float32 form (None: matmul)."""
+    onednn = cpu.bf16_gemm()
+    if onednn is not None and name in _ONEDNN and _all_bf16_matrices(name, args):
+        return _ONEDNN[name](onednn, *args, **kwargs)
+    if name == "matmul":
+        return low_precision.matmul(*args, float32_matmul=get("cpu").matmul)
+    return low_precision.widened_call(kernel, args, kwargs, in_place)
+
+
+def _all_bf16_matrices(name: str, args: tuple) -> bool:
+    """Whether the GEMM operands are 2-D bfloat16 arrays (what the oneDNN path covers)."""
+    operands = args[:2] if name != "linear_act_grad" else args[:4]
+    return all(isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.name == "bfloat16"
+               for a in operands)
+
+
+def _matmul(onednn, a, b):
+    return onednn.matmul(a, b, a.dtype)
+
+
+def _linear_act(onednn, x, w, bias, act, slope):
+    if bias is not None and bias.dtype.name not in ("bfloat16", "float32"):
+        bias = bias.astype(x.dtype)
+    if act not in ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus"):
+        raise ValueError(f"linear_act: unknown activation {act!r}")
+    return onednn.matmul(x, w, x.dtype, None if bias is None else bias.reshape(1, -1), act,
+                         slope)
+
+
+def _linear_act_grad(onednn, x, w, y, gy, act, slope, need_x, need_w, need_b):
+    if act == "identity":
+        gz = gy
+    elif act == "relu":
+        # y > 0 exactly where bfloat16's bits, read as int16, are positive: no widening needed.
+        gz = np.where(y.view(np.int16) > 0, gy.view(np.int16), _ZERO_BITS).view(gy.dtype)
+    else:
+        gz = low_precision.widened_call(get("cpu").act_grad, (y, gy, act, slope), {})
+    return (onednn.matmul(gz, w.T, gy.dtype) if need_x else None,
+            onednn.matmul(x.T, gz, gy.dtype) if need_w else None,
+            low_precision.sum(gz, axis=0) if need_b else None)
+
+
+_ONEDNN = {"matmul": _matmul, "linear_act": _linear_act, "linear_act_grad": _linear_act_grad}
