@@ -31,7 +31,8 @@ from . import __version__, backends
 from .creation import generator, get_default_device
 from .tensor import Tensor
 
-# safetensors dtype codes deeplite reads and writes (BF16 is read only, widened to float32).
+# safetensors dtype codes deeplite reads and writes; BF16 (ml_dtypes' bfloat16) is added on first
+# use, and read as float32 where ml_dtypes is not installed.
 _DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2", "I32": "<i4",
            "I64": "<i8", "U8": "u1", "BOOL": "?"}
 _CODES = {np.dtype(spec).newbyteorder("="): code for code, spec in _DTYPES.items()}
@@ -52,6 +53,8 @@ def _host_array(name: str, value) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise TypeError(f"save: {name!r} is a {type(value).__name__}; values must be Tensors or "
                         f"NumPy arrays")
+    if value.dtype.name == "bfloat16":
+        _CODES.setdefault(value.dtype, "BF16")
     if value.dtype.newbyteorder("=") not in _CODES:
         raise TypeError(f"save: {name!r} has dtype {value.dtype}, which safetensors checkpoints "
                         f"do not hold here; use one of {', '.join(_DTYPES)}")
@@ -209,11 +212,20 @@ def _read(path) -> tuple:
     for name, (dtype, shape, begin, end) in entries.items():
         array = np.frombuffer(body[begin:end], dtype=dtype).reshape(shape)
         if header[name]["dtype"] == "BF16":
-            # bfloat16 is the top half of a float32: shift it back into place (a new array)
-            arrays[name] = (array.astype(np.uint32) << 16).view(np.float32)
+            arrays[name] = _bfloat16_array(array)
         else:
             arrays[name] = array.astype(dtype.newbyteorder("="), copy=True)  # own, writable
     return arrays, metadata
+
+
+def _bfloat16_array(bits: np.ndarray) -> np.ndarray:
+    """BF16 bits as a bfloat16 array, or widened to float32 where ml_dtypes is not installed."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        # bfloat16 is the top half of a float32: shift it back into place (a new array)
+        return (bits.astype(np.uint32) << 16).view(np.float32)
+    return bits.view(ml_dtypes.bfloat16).copy()
 
 
 def _load(path, device) -> tuple:
