@@ -188,4 +188,7 @@ def report() -> str:
                  f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
                  f"of {threads['cpu_count']} CPUs")
     lines.append(f"default device: {get_default_device()}")
+    from .backends import amx  # mixed precision: does bf16 run on AMX here?
+
+    lines.append(f"mixed precision: {amx.describe()}")
     return "\n".join(lines)

@@ -5,9 +5,9 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from . import dtypes
-from .amp.state import float32_op
 from .creation import generator
 from .ops import linear as _linear
+from .ops.autocast import float32_op
 # The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
 from .ops.activation import (
     heaviside,

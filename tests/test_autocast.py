@@ -6,7 +6,8 @@ import pytest
 
 import deeplite as dl
 from deeplite import nn
-from deeplite.amp import autocast_mode, cpu
+from deeplite.amp import autocast_mode
+from deeplite.backends import amx as cpu
 
 pytest.importorskip("ml_dtypes")
 HOST = ["numpy", "cpu"]

@@ -3,7 +3,7 @@ import functools
 import warnings
 
 from .. import dtypes
-from .state import state
+from ..ops.autocast import state
 
 _DEVICES = ("cpu", "cuda", "numpy")
 _warned: set = set()
@@ -15,9 +15,9 @@ def _fast_here(device_type: str, dtype) -> str:
         return ""  # numpy is the reference (always honoured); cuda has tensor cores
     if dtype == dtypes.float16:
         return "the cpu backend has no fast float16 GEMM"
-    from . import cpu
+    from ..backends import amx
 
-    return cpu.why_no_bf16_gemm() or ""
+    return amx.why_no_bf16_gemm() or ""
 
 
 class autocast:  # noqa: N801  PyTorch's name

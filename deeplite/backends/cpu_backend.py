@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import get
+from . import get, low_precision
 from .numpy_backend import *  # noqa: F401,F403  xp and the REQUIRED kernels not overridden below
 
 BUILD_ERROR_FILE = Path(__file__).resolve().parent.parent / "_C_build_error.txt"
@@ -113,7 +113,7 @@ tanh = _native("tanh")
 
 def matmul(a, b):  # type: ignore[no-redef]  # replaces the star-imported NumPy one
     """a @ b: OpenBLAS on deeplite's threads for 2-D float operands (transposed views too);
-    16-bit floats through oneDNN on AMX CPUs, else widened to float32 (deeplite.amp.cpu)."""
+    16-bit floats through oneDNN on AMX CPUs, else widened to float32 (backends/amx.py)."""
     try:
         return _C.matmul(a, b)
     except _C.Unsupported:
@@ -124,9 +124,9 @@ def matmul(a, b):  # type: ignore[no-redef]  # replaces the star-imported NumPy 
 
 def _low_precision_kernel(name, kernel, args, kwargs, in_place):
     """A kernel on 16-bit floats: oneDNN's where it serves (AMX), else on float32 copies."""
-    from ..amp import cpu_kernels  # loaded on the first 16-bit kernel only
+    from . import cpu_low_precision  # loaded on the first 16-bit kernel only
 
-    return cpu_kernels.run(name, kernel, args, kwargs, in_place)
+    return cpu_low_precision.run(name, kernel, args, kwargs, in_place)
 
 
 def _binary(code: int, ufunc):

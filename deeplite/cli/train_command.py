@@ -62,6 +62,9 @@ def register(subparsers) -> None:
     run.add_argument("--cuda-graph", action="store_true",
                      help="capture the training step as one CUDA graph (cuda, sgd only; drops "
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
+    run.add_argument("--amp", choices=("bf16", "fp16"), default=None,
+                     help="mixed precision: GEMMs in bfloat16/float16 under deeplite.autocast "
+                          "(fp16 with loss scaling); see docs/amp.md")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet are read)")
@@ -165,11 +168,18 @@ def run_train(args) -> int:
         resume.restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None
+    if getattr(args, "amp", None):
+        if args.cuda_graph:
+            raise CommandError("--amp and --cuda-graph do not combine yet; drop one of them")
+        from ..amp.training import amp_train_step
+
+        step = amp_train_step(model, optimizer, task, device, args.amp)
     run_dir = run_files.new_run_dir(args.out, args.dataset)
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
               "feature_names": table.feature_names, "seed": args.seed,
               "test_fraction": args.test_fraction, "device": device,
+              "amp": getattr(args, "amp", None),
               "optimizer": args.optimizer, "lr": optimizer.param_groups[0]["lr"],
               "momentum": args.momentum, "weight_decay": args.weight_decay,
               "batch_size": args.batch_size, "epochs": args.epochs, "diagnose": args.diagnose,

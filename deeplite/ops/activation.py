@@ -1,5 +1,5 @@
 """Activations and their gradients; every activation's backward is the fused ``act_grad`` kernel."""
-from ..amp.state import float32_op
+from .autocast import float32_op
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor

@@ -1,8 +1,8 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused linear layer."""
 import numpy as np
 
-from ..amp.state import state as _autocast
-from ..amp.state import lower as _autocast_lower
+from .autocast import state as _autocast
+from .autocast import lower as _autocast_lower
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor

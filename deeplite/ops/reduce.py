@@ -2,7 +2,7 @@
 import builtins
 
 from .. import dtypes
-from ..amp.state import float32_op
+from .autocast import float32_op
 from ..autograd import Function
 from ..tensor import Tensor
 from .movement import broadcast_to

@@ -1,24 +1,23 @@
 """The ``cpu`` backend's kernels on float16/bfloat16 arrays (its C++ kernels take float32/64).
 
 bfloat16 GEMMs (matmul, the fused linear layer and its gradients) run on oneDNN's AMX kernels
-where ``cpu.bf16_gemm()`` says so, with bias and activation fused and float32 accumulation; every
+where ``amx.bf16_gemm()`` says so, with bias and activation fused and float32 accumulation; every
 other kernel, and every GEMM elsewhere, runs on float32 copies (``low_precision.widened_call``).
 """
 import numpy as np
 
-from ..backends import get, low_precision
-from . import cpu
+from . import amx, get, low_precision
 
 _ZERO_BITS = np.int16(0)
 
 
 def run(name: str, kernel, args: tuple, kwargs: dict, in_place: bool):
     """The cpu kernel ``name`` on 16-bit inputs; ``kernel`` is its float32 form (None: matmul)."""
-    onednn = cpu.bf16_gemm()
+    onednn = amx.bf16_gemm()
     if onednn is not None and name in _ONEDNN and _all_bf16_matrices(name, args):
         return _ONEDNN[name](onednn, *args, **kwargs)
     if name == "matmul":
-        return low_precision.matmul(*args, float32_matmul=get("cpu").matmul)
+        return low_precision.matmul(args[0], args[1], float32_matmul=get("cpu").matmul)
     return low_precision.widened_call(kernel, args, kwargs, in_place)
 
 
@@ -55,4 +54,4 @@ def _linear_act_grad(onednn, x, w, y, gy, act, slope, need_x, need_w, need_b):
             low_precision.sum(gz, axis=0) if need_b else None)
 
 
-_ONEDNN = {"matmul": _matmul, "linear_act": _linear_act, "linear_act_grad": _linear_act_grad}
+_ONEDNN: dict = {"matmul": _matmul, "linear_act": _linear_act, "linear_act_grad": _linear_act_grad}

@@ -48,3 +48,17 @@ def why_no_bf16_gemm():
     if not has_amx_bf16():
         return "this CPU has no AMX (amx_bf16), where bfloat16 GEMMs are slower than float32"
     return "oneDNN is not installed; pip install 'deeplite[bf16]'"
+
+
+def describe() -> str:
+    """One line for ``deeplite doctor``: whether cpu bfloat16 autocast runs on AMX here."""
+    onednn_gemm = bf16_gemm()
+    if onednn_gemm is None:
+        return f"cpu bf16 autocast computes in float32: {why_no_bf16_gemm()}"
+    import numpy as np
+
+    from .. import dtypes
+
+    probe = np.zeros((256, 256), dtypes.bfloat16_dtype())  # tiny GEMMs pick non-AMX kernels
+    implementation = onednn_gemm.implementation(probe, probe, probe.dtype)
+    return f"cpu bf16 autocast: AMX (amx_bf16) through oneDNN, GEMM {implementation}"

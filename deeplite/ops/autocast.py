@@ -1,10 +1,11 @@
 """Autocast's per-thread state and the two op hooks, imported by the ops (so: no heavy imports).
 
-``lower(*tensors)`` is called by matmul and linear, ``float32_op`` wraps softmax, the losses and
+``lower(*tensors)`` (deeplite.amp.autocast's hook) is called by matmul and linear, ``float32_op`` wraps softmax, the losses and
 the reductions. Outside autocast each costs one attribute read.
 """
 import functools
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -14,8 +15,8 @@ _FLOAT32 = np.dtype(np.float32)
 class _State(threading.local):
     """The innermost active autocast of this thread (as PyTorch, autocast state is per thread)."""
 
-    dtype = None  # the low-precision dtype while autocast computes in it, else None
-    device = None  # the device whose tensors it casts
+    dtype: Any = None  # the low-precision dtype while autocast computes in it, else None
+    device: Any = None  # the device whose tensors it casts
 
 
 state = _State()
