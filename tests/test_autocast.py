@@ -151,3 +151,17 @@ def test_cuda_float16_autocast(rng):
     assert y.dtype == dl.float16 and loss.dtype == dl.float32
     loss.backward()
     assert w.grad.dtype == dl.float32
+
+
+@pytest.mark.skipif(cpu.bf16_gemm() is None, reason="no AMX + oneDNN here")
+def test_onednn_rounds_to_bfloat16_as_ml_dtypes(rng):
+    values = rng.standard_normal((300, 257)).astype(np.float32) * 1e3
+    values[0, :4] = [np.inf, -np.inf, np.nan, 0.0]
+    # ties: a float32 whose low 16 bits are exactly half way rounds to even
+    values[1, :2] = np.array([0x3F808000, 0x3F818000], np.uint32).view(np.float32)
+    for array in (values, values.T):  # C- and F-ordered
+        ours = dl.backends.get("cpu").astype(array, dl.bfloat16)
+        reference = array.astype(dl.bfloat16)
+        np.testing.assert_array_equal(ours.view(np.uint16)[~np.isnan(array)],
+                                      reference.view(np.uint16)[~np.isnan(array)])
+        assert np.isnan(ours.astype(np.float32)[np.isnan(array)]).all()

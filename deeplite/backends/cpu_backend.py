@@ -122,6 +122,16 @@ def matmul(a, b):  # type: ignore[no-redef]  # replaces the star-imported NumPy 
         return np.matmul(a, b)
 
 
+def astype(a, dtype):  # type: ignore[no-redef]  # replaces the star-imported NumPy one
+    """``a`` as ``dtype``; large float32 -> bfloat16 casts by oneDNN on AMX CPUs (4x faster)."""
+    if (getattr(dtype, "name", None) == "bfloat16" and type(a) is _ndarray
+            and a.dtype == np.float32 and a.size >= NATIVE_MIN_SIZE):
+        from . import cpu_low_precision
+
+        return cpu_low_precision.to_bfloat16(a)
+    return np.asarray(a).astype(dtype, copy=False)
+
+
 def _low_precision_kernel(name, kernel, args, kwargs, in_place):
     """A kernel on 16-bit floats: oneDNN's where it serves (AMX), else on float32 copies."""
     from . import cpu_low_precision  # loaded on the first 16-bit kernel only
