@@ -77,6 +77,10 @@ class autocast:  # noqa: N801  PyTorch's name
                               f"computing in float32", RuntimeWarning, stacklevel=2)
             state.dtype = state.device = None
         else:
+            if self.device_type == "cuda":
+                from ..backends import cuda_low_precision
+
+                cuda_low_precision.use_float32_accumulation()
             state.dtype, state.device = self.fast_dtype, self.device_type
         return self
 
