@@ -165,3 +165,15 @@ def test_onednn_rounds_to_bfloat16_as_ml_dtypes(rng):
         np.testing.assert_array_equal(ours.view(np.uint16)[~np.isnan(array)],
                                       reference.view(np.uint16)[~np.isnan(array)])
         assert np.isnan(ours.astype(np.float32)[np.isnan(array)]).all()
+
+
+def test_import_deeplite_loads_no_optional_package():
+    import subprocess
+    import sys
+
+    code = ("import sys, deeplite\n"
+            "(deeplite.randn(4, 4, device='cpu') @ deeplite.randn(4, 4)).sum()\n"
+            "print(sorted(m for m in ('ml_dtypes', 'deeplite.backends.onednn', 'deeplite.amp')"
+            " if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
