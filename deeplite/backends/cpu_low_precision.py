@@ -14,6 +14,7 @@ def run(name: str, kernel, args: tuple, kwargs: dict, in_place: bool):
     """The cpu kernel ``name`` on 16-bit inputs; ``kernel`` is its float32 form (None: matmul)."""
     onednn = amx.bf16_gemm()
     if onednn is not None and name in _ONEDNN and _all_bf16_matrices(name, args):
+        onednn.set_threads(get("cpu").module.num_threads())
         return _ONEDNN[name](onednn, *args, **kwargs)
     if name == "matmul":
         return low_precision.matmul(args[0], args[1], float32_matmul=get("cpu").matmul)
@@ -25,6 +26,7 @@ def to_bfloat16(a: np.ndarray) -> np.ndarray:
     AMX CPUs for contiguous arrays, ml_dtypes' loop elsewhere."""
     onednn = amx.bf16_gemm()
     if onednn is not None and (a.flags.c_contiguous or a.flags.f_contiguous):
+        onednn.set_threads(get("cpu").module.num_threads())
         return onednn.convert(a, _BFLOAT16())
     return a.astype(_BFLOAT16())
 

@@ -61,6 +61,16 @@ class OneDNN:
         self._check(lib.dnnl_stream_create(ctypes.byref(self.stream), self.engine,
                                            _IN_ORDER_STREAM), "stream_create")
         self._cache: dict = {}
+        # oneDNN on OpenMP runs omp_get_max_threads() threads; deeplite's kernels instead pass
+        # their count per region (DEEPLITE_NUM_THREADS), so the count is handed over explicitly.
+        self._omp_set_num_threads = ctypes.CDLL("libgomp.so.1").omp_set_num_threads
+        self._threads = 0
+
+    def set_threads(self, count: int) -> None:
+        """Run oneDNN's primitives on ``count`` OpenMP threads (deeplite's own thread count)."""
+        if count != self._threads:
+            self._omp_set_num_threads(int(count))
+            self._threads = count
 
     @staticmethod
     def _check(status: int, what: str) -> None:
