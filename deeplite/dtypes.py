@@ -15,7 +15,7 @@ int64 = np.dtype("int64")
 uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
-SUPPORTED = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+SUPPORTED: tuple = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
 _ALIASES: dict = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int64,
             "bool": bool_}
 
