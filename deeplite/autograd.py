@@ -10,6 +10,7 @@ backward can tell that a value it saved was overwritten in place. The backward w
 """
 import operator
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,10 @@ class Function:
     **params)`` and ``backward(grad_output)`` returning one gradient (or None) per input, and may
     save what backward needs on ``self``. ``self.inputs`` holds the input Tensors during backward.
     """
+
+    # Set on a recorded node (declared for readers and type checkers):
+    inputs: tuple  # the input Tensors, while the node is alive
+    _output: Any  # weak reference to the output, for nodes that save_output
 
     name = "function"
     differentiable = True  # False: outputs never require grad (comparisons, argmax)
@@ -58,14 +63,15 @@ class Function:
         needs_grad = first.requires_grad
         node = _new(cls)
         try:
-            if len(inputs) == 1:
-                data = node.forward(backend, first.data, **params)
-            elif len(inputs) == 2:
+            count = len(inputs)
+            if count == 2:
                 second = inputs[1]
                 if second._backend is not backend:
                     raise _device_mismatch(cls.name, inputs)
                 needs_grad = needs_grad or second.requires_grad
                 data = node.forward(backend, first.data, second.data, **params)
+            elif count == 1:
+                data = node.forward(backend, first.data, **params)
             else:
                 for tensor in inputs:
                     if tensor._backend is not backend:
@@ -81,9 +87,7 @@ class Function:
         out = _new(Tensor)
         out.data = data
         out._backend = backend
-        out.requires_grad = False
         out.grad = None
-        out._node = None
         if needs_grad and cls.differentiable and _mode.enabled:
             node.inputs = inputs
             if versions.clock:  # the class default 0 is right until the first in-place write
@@ -92,6 +96,9 @@ class Function:
             out._node = node
             if cls.save_output:
                 node._output = weakref.ref(out)
+        else:
+            out.requires_grad = False
+            out._node = None
         return node.finish(out, inputs) if cls.special else out
 
     def finish(self, out: Tensor, inputs: tuple):

@@ -3,9 +3,12 @@
 Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
 so ``manual_seed(n)`` makes the draws identical on every backend.
 """
+import warnings
+
 import numpy as np
 
 from . import backends, dtypes
+from .jit import hooks as jit_hooks
 from .tensor import Tensor
 
 _settings: dict = {"device": None}
@@ -22,6 +25,10 @@ def get_default_device() -> str:
     """The device set by ``set_default_device``, else "cpu" when built, else "numpy"."""
     if _settings["device"] is None:
         _settings["device"] = "cpu" if backends.is_available("cpu") else "numpy"
+        if _settings["device"] == "numpy":  # never a silent slow-down: say what happened
+            warnings.warn(f"deeplite: using the numpy backend (slower): the cpu backend is "
+                          f"unavailable: {backends.why_unavailable('cpu')}", RuntimeWarning,
+                          stacklevel=2)
     return _settings["device"]
 
 
@@ -43,6 +50,7 @@ def _backend(device):
 def _finish(data, backend, requires_grad) -> Tensor:
     out = Tensor._wrap(data, backend)
     if requires_grad:
+        jit_hooks.refuse_creation("a tensor with requires_grad=True")
         out.requires_grad_()
     return out
 
@@ -141,7 +149,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def _random(draw, size, dtype, device, requires_grad) -> Tensor:
     backend = _backend(device)
     dtype = _dtype(dtype)
-    host = draw(_generator[0], _shape(size)).astype(dtype)
+    shape = _shape(size)
+    host = draw(_generator[0], shape).astype(dtype)
+    jit_hooks.mark_random(host, lambda: draw(_generator[0], shape).astype(dtype))
     return _finish(backend.asarray(host), backend, requires_grad)
 
 

@@ -2,15 +2,13 @@
 
 The CUDA diagnosis is the point: a CuPy wheel built for a newer CUDA than the driver supports,
 two CuPy wheels at once, or no wheel at all are the usual reasons a GPU sits unused. The probes
-(driver version, installed wheels, GPU list) are small functions so tests can replace them.
+(driver version, installed wheels, GPU list) are small functions so tests can replace them; the
+driver probe and the wheel chooser are the cuda backend's (``backends/cuda_probe.py``).
 """
-import ctypes
 import importlib.metadata
 import os
 import platform
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, backends
+from .backends import build_info
+from .backends.cuda_probe import CUDA_EXTRAS, driver_cuda_version, matching_wheel, nvidia_smi
 
 BUILD_ERROR_FILE = Path(__file__).parent / "_C_build_error.txt"  # written by setup.py on failure
-CUDA_EXTRAS = {12: "deeplite[cuda12]", 13: "deeplite[cuda13]"}  # pyproject's optional extras
 
 
 @dataclass
@@ -33,38 +32,11 @@ class BackendStatus:
     fix: str = ""
 
 
-def driver_cuda_version():
-    """The newest CUDA version the NVIDIA driver supports, as (major, minor), or None.
-
-    Asks libcuda's ``cuDriverGetVersion`` (no CuPy needed), then falls back to nvidia-smi.
-    """
-    for library in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
-        try:
-            libcuda = ctypes.CDLL(library)
-        except OSError:
-            continue
-        version = ctypes.c_int(0)
-        if libcuda.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value:
-            return version.value // 1000, (version.value % 1000) // 10  # 12040 -> (12, 4)
-    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", _nvidia_smi() or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 def gpu_names() -> list:
     """Names of the GPUs nvidia-smi lists (empty without nvidia-smi or a GPU)."""
-    listing = _nvidia_smi("-L") or ""
+    listing = nvidia_smi("-L") or ""
     return [line.split(":", 1)[1].split("(UUID")[0].strip()
             for line in listing.splitlines() if line.startswith("GPU ")]
-
-
-def _nvidia_smi(*args):
-    if shutil.which("nvidia-smi") is None:
-        return None
-    try:
-        return subprocess.run(["nvidia-smi", *args], capture_output=True, text=True,
-                              timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def installed_cupy_wheels() -> dict:
@@ -84,16 +56,6 @@ def wheel_cuda_major(wheel: str):
         return None
     digits = match.group(1) + (match.group(2) if match.group(2) != "x" else "")
     return int(digits[:2]) if len(digits) >= 3 else int(digits)
-
-
-def matching_wheel(driver) -> str:
-    """The pip requirement whose CuPy wheel matches a driver supporting CUDA ``driver``."""
-    major = driver[0]
-    if major in CUDA_EXTRAS:
-        return CUDA_EXTRAS[major]
-    if major > max(CUDA_EXTRAS):
-        return CUDA_EXTRAS[max(CUDA_EXTRAS)]  # drivers run older CUDA wheels
-    return f"cupy-cuda{major}x"
 
 
 def diagnose_cuda(reason: str, driver, wheels: dict, gpus: list) -> str:
@@ -129,12 +91,8 @@ def diagnose_cuda(reason: str, driver, wheels: dict, gpus: list) -> str:
 
 def diagnose_cpu(reason: str) -> str:
     """The fix for an unavailable cpu backend (the C++ extension ``deeplite._C``)."""
-    if BUILD_ERROR_FILE.exists():
-        first_line = (BUILD_ERROR_FILE.read_text().strip().splitlines() or ["unknown error"])[0]
-        return (f"the C++ extension failed to compile: {first_line}\n      fix that error (a C++17 "
-                f"compiler is needed, e.g. apt install g++), then reinstall: pip install -e .")
-    return ("the C++ extension deeplite._C is not built: install a C++17 compiler and reinstall "
-            "(pip install -e . in a checkout, or pip install --force-reinstall deeplite)")
+    return build_info.explain_missing_extension(ImportError(reason),
+                                                build_error_file=BUILD_ERROR_FILE)
 
 
 def backend_statuses() -> list:
@@ -168,6 +126,7 @@ def report() -> str:
     from .creation import get_default_device
 
     lines = [f"deeplite {__version__}",
+             f"from     {build_info.describe_import()}",
              f"Python   {sys.version.split()[0]} ({platform.platform()})",
              f"NumPy    {np.__version__}"]
     wheels = installed_cupy_wheels()
@@ -188,7 +147,10 @@ def report() -> str:
                  f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
                  f"of {threads['cpu_count']} CPUs")
     lines.append(f"default device: {get_default_device()}")
+    from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
+
+    lines += ["", *probe.report_lines()]
     from .backends import amx  # mixed precision: does bf16 run on AMX here?
 
-    lines.append(f"mixed precision: {amx.describe()}")
+    lines += ["", f"mixed precision: {amx.describe()}"]
     return "\n".join(lines)

@@ -6,8 +6,9 @@ kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from . import dtypes
 from .creation import generator
+from .jit import hooks as jit_hooks
 from .ops import linear as _linear
-from .ops.autocast import float32_op
+
 # The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
 from .ops.activation import (
     heaviside,
@@ -21,10 +22,16 @@ from .ops.activation import (
     step,
     tanh,
 )
-from .ops.loss import BinaryCrossEntropy, SigmoidBCE, SoftmaxCE, check_reduction
+from .ops.autocast import float32_op
+from .ops.loss import (
+    BinaryCrossEntropy,
+    SigmoidBCE,
+    SoftmaxCE,
+    check_label_range,
+    check_reduction,
+)
 from .ops.scalars import lift
 from .tensor import Tensor
-
 
 __all__ = [
     "step",
@@ -63,9 +70,14 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0
-    keep = generator().random(x.shape) >= p
-    mask = lift((keep / (1.0 - p)).astype(x.dtype), x)
-    return x * mask
+
+    def draw():
+        keep = generator().random(x.shape) >= p
+        return (keep / (1.0 - p)).astype(x.dtype)
+
+    host_mask = draw()
+    jit_hooks.mark_random(host_mask, draw)  # a replayed step draws a fresh mask each time
+    return x * lift(host_mask, x)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -158,12 +170,9 @@ def _check_labels(logits: Tensor, labels: Tensor, check_range: bool = True) -> N
                          f"{logits.shape}; expected ({logits.shape[0]},)")
     # The range check reads the labels on the host: free on numpy/cpu, but on cuda it would stall
     # every step (and break CUDA-graph capture), so there the fused kernel's NaN loss reports it.
-    if check_range and labels.numel() and labels.device != "cuda":
-        low, high = int(labels.data.min()), int(labels.data.max())
-        if low < 0 or high >= logits.shape[1]:
-            bad = low if low < 0 else high
-            raise ValueError(f"cross_entropy: label {bad} is out of range for "
-                             f"{logits.shape[1]} classes")
+    if check_range and labels.numel() and labels._backend.cheap_host_sync:
+        check_label_range(labels.data, logits.shape[1])
+        jit_hooks.guard(check_label_range, labels.data, logits.shape[1])  # rerun on each replay
 
 
 def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tensor:

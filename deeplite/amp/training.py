@@ -8,7 +8,7 @@ CHOICES = {"bf16": "bfloat16", "fp16": "float16"}
 
 
 def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked: bool = False):
-    """``step(x, y) -> (loss, correct)`` as ``train.make_train_step``, the forward pass and the
+    """``step(x, y) -> (loss, score)`` as ``train.make_train_step``, the forward pass and the
     loss under ``autocast(device, amp's dtype)``; float16 scales the loss (``GradScaler``)."""
     dtype = dtypes.resolve(CHOICES[amp])
     region = autocast(device, dtype=dtype)
@@ -22,6 +22,6 @@ def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-        return loss, task.correct(outputs.detach().float(), targets)
+        return loss, task.score(outputs.detach().float(), targets)
 
     return step

@@ -37,6 +37,13 @@ class Backend:
                 setattr(self, kernel, getattr(module, kernel))
             else:
                 setattr(self, kernel, functools.partial(getattr(fallbacks, kernel), self))
+        self.kernels = {kernel: getattr(self, kernel) for kernel in (*REQUIRED, *OPTIONAL)}
+
+    # ---- recording hook (deeplite.jit): every kernel call passes through wrap(name, kernel) ----
+    def intercept(self, wrap) -> None:
+        """Route each kernel through ``wrap(name, kernel)``; ``wrap=None`` restores them."""
+        for name, kernel in self.kernels.items():
+            setattr(self, name, kernel if wrap is None else wrap(name, kernel))
 
     if TYPE_CHECKING:  # the kernels are set per instance in __init__, by name
         def __getattr__(self, kernel: str) -> Any: ...
@@ -74,6 +81,9 @@ def get(name: str) -> Backend:
     except ImportError as error:
         _failures[name] = str(error) or type(error).__name__
         raise RuntimeError(f"device {name!r} is not available here: {_failures[name]}") from None
+    except Exception as error:  # a backend that fails to load in any other way: still a reason
+        _failures[name] = f"{type(error).__name__} while loading the backend: {error}"
+        raise RuntimeError(f"device {name!r} is not available here: {_failures[name]}") from None
     _loaded[name] = backend
     return backend
 
@@ -94,4 +104,4 @@ def available() -> list:
 
 def why_unavailable(name: str):
     """The reason ``name`` failed to load, or None when it works."""
-    return None if is_available(name) else _failures[name]
+    return None if is_available(name) else _failures.get(name, "it failed to load")

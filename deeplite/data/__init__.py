@@ -16,6 +16,7 @@ from .datasets import (
     make_gaussian_classes,
     make_regression_1d,
 )
+from .distributed_sampler import DistributedSampler
 from .loader import DataLoader
 from .samplers import (
     BatchSampler,
@@ -45,4 +46,4 @@ __all__ = ["DataError", "DataLoader", "Dataset", "Standardizer", "TabularData", 
            "ConcatDataset", "StackDataset", "Subset", "random_split", "default_collate",
            "default_convert", "load_diabetes", "load_iris", "load_wine", "BatchSampler",
            "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler"]
+           "WeightedRandomSampler", "DistributedSampler"]

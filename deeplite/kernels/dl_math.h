@@ -26,6 +26,8 @@ using std::fabs;
 
 // Activation codes: the index of each name in deeplite.backends.contract.ACTIVATIONS.
 enum Act { kIdentity = 0, kRelu = 1, kLeakyRelu = 2, kSigmoid = 3, kTanh = 4, kSoftplus = 5 };
+// Reduction codes: the index of each name in deeplite.backends.contract.REDUCTIONS.
+enum Reduction { kNone = 0, kMean = 1, kSum = 2 };
 
 // ---- bit casts: CUDA intrinsics on the device, memcpy (compiled to a register move) on the host.
 // NVRTC has neither <cstring> nor __builtin_bit_cast, hence two spellings of the same thing.
@@ -233,7 +235,13 @@ DL_HD T Tanh(T x) {
 // stable computation of the cross entropy on logits: max(z,0) - z*y + log1p(exp(-|z|)).
 template <typename T>
 DL_HD T BceTerm(T z, T y) {
-  return Softplus(z) - z * y;
+  // softplus(z) - z y, except at z = +-inf, where that is inf - inf: there PyTorch's form
+  // (1 - y) z - log sigmoid(z), whose last term is max(-z, 0) at infinity. So the loss of
+  // z = +inf, y < 1 is +inf (it truly is infinite), and NaN exactly where PyTorch's is NaN.
+  // |z| * 0.5 == |z| > 0 holds for infinities only (a select: the loop still vectorises).
+  const T size = fabs(z);
+  const T at_infinity = (T(1) - y) * z + (z < T(0) ? -z : T(0));
+  return size > T(0) && size * T(0.5) == size ? at_infinity : Softplus(z) - z * y;
 }
 
 // d BceTerm / dz.

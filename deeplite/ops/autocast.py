@@ -1,7 +1,7 @@
 """Autocast's per-thread state and the two op hooks, imported by the ops (so: no heavy imports).
 
-``lower(*tensors)`` (deeplite.amp.autocast's hook) is called by matmul and linear, ``float32_op`` wraps softmax, the losses and
-the reductions. Outside autocast each costs one attribute read.
+``lower(*tensors)`` (deeplite.amp.autocast's hook) is called by matmul and linear; ``float32_op``
+wraps softmax, the losses and the reductions. Outside autocast each costs one attribute read.
 """
 import functools
 import threading

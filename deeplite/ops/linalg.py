@@ -1,4 +1,6 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused linear layer."""
+from typing import Optional
+
 import numpy as np
 
 from .autocast import state as _autocast
@@ -109,7 +111,7 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
     return MatMul.apply(x, y)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "identity",
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation: str = "identity",
            negative_slope: float = 0.01) -> Tensor:
     """Fused ``activation(x @ weight + bias)``.
 

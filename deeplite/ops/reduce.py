@@ -52,11 +52,16 @@ class Mean(Function):
         self.count = 1
         for a in self.axes:
             self.count *= x.shape[a]
-        total = b.sum(x, axis=axis, keepdims=keepdims)
-        return b.div(total, x.dtype.type(self.count))
+        # float16 sums and divides in float32: float16(70000) is inf (backward scales likewise).
+        wide = b.astype(x, "float32") if x.dtype == "float16" else x
+        total = b.sum(wide, axis=axis, keepdims=keepdims)
+        mean = b.div(total, wide.dtype.type(self.count))
+        return b.astype(mean, x.dtype) if wide is not x else mean
 
     def backward(self, gy):
-        return _expand(gy / self.count, self.inputs[0].shape, self.axes, self.keepdims)
+        wide = gy.float() if gy.dtype == "float16" else gy
+        scaled = (wide / self.count).to(gy.dtype)
+        return _expand(scaled, self.inputs[0].shape, self.axes, self.keepdims)
 
 
 class _Extreme(Function):

@@ -9,6 +9,7 @@ import copy
 
 from .. import dtypes
 from ..autograd import enable_grad, no_grad
+from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
 
 
@@ -34,8 +35,8 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
-        self.state = {}
-        self.param_groups = []
+        self.state: dict = {}
+        self.param_groups: list = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got a Tensor; pass [tensor] or "
@@ -92,6 +93,7 @@ class Optimizer:
             for index, group in enumerate(self.param_groups):
                 params = [param for param in group["params"] if param.grad is not None]
                 if params:
+                    jit_hooks.optimizer_update(self, group, params)  # a trace reads lr per replay
                     self._update(group, params, _group_backend(type(self).__name__, index, params))
         return loss
 
@@ -130,7 +132,7 @@ class Optimizer:
 
         Parameters are numbered across groups in order; state tensors are references, not copies.
         """
-        index_of = {}
+        index_of: dict = {}
         groups = []
         for group in self.param_groups:
             for param in group["params"]:
