@@ -66,7 +66,7 @@ def run(ctx):
             return None
         if contender.framework == "deeplite":
             return _deeplite_step(contender, data, weights)
-        return _torch_step(contender, data, weights)
+        return _torch_step(contender, data, weights) if contender.framework == "torch" else None
 
     yield ctx.measure("amp_a_bf16_step", STEP_A.label, make, dtype="bfloat16",
                       flops=STEP_A.flops, samples=STEP_A.batch)
