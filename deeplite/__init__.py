@@ -44,6 +44,7 @@ from .dtypes import (
 from .forward_mode import jvp
 from .functional import heaviside, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .gradcheck import GradcheckError, gradcheck
+from .interop import from_dlpack
 from .ops import (
     abs,
     add,

@@ -32,6 +32,7 @@ COMMANDS = {
     "predict": "eval_command",
     "doctor": "doctor_command",
     "bench": "bench_command",
+    "export": "export_command",
 }
 
 

@@ -18,6 +18,7 @@ from .datasets import (
 )
 from .distributed_sampler import DistributedSampler
 from .loader import DataLoader
+from .pandas_support import from_pandas
 from .samplers import (
     BatchSampler,
     RandomSampler,
@@ -46,4 +47,4 @@ __all__ = ["DataError", "DataLoader", "Dataset", "Standardizer", "TabularData", 
            "ConcatDataset", "StackDataset", "Subset", "random_split", "default_collate",
            "default_convert", "load_diabetes", "load_iris", "load_wine", "BatchSampler",
            "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler", "DistributedSampler"]
+           "WeightedRandomSampler", "DistributedSampler", "from_pandas"]
