@@ -17,6 +17,7 @@ def _toy(rng):
 OVERFLOW_STEPS = {2, 3, 8}  # the loss is multiplied by inf here: every gradient is NaN/inf
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the injected inf losses
 def test_trajectory_matches_torch(device, rng):
     torch = pytest.importorskip("torch")
     x, y, w0 = _toy(rng)
