@@ -22,6 +22,7 @@ from .ops.activation import (
     step,
     tanh,
 )
+from .ops.autocast import float32_op
 from .ops.loss import (
     BinaryCrossEntropy,
     SigmoidBCE,
@@ -95,6 +96,7 @@ def _as_float_target(target, like: Tensor, name: str) -> Tensor:
     return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
 
 
+@float32_op
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
 
@@ -125,6 +127,7 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction)
 
 
+@float32_op
 def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
                   check_labels: bool = True) -> Tensor:
     """Softmax cross-entropy, fused (log-softmax + NLL in one pass per row).
@@ -143,7 +146,7 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
         0.6700
     """
     check_reduction("cross_entropy", reduction)
-    if isinstance(target, Tensor) and target.dtype.kind == "f":
+    if isinstance(target, Tensor) and dtypes.is_floating(target.dtype):
         return _soft_cross_entropy(logits, target, reduction)
     labels = target if isinstance(target, Tensor) else lift(target, logits).to(dtype=dtypes.int64)
     if logits.ndim == 1:  # one sample: a (C,) row and a scalar label
@@ -180,6 +183,7 @@ def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tenso
     return _reduce(loss, reduction)
 
 
+@float32_op
 def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
     check_reduction("nll_loss", reduction)
@@ -189,6 +193,7 @@ def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tens
     return _reduce(-picked, reduction)
 
 
+@float32_op
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (x - y)^2."""
     check_reduction("mse_loss", reduction)
@@ -196,6 +201,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+@float32_op
 def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100, as in PyTorch.
 

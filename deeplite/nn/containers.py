@@ -8,6 +8,7 @@ import operator
 from collections import OrderedDict
 from typing import Any, Callable
 
+from .. import dtypes
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -24,7 +25,7 @@ def _as_parameter(owner: str, value) -> Parameter:
     if isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):
-        return Parameter(value.detach(), requires_grad=value.dtype.kind == "f")
+        return Parameter(value.detach(), requires_grad=dtypes.is_floating(value.dtype))
     raise TypeError(f"{owner}: expected a Parameter or Tensor, got {type(value).__name__}")
 
 

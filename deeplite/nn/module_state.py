@@ -232,7 +232,7 @@ class ModuleState:
 
 def _floating_only(tensor: Tensor, dtype):
     """``dtype`` if ``tensor`` is floating point (casts leave integer state alone), else None."""
-    return dtype if dtype is not None and tensor.dtype.kind == "f" else None
+    return dtype if dtype is not None and dtypes.is_floating(tensor.dtype) else None
 
 
 def _move(tensor: Tensor, device, dtype) -> None:

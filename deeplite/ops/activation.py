@@ -1,4 +1,5 @@
 """Activations and their gradients; every activation's backward is the fused ``act_grad`` kernel."""
+from .autocast import float32_op
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor
@@ -139,11 +140,13 @@ def log_sigmoid(x: Tensor) -> Tensor:
     return -softplus(-x)
 
 
+@float32_op
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
     return Softmax.apply(x, axis=axis)
 
 
+@float32_op
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
     return LogSoftmax.apply(x, axis=axis)

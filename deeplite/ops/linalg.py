@@ -3,6 +3,8 @@ from typing import Optional
 
 import numpy as np
 
+from .autocast import state as _autocast
+from .autocast import lower as _autocast_lower
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor
@@ -104,6 +106,8 @@ def _rows(x: Tensor) -> Tensor:
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 2-D, batched (broadcast batch dims) and vectors."""
+    if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        x, y = _autocast_lower(x, y)
     return MatMul.apply(x, y)
 
 
@@ -119,5 +123,7 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation:
     if x.shape[-1:] != weight.shape[:1] or weight.ndim != 2:
         raise ValueError(f"linear: shapes {x.shape} and {weight.shape} do not align "
                          f"(weight is (in_features, out_features))")
+    if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        x, weight, bias = _autocast_lower(x, weight, bias)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return LinearAct.apply(*inputs, act=activation, slope=negative_slope)

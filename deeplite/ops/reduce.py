@@ -1,6 +1,8 @@
 """Reductions over an axis (None, an int or a tuple), with NumPy's ``keepdims``."""
 import builtins
 
+from .. import dtypes
+from .autocast import float32_op
 from ..autograd import Function
 from ..tensor import Tensor
 from .movement import broadcast_to
@@ -99,16 +101,18 @@ class ArgMax(Function):
         return b.argmax(x, axis)
 
 
+@float32_op
 def sum(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """Sum over ``axis`` (all elements by default). PyTorch's ``dim``/``keepdim`` work too."""
     axis, keepdims = _pytorch_names(axis, keepdims, dim, keepdim)
     return Sum.apply(x, axis=axis, keepdims=keepdims)
 
 
+@float32_op
 def mean(x: Tensor, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """Mean over ``axis`` (all elements by default)."""
     axis, keepdims = _pytorch_names(axis, keepdims, dim, keepdim)
-    if not x.dtype.kind == "f":
+    if not dtypes.is_floating(x.dtype):
         raise TypeError(f"mean: needs a floating-point tensor, got {x.dtype}; call .float() first")
     return Mean.apply(x, axis=axis, keepdims=keepdims)
 
