@@ -1,9 +1,10 @@
 """A PyTorch-style training script, ported by renaming ``torch`` to ``deeplite``.
 
 ``import torch``, ``torch.nn``, ``torch.nn.functional``, ``torch.utils.data``, ``torch.optim``
-and ``torch.optim.lr_scheduler`` became the same names under ``deeplite``; the checkpoint uses
-deeplite's ``save_training_state`` / ``load_training_state`` (model, optimizer, scheduler and
-random state in one safetensors file) where the original had ``torch.save`` of a dict.
+and ``torch.optim.lr_scheduler`` became the same names under ``deeplite``, and ``torch.save`` /
+``torch.load`` of the checkpoint dict became ``deeplite.save`` / ``deeplite.load`` (safetensors,
+never pickle). The random generator's state rides in the dict, as ``torch.get_rng_state()``
+would, so dropout draws the same masks after the restart.
 
 A residual MLP (a Module subclass with a ModuleList of LayerNorm blocks) classifies the digits
 bundled with scikit-learn, trained with AdamW in two parameter groups (weight decay on the
@@ -24,7 +25,6 @@ import numpy as np
 import deeplite
 import deeplite.nn.functional as F
 from deeplite import nn
-from deeplite.serialization import load_training_state, save_training_state
 from deeplite.utils.data import DataLoader, TensorDataset, random_split
 
 
@@ -129,14 +129,20 @@ def main(argv=None) -> dict:
         print(f"epoch {epoch}: loss {losses[-1]:.4f}, lr {scheduler.get_last_lr()[0]:.2e}")
         if epoch == restart_at:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            save_training_state(checkpoint, model, optimizer, {"epoch": str(epoch)},
-                                scheduler=scheduler)
+            deeplite.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                           "scheduler": scheduler.state_dict(), "epoch": epoch,
+                           "rng": deeplite.creation.generator().bit_generator.state},
+                          checkpoint)
             # A restarted script: new objects, then the checkpoint's state into them.
             model, optimizer, scheduler = build(args, len(loader))
-            info = load_training_state(checkpoint, model, optimizer, scheduler=scheduler)
+            state = deeplite.load(checkpoint)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            deeplite.creation.generator().bit_generator.state = state["rng"]
             loader = make_loader()
-            loader.skip_epochs(int(info["epoch"]) + 1)
-            print(f"restarted from {checkpoint} (epoch {info['epoch']})")
+            loader.skip_epochs(state["epoch"] + 1)
+            print(f"restarted from {checkpoint} (epoch {state['epoch']})")
     accuracy = evaluate(model, test_loader)
     parameters = sum(p.numel() for p in model.parameters())
     print(f"test accuracy {accuracy:.2%} ({parameters} parameters)")
