@@ -102,6 +102,7 @@ WORKDIR /workspace
 COPY --chown=deeplite:deeplite pyproject.toml ./
 COPY --chown=deeplite:deeplite tests/ tests/
 COPY --chown=deeplite:deeplite benchmarks/ benchmarks/
+COPY --chown=deeplite:deeplite docs/ docs/
 # Numeric, so that runtimes enforcing "runAsNonRoot" can check it without reading /etc/passwd.
 USER 10001:10001
 CMD ["pytest"]

@@ -25,7 +25,7 @@ from deeplite import backends
 from _compare import close
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-KERNELS = ROOT / "deeplite" / "kernels"
+KERNELS = pathlib.Path(deeplite.__file__).parent / "kernels"  # the installed package data
 CUDA = backends.is_available("cuda")
 needs_no_gpu = pytest.mark.skipif(CUDA, reason="checks the behaviour without a GPU")
 # Every kernel the cuda backend launches, by source file and storage-type suffix.

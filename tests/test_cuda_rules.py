@@ -15,7 +15,7 @@ from deeplite import backends
 from deeplite.backends import contract, cuda_probe
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-KERNELS = ROOT / "deeplite" / "kernels"
+KERNELS = pathlib.Path(deeplite.__file__).parent / "kernels"  # the installed package data
 
 
 # ---- probes: every failure records its reason ---------------------------------------------------

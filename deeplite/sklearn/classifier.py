@@ -1,6 +1,6 @@
 """``MLPClassifier``: scikit-learn's classifier API over a deeplite network."""
 import numpy as np
-from scipy.special import expit, softmax  # type: ignore[import-untyped]
+from scipy.special import expit, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data

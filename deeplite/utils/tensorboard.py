@@ -21,9 +21,9 @@ from datetime import datetime
 import numpy as np
 
 try:
-    import tensorboardX  # type: ignore[import-untyped]
-    from tensorboardX.proto.summary_pb2 import Summary  # type: ignore[import-untyped]
-    from tensorboardX.writer import FileWriter  # type: ignore[import-untyped]
+    import tensorboardX
+    from tensorboardX.proto.summary_pb2 import Summary
+    from tensorboardX.writer import FileWriter
 except ImportError as error:  # the extra is optional: say which one to install
     raise ImportError("deeplite.utils.tensorboard needs tensorboardX, which is not installed; "
                       "install the extra: pip install 'deeplite[tensorboard]'") from error

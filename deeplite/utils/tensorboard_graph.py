@@ -6,11 +6,11 @@ opens on a click, as it does for PyTorch models. Each node carries its output sh
 """
 import re
 
-from tensorboardX.proto.attr_value_pb2 import AttrValue  # type: ignore[import-untyped]
-from tensorboardX.proto.graph_pb2 import GraphDef  # type: ignore[import-untyped]
-from tensorboardX.proto.node_def_pb2 import NodeDef  # type: ignore[import-untyped]
-from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto  # type: ignore[import-untyped]
-from tensorboardX.proto.versions_pb2 import VersionDef  # type: ignore[import-untyped]
+from tensorboardX.proto.attr_value_pb2 import AttrValue
+from tensorboardX.proto.graph_pb2 import GraphDef
+from tensorboardX.proto.node_def_pb2 import NodeDef
+from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+from tensorboardX.proto.versions_pb2 import VersionDef
 
 from ..autograd import enable_grad
 from ..tensor import Tensor

@@ -55,7 +55,7 @@ def counts_and_statistics(array, bins) -> tuple:
 
 def histogram_proto(array, bins, max_bins=None):
     """A tensorboardX ``HistogramProto`` of ``array``'s finite values; None if it has none."""
-    from tensorboardX.proto.summary_pb2 import HistogramProto  # type: ignore[import-untyped]
+    from tensorboardX.proto.summary_pb2 import HistogramProto
 
     counts, limits, num, low, high, total, squares = counts_and_statistics(array, bins)
     if num == 0:

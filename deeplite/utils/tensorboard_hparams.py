@@ -5,8 +5,8 @@ and PyTorch has: the discrete domain of an hparam (``hparam_domain_discrete``).
 """
 import numbers
 
-from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData  # type: ignore[import-untyped]
-from tensorboardX.summary import hparams  # type: ignore[import-untyped]
+from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+from tensorboardX.summary import hparams
 
 from ..tensor import Tensor
 
