@@ -21,6 +21,7 @@ from .ops import (abs, add, argmax, broadcast_to, clip, concatenate, div, eq, ex
 from .functional import (heaviside, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus,
                          tanh)
 from .tensor import Tensor
+from .surface import *  # noqa: E402,F401,F403  the PyTorch tensor surface (deeplite/surface.py)
 
 __version__ = "0.1.0"
 

@@ -4,12 +4,44 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 ``binary_cross_entropy_with_logits`` and ``cross_entropy``, compute the loss and its gradient in one
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
-from . import dtypes
 from .creation import generator
 from .ops import activation as _act_ops
+from .ops import classification_losses as _classification
 from .ops import linear as _linear
-from .ops.activation import Heaviside, LogSoftmax, Softmax
-from .ops.loss import BinaryCrossEntropy, SigmoidBCE, SoftmaxCE, check_reduction
+from .ops import pointwise_losses as _pointwise
+from .ops.activation import Heaviside
+from .ops.activation_functions import (  # noqa: F401
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    log_softmax,
+    mish,
+    normalize,
+    relu6,
+    selu,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softsign,
+)
+from .ops.classification_losses import multi_margin_loss  # noqa: F401
+from .ops.loss import check_reduction
+from .ops.padding import one_hot, pad  # noqa: F401
+from .ops.pointwise_losses import (  # noqa: F401
+    cosine_similarity,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
+from .ops.arithmetic import to_float, where
 from .ops.scalars import lift
 from .tensor import Tensor
 
@@ -20,7 +52,7 @@ def sigmoid(x: Tensor) -> Tensor:
     Example:
         >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4]))  # [0, 0.5, 1]
     """
-    return _act_ops(x, "sigmoid")
+    return _act_ops(to_float(x), "sigmoid")
 
 
 def relu(x: Tensor) -> Tensor:
@@ -35,12 +67,7 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return _act_ops(x, "tanh")
-
-
-def softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)), computed stably for any x."""
-    return _act_ops(x, "softplus")
+    return _act_ops(to_float(x), "tanh")
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -48,14 +75,24 @@ def log_sigmoid(x: Tensor) -> Tensor:
     return -softplus(-x)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
-    return Softmax.apply(x, axis=axis)
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0 (as ``F.hardshrink``)."""
+    return where(x.abs() > lambd, x, 0.0)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
-    return LogSoftmax.apply(x, axis=axis)
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0 (as ``F.softshrink``)."""
+    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x - tanh(x) (as ``F.tanhshrink``)."""
+    return x - tanh(x)
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else ``value`` (as ``F.threshold``)."""
+    return where(x > threshold, x, value)
 
 
 def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
@@ -100,36 +137,28 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * mask
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+def _legacy_reduction(weight, reduction: str) -> tuple:
+    """Older deeplite code passes ``reduction`` third, where PyTorch has ``weight``: a string
+    there is read as the reduction."""
+    return (None, weight) if isinstance(weight, str) else (weight, reduction)
 
 
-def _as_float_target(target, like: Tensor, name: str) -> Tensor:
-    target = target if isinstance(target, Tensor) else lift(target, like)
-    if target.shape != like.shape:
-        raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
-                         f"{like.shape}")
-    return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
-
-
-def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor = None,
+                                     reduction: str = "mean", pos_weight: Tensor = None) -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
 
     One kernel pass computes ``max(z,0) - z*y + log1p(exp(-|z|))`` and, in the same pass, the
-    gradient ``sigmoid(z) - y``. Logits of any size give finite losses and gradients.
+    gradient ``sigmoid(z) - y``. Logits of any size give finite losses and gradients. ``weight``
+    rescales each element and ``pos_weight`` the positive term, as in PyTorch.
 
     Args:
         logits: any shape. target: same shape, values in [0, 1].
     Example:
         >>> loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
     """
-    name = "binary_cross_entropy_with_logits"
-    check_reduction(name, reduction)
-    return SigmoidBCE.apply(logits, _as_float_target(target, logits, name), reduction=reduction)
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _pointwise.binary_cross_entropy_with_logits(logits, target, weight, reduction,
+                                                       pos_weight)
 
 
 def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -138,82 +167,42 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     Equal to ``binary_cross_entropy_with_logits(z, (y + 1) / 2)``, so it uses the fused kernel.
     """
     check_reduction("logistic_loss", reduction)
-    target = _as_float_target(target, logits, "logistic_loss")
-    return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction)
+    target = _pointwise.as_float_target(target, logits, "logistic_loss")
+    return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction=reduction)
 
 
-def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy, fused (log-softmax + NLL in one pass per row).
+def cross_entropy(logits: Tensor, target, weight: Tensor = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy, as ``F.cross_entropy``; fused when no option is used.
 
     Args:
-        logits: (N, C), or (N, C, d1, ...) with the classes on axis 1, as in PyTorch.
-        target: integer class labels (N,) / (N, d1, ...), or class probabilities shaped like logits.
+        logits: (N, C), (C,) unbatched, or (N, C, d1, ...) with the classes on dim 1.
+        target: integer labels (N,) / () / (N, d1, ...), or class probabilities shaped like logits.
             A label outside [0, C) raises ValueError on numpy/cpu; on cuda (where checking would
             stall every step) it makes the loss NaN.
+        weight: (C,) per-class weights. ignore_index: a label that counts for nothing.
+        label_smoothing: in [0, 1].
     Example:
         >>> loss = F.cross_entropy(model(x), labels)
     """
-    check_reduction("cross_entropy", reduction)
-    if isinstance(target, Tensor) and target.dtype.kind == "f":
-        return _soft_cross_entropy(logits, target, reduction)
-    labels = target if isinstance(target, Tensor) else lift(target, logits).to(dtype=dtypes.int64)
-    if logits.ndim == 1:  # one sample: a (C,) row and a scalar label
-        loss = cross_entropy(logits.reshape(1, -1), labels.reshape(1), reduction)
-        return loss.reshape(()) if reduction == "none" else loss
-    if logits.ndim > 2:  # classes on axis 1: move them last and treat every position as a row
-        classes = logits.shape[1]
-        rows = logits.transpose(0, *range(2, logits.ndim), 1).reshape(-1, classes)
-        loss = cross_entropy(rows, labels.reshape(-1), reduction)
-        return loss.reshape(labels.shape) if reduction == "none" else loss
-    _check_labels(logits, labels)
-    return SoftmaxCE.apply(logits, labels, reduction=reduction)
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _classification.cross_entropy(logits, target, weight, ignore_index, reduction,
+                                         label_smoothing)
 
 
-def _check_labels(logits: Tensor, labels: Tensor) -> None:
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: labels must be integers, got {labels.dtype}")
-    if labels.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: labels of shape {labels.shape} for logits of shape "
-                         f"{logits.shape}; expected ({logits.shape[0]},)")
-    # The range check reads the labels on the host: free on numpy/cpu, but on cuda it would stall
-    # every step (and break CUDA-graph capture), so there the fused kernel's NaN loss reports it.
-    if labels.numel() and labels.device != "cuda":
-        low, high = int(labels.data.min()), int(labels.data.max())
-        if low < 0 or high >= logits.shape[1]:
-            bad = low if low < 0 else high
-            raise ValueError(f"cross_entropy: label {bad} is out of range for "
-                             f"{logits.shape[1]} classes")
+def nll_loss(log_probs: Tensor, target, weight: Tensor = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer labels given log-probabilities (N, C), (C,) or
+    (N, C, d1, ...), with PyTorch's ``weight`` and ``ignore_index``."""
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _classification.nll_loss(log_probs, target, weight, ignore_index, reduction)
 
 
-def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tensor:
-    if target.shape != logits.shape:
-        raise ValueError(f"cross_entropy: probability targets of shape {target.shape} for logits "
-                         f"of shape {logits.shape}")
-    loss = -(target * log_softmax(logits, axis=1)).sum(axis=1)
-    return _reduce(loss, reduction)
-
-
-def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
-    check_reduction("nll_loss", reduction)
-    _check_labels(log_probs, target)
-    rows = log_probs._backend.arange(0, log_probs.shape[0], 1, dtypes.int64)
-    picked = log_probs[Tensor._wrap(rows, log_probs._backend), target]
-    return _reduce(-picked, reduction)
-
-
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error (x - y)^2."""
-    check_reduction("mse_loss", reduction)
-    diff = input - _as_float_target(target, input, "mse_loss")
-    return _reduce(diff * diff, reduction)
-
-
-def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Tensor, target, weight: Tensor = None,
+                         reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100, as in PyTorch.
 
     Prefer ``binary_cross_entropy_with_logits``: it is fused and exact for confident predictions.
     """
-    check_reduction("binary_cross_entropy", reduction)
-    target = _as_float_target(target, input, "binary_cross_entropy")
-    return _reduce(BinaryCrossEntropy.apply(input, target), reduction)
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _pointwise.binary_cross_entropy(input, target, weight, reduction)

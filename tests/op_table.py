@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 
 import deeplite as dl
+from op_table_surface import SURFACE
 
 F = dl.functional
 
@@ -22,6 +23,7 @@ class OpInfo:
     samples: Callable  # rng -> list of argument tuples (float arrays get gradients)
     grad: bool = True
     second_order: bool = False
+    exact: bool = False  # integer or bool output: compared exactly, its dtype against NumPy's
 
 
 def _normal(rng, *shape):
@@ -113,8 +115,8 @@ OPS = [
            lambda a: a.sum(axis=(0, -1), keepdims=True),
            lambda rng: [(_normal(rng, 3, 5),), (_normal(rng, 2, 3, 4),)]),
     OpInfo("mean", lambda a: a.mean(axis=-1), lambda a: a.mean(axis=-1), _unary_samples()),
-    OpInfo("max", lambda a: a.max(axis=0), lambda a: a.max(axis=0), _unary_samples()),
-    OpInfo("min_keepdims", lambda a: a.min(axis=-1, keepdims=True),
+    OpInfo("max", lambda a: a.max(dim=0).values, lambda a: a.max(axis=0), _unary_samples()),
+    OpInfo("min_keepdims", lambda a: dl.amin(a, axis=-1, keepdims=True),
            lambda a: a.min(axis=-1, keepdims=True), _unary_samples()),
     OpInfo("max_all", lambda a: a.max(), np.max, _unary_samples()),
     OpInfo("var", lambda a: a.var(axis=0), lambda a: a.var(axis=0, ddof=1),
@@ -197,3 +199,5 @@ OPS.append(OpInfo(
 OPS.append(OpInfo(
     "nll_loss", F.nll_loss, lambda lp, labels: -np.mean(lp[np.arange(len(labels)), labels]),
     lambda rng: [(_normal(rng, 5, 3), _labels(rng, 5, 3))]))
+
+OPS.extend(OpInfo(**fields) for fields in SURFACE)  # the PyTorch surface, tests/op_table_surface.py

@@ -9,6 +9,7 @@ Example:
     >>> loss = dl.nn.BCEWithLogitsLoss()(model(x).reshape(-1), y)
 """
 from . import functional, init, utils  # noqa: F401
+from .activations import *  # noqa: F401,F403  GELU, SiLU, ELU, ... (deeplite/nn/activations.py)
 from .layers import (MLP, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax,
                      Step, Tanh)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, LogisticLoss, MSELoss, l2_penalty
