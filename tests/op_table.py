@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy_references import log_softmax as _log_softmax
+from numpy_references import reduce_loss as _reduce
+from numpy_references import sigmoid as _sigmoid
+from numpy_references import softplus as _softplus
+from op_table_surface import SURFACE
 
 import deeplite as dl
-from op_table_surface import SURFACE
 
 F = dl.functional
 
@@ -53,23 +57,6 @@ def _binary_samples(make=_normal, make_right=None):
 
 def _unary_samples(make=_normal):
     return lambda rng: [(make(rng, 3, 5),), (make(rng, 7),), (make(rng, 2, 3, 4),), (make(rng, 1),)]
-
-
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def _softplus(x):
-    return np.logaddexp(0, x)
-
-
-def _log_softmax(x, axis):
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _reduce(loss, reduction):
-    return {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](loss)
 
 
 _ACTIVATION_REFERENCES = {

@@ -7,6 +7,9 @@ deeplite's implementation.
 import math
 
 import numpy as np
+from numpy_references import log_softmax as _log_softmax
+from numpy_references import sigmoid as _sigmoid
+from numpy_references import softplus as _softplus
 
 import deeplite as dl
 
@@ -53,23 +56,6 @@ def entry(name, op, reference, samples, grad=True, second_order=False, exact=Fal
 
 _erf = np.vectorize(math.erf)
 _erfc = np.vectorize(math.erfc)
-
-
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def _softplus(x):
-    return np.logaddexp(0, x)
-
-
-def _log_softmax(x, axis):
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _reduce(loss, reduction):
-    return {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](loss)
 
 
 ELEMENTWISE = [

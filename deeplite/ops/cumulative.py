@@ -36,16 +36,21 @@ class CumSum(Function):
         return _reverse_cumsum(gy, self.dim)
 
 
-def cumsum(x: Tensor, dim: int = None, *, dtype=None) -> Tensor:
-    """Running sum along ``dim`` (as ``torch.cumsum``); integer and bool tensors give int64."""
-    dim = _dim(x, dim, "cumsum")
+def _running_total(op, x: Tensor, dim, dtype) -> Tensor:
+    """cumsum / cumprod: integer and bool tensors accumulate in int64, as in PyTorch."""
+    dim = _dim(x, dim, op.name)
     if dtype is not None:
         x = x.to(dtype=dtype)
     elif x.dtype.kind in "biu":
         x = x.to(dtype=dtypes.int64)
     if x.ndim == 0:
         return x * 1
-    return CumSum.apply(x, dim=dim)
+    return op.apply(x, dim=dim)
+
+
+def cumsum(x: Tensor, dim: int = None, *, dtype=None) -> Tensor:
+    """Running sum along ``dim`` (as ``torch.cumsum``); integer and bool tensors give int64."""
+    return _running_total(CumSum, x, dim, dtype)
 
 
 class CumProd(Function):
@@ -79,14 +84,7 @@ class CumProd(Function):
 
 def cumprod(x: Tensor, dim: int = None, *, dtype=None) -> Tensor:
     """Running product along ``dim`` (as ``torch.cumprod``); integer and bool tensors give int64."""
-    dim = _dim(x, dim, "cumprod")
-    if dtype is not None:
-        x = x.to(dtype=dtype)
-    elif x.dtype.kind in "biu":
-        x = x.to(dtype=dtypes.int64)
-    if x.ndim == 0:
-        return x * 1
-    return CumProd.apply(x, dim=dim)
+    return _running_total(CumProd, x, dim, dtype)
 
 
 def running(b, x, dim: int, combine):

@@ -190,27 +190,26 @@ def max(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None):
     Example:
         >>> values, indices = deeplite.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1)
     """
-    if isinstance(dim, Tensor):
-        from .arithmetic import maximum
-
-        return maximum(x, dim)
-    dim, keepdim = pick_names("max", axis, keepdims, dim, keepdim)
-    if dim is None:
-        return AMax.apply(x, dims=dims_of(None, x.ndim), keepdim=keepdim)
-    return _values_and_indices(x, dim, keepdim, True, return_types.max)
+    return _extreme(x, dim, keepdim, axis, keepdims, True)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None):
     """As ``torch.min``: the smallest value, ``(values, indices)`` along ``dim``, or elementwise
     ``min(a, b)``."""
-    if isinstance(dim, Tensor):
-        from .arithmetic import minimum
+    return _extreme(x, dim, keepdim, axis, keepdims, False)
 
-        return minimum(x, dim)
-    dim, keepdim = pick_names("min", axis, keepdims, dim, keepdim)
+
+def _extreme(x: Tensor, dim, keepdim, axis, keepdims, largest: bool):
+    """torch.max / torch.min's three forms."""
+    if isinstance(dim, Tensor):
+        from .arithmetic import maximum, minimum  # arithmetic does not import reductions
+
+        return (maximum if largest else minimum)(x, dim)
+    kind = return_types.max if largest else return_types.min
+    dim, keepdim = pick_names(kind.__name__, axis, keepdims, dim, keepdim)
     if dim is None:
-        return AMin.apply(x, dims=dims_of(None, x.ndim), keepdim=keepdim)
-    return _values_and_indices(x, dim, keepdim, False, return_types.min)
+        return (AMax if largest else AMin).apply(x, dims=dims_of(None, x.ndim), keepdim=keepdim)
+    return _values_and_indices(x, dim, keepdim, largest, kind)
 
 
 def _arg(x: Tensor, dim, keepdim, largest: bool) -> Tensor:
