@@ -203,7 +203,7 @@ def empty_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _like(empty, other, dtype, device, requires_grad)
 
 
-def eye(n: int, m: int = None, dtype=None, device=None, requires_grad=False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The n x m identity matrix (m = n by default), as ``torch.eye``."""
     m = n if m is None else m
     if n < 0 or m < 0:

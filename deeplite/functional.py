@@ -29,6 +29,7 @@ from .ops.activation_functions import (  # noqa: F401
     softplus,
     softsign,
 )
+from .ops.arithmetic import to_float, where
 from .ops.classification_losses import multi_margin_loss  # noqa: F401
 from .ops.loss import check_reduction
 from .ops.padding import one_hot, pad  # noqa: F401
@@ -41,7 +42,6 @@ from .ops.pointwise_losses import (  # noqa: F401
     mse_loss,
     smooth_l1_loss,
 )
-from .ops.arithmetic import to_float, where
 from .ops.scalars import lift
 from .tensor import Tensor
 
@@ -107,7 +107,7 @@ def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
 step = heaviside
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "identity",
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "identity",
            negative_slope: float = 0.01) -> Tensor:
     """``activation(x @ weight + bias)`` in one fused kernel.
 
@@ -143,8 +143,8 @@ def _legacy_reduction(weight, reduction: str) -> tuple:
     return (None, weight) if isinstance(weight, str) else (weight, reduction)
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor = None,
-                                     reduction: str = "mean", pos_weight: Tensor = None) -> Tensor:
+def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
 
     One kernel pass computes ``max(z,0) - z*y + log1p(exp(-|z|))`` and, in the same pass, the
@@ -171,7 +171,7 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction=reduction)
 
 
-def cross_entropy(logits: Tensor, target, weight: Tensor = None, ignore_index: int = -100,
+def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy, as ``F.cross_entropy``; fused when no option is used.
 
@@ -190,7 +190,7 @@ def cross_entropy(logits: Tensor, target, weight: Tensor = None, ignore_index: i
                                          label_smoothing)
 
 
-def nll_loss(log_probs: Tensor, target, weight: Tensor = None, ignore_index: int = -100,
+def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities (N, C), (C,) or
     (N, C, d1, ...), with PyTorch's ``weight`` and ``ignore_index``."""
@@ -198,7 +198,7 @@ def nll_loss(log_probs: Tensor, target, weight: Tensor = None, ignore_index: int
     return _classification.nll_loss(log_probs, target, weight, ignore_index, reduction)
 
 
-def binary_cross_entropy(input: Tensor, target, weight: Tensor = None,
+def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100, as in PyTorch.
 

@@ -135,7 +135,7 @@ class Softmin(_Activation):
 
     function = staticmethod(F.softmin)
 
-    def __init__(self, dim: int = None):
+    def __init__(self, dim: int | None = None):
         super().__init__(dim=dim)
 
 
@@ -144,7 +144,7 @@ class LogSoftmax(_Activation):
 
     function = staticmethod(F.log_softmax)
 
-    def __init__(self, dim: int = None):
+    def __init__(self, dim: int | None = None):
         super().__init__(dim=dim)
 
 

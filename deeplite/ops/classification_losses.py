@@ -109,7 +109,7 @@ def _check_weight(weight, classes: int, name: str):
     return weight
 
 
-def nll_loss(log_probs: Tensor, target, weight: Tensor = None, ignore_index: int = -100,
+def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities, as ``F.nll_loss``.
 
@@ -126,7 +126,7 @@ def nll_loss(log_probs: Tensor, target, weight: Tensor = None, ignore_index: int
     return loss.reshape(shape) if reduction == "none" else loss
 
 
-def cross_entropy(logits: Tensor, target, weight: Tensor = None, ignore_index: int = -100,
+def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy, as ``F.cross_entropy``.
 
@@ -178,7 +178,7 @@ def _soft_cross_entropy(logits: Tensor, target: Tensor, weight, reduction: str,
 
 
 def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0,
-                      weight: Tensor = None, reduction: str = "mean") -> Tensor:
+                      weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
     """The multi-class SVM hinge (Weston & Watkins; Crammer & Singer use the max), as
     ``F.multi_margin_loss``: per sample, sum over j != y of max(0, margin - x_y + x_j)^p / C.
 

@@ -48,7 +48,7 @@ def _running_total(op, x: Tensor, dim, dtype) -> Tensor:
     return op.apply(x, dim=dim)
 
 
-def cumsum(x: Tensor, dim: int = None, *, dtype=None) -> Tensor:
+def cumsum(x: Tensor, dim: int | None = None, *, dtype=None) -> Tensor:
     """Running sum along ``dim`` (as ``torch.cumsum``); integer and bool tensors give int64."""
     return _running_total(CumSum, x, dim, dtype)
 
@@ -82,7 +82,7 @@ class CumProd(Function):
         return where(before, gx, where(first, at_zero, 0.0))
 
 
-def cumprod(x: Tensor, dim: int = None, *, dtype=None) -> Tensor:
+def cumprod(x: Tensor, dim: int | None = None, *, dtype=None) -> Tensor:
     """Running product along ``dim`` (as ``torch.cumprod``); integer and bool tensors give int64."""
     return _running_total(CumProd, x, dim, dtype)
 
@@ -133,18 +133,18 @@ def _running_extreme(x: Tensor, dim, largest: bool, kind):
     return kind(gather(x, dim, indices), indices)
 
 
-def cummax(x: Tensor, dim: int = None):
+def cummax(x: Tensor, dim: int | None = None):
     """``(values, indices)`` of the running maximum along ``dim`` (as ``torch.cummax``); the
     gradient goes to the element each running max came from."""
     return _running_extreme(x, dim, True, return_types.cummax)
 
 
-def cummin(x: Tensor, dim: int = None):
+def cummin(x: Tensor, dim: int | None = None):
     """``(values, indices)`` of the running minimum along ``dim`` (as ``torch.cummin``)."""
     return _running_extreme(x, dim, False, return_types.cummin)
 
 
-def logcumsumexp(x: Tensor, dim: int = None) -> Tensor:
+def logcumsumexp(x: Tensor, dim: int | None = None) -> Tensor:
     """log(cumsum(exp(x))) along ``dim``, stable for any x (as ``torch.logcumsumexp``).
 
     Its gradient is softmax-like: d out_j / d x_k = exp(x_k - out_j) for k <= j.

@@ -19,10 +19,10 @@ from .binary_math import logical_and
 def special(backend):
     """scipy.special on the host, cupyx.scipy.special on a GPU (imported on first use)."""
     if backend.xp is np:
-        import scipy.special
+        import scipy.special  # type: ignore[import-untyped]
 
         return scipy.special
-    import cupyx.scipy.special
+    import cupyx.scipy.special  # type: ignore[import-not-found]
 
     return cupyx.scipy.special
 
@@ -49,7 +49,7 @@ class Unary(Function):
         raise NotImplementedError
 
 
-def _unary(name: str, derivative, doc: str, kernel: str = None):
+def _unary(name: str, derivative, doc: str, kernel: str | None = None):
     """The Function class for one ufunc and its public function (integers promoted to float)."""
     op = type(name.capitalize(), (Unary,), {
         "name": name, "kernel": kernel or name, "derivative": staticmethod(derivative),
@@ -201,7 +201,8 @@ def isneginf(x: Tensor) -> Tensor:
     return logical_and(isinf(x), x < 0) if x.dtype.kind == "f" else x != x
 
 
-def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float = None, neginf: float = None) -> Tensor:
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
     """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's
     largest / smallest finite values), as ``torch.nan_to_num``; the gradient passes where x is
     finite and is 0 at the replaced elements."""

@@ -18,10 +18,9 @@ def index_steps(index, backend, shape) -> list:
     Tensors become arrays, boolean masks their integer coordinates (checked against ``shape``),
     lists arrays. With both ints and index arrays, the ints go first as a separate basic step.
     """
-    items = index if isinstance(index, tuple) else (index,)
-    items = [_raw_item(item, backend) for item in items]
+    items = [_raw_item(item, backend) for item in (index if isinstance(index, tuple) else (index,))]
     _check_masks(items, shape)
-    flat = []
+    flat: list = []
     for item in items:
         flat.extend(item if isinstance(item, _MaskCoords) else (item,))
     has_int = any(_is_int(item) for item in flat)
@@ -96,6 +95,8 @@ def _check_masks(items, shape) -> None:
 
 class _MaskCoords(tuple):
     """The coordinates of a boolean mask, spliced into the surrounding index tuple."""
+
+    mask_shape: tuple
 
     def __new__(cls, coordinates, mask_shape):
         made = super().__new__(cls, coordinates)

@@ -67,7 +67,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return GetItem.apply(x, index=coordinates(x, dim, index, "gather"))
 
 
-def take_along_dim(x: Tensor, indices: Tensor, dim: int = None) -> Tensor:
+def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with the index broadcast against x outside ``dim`` (as ``torch.take_along_dim``);
     with ``dim`` None, indices into the flattened x."""
     if dim is None:

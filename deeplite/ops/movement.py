@@ -212,7 +212,7 @@ def getitem(x: Tensor, index) -> Tensor:
     return x
 
 
-def concatenate(tensors, dim: int = None, *, axis: int = None) -> Tensor:
+def concatenate(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Join tensors along an existing dim (``dim`` or NumPy's ``axis``; 0 by default), as
     ``torch.cat``. The tensors must match outside that dim."""
     tensors = list(tensors)
@@ -222,7 +222,7 @@ def concatenate(tensors, dim: int = None, *, axis: int = None) -> Tensor:
     return Concatenate.apply(*tensors, axis=normalize_dim(dim, tensors[0].ndim, "cat"))
 
 
-def stack(tensors, dim: int = None, *, axis: int = None) -> Tensor:
+def stack(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new dim (``dim`` or ``axis``; 0 by default), as
     ``torch.stack``."""
     tensors = list(tensors)

@@ -28,7 +28,7 @@ def _source_positions(size: int, left: int, right: int, mode: str) -> np.ndarray
     return np.where(folded >= size, period - folded, folded)
 
 
-def pad(x: Tensor, pad, mode: str = "constant", value: float = None) -> Tensor:
+def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """x padded by ``pad`` = (last_left, last_right, second_last_left, ...), as ``F.pad``.
 
     Modes: "constant" (``value``, default 0; negative pads crop), "reflect" (mirror without the

@@ -21,8 +21,9 @@ def as_float_target(target, like: Tensor, name: str) -> Tensor:
     return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor = None,
-                                     reduction: str = "mean", pos_weight: Tensor = None) -> Tensor:
+def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | None = None,
+                                     reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], stable for any
     logits, as ``F.binary_cross_entropy_with_logits``.
 
@@ -45,7 +46,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor = No
     return reduce_loss(loss, reduction)
 
 
-def binary_cross_entropy(input: Tensor, target, weight: Tensor = None,
+def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1], logs clamped at -100 (as
     ``F.binary_cross_entropy``); ``weight`` rescales each element.

@@ -121,7 +121,7 @@ class ArgExtreme(Function):
         return b.astype(out, b.xp.int64)
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None,
+def sum(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None,
         dtype=None) -> Tensor:
     """Sum over ``dim`` (all elements by default), as ``torch.sum``.
 
@@ -137,7 +137,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None,
     return Sum.apply(x, dims=dims_of(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None,
+def mean(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None,
          dtype=None) -> Tensor:
     """Mean over ``dim`` (all elements by default), as ``torch.mean``; needs a float tensor."""
     dim, keepdim = pick_names("mean", axis, keepdims, dim, keepdim)
@@ -148,7 +148,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None,
     return Mean.apply(x, dims=dims_of(dim, x.ndim, "mean"), keepdim=keepdim)
 
 
-def amax(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def amax(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None) -> Tensor:
     """Largest value over ``dim`` (an int, a tuple, or all), values only (as ``torch.amax``).
 
     Ties share the gradient evenly.
@@ -157,7 +157,7 @@ def amax(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None)
     return AMax.apply(x, dims=dims_of(dim, x.ndim, "amax"), keepdim=keepdim)
 
 
-def amin(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def amin(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None) -> Tensor:
     """Smallest value over ``dim``, values only (as ``torch.amin``); ties share the gradient."""
     dim, keepdim = pick_names("amin", axis, keepdims, dim, keepdim)
     return AMin.apply(x, dims=dims_of(dim, x.ndim, "amin"), keepdim=keepdim)
@@ -183,7 +183,7 @@ def _values_and_indices(x: Tensor, dim, keepdim: bool, largest: bool, kind):
     return kind(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None):
+def max(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None):
     """As ``torch.max``: the largest value of all elements, or with ``dim`` a named tuple
     ``(values, indices)`` along that dim, or ``max(a, b)`` elementwise for a tensor ``b``.
 
@@ -193,7 +193,7 @@ def max(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None):
     return _extreme(x, dim, keepdim, axis, keepdims, True)
 
 
-def min(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None):
+def min(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None):
     """As ``torch.min``: the smallest value, ``(values, indices)`` along ``dim``, or elementwise
     ``min(a, b)``."""
     return _extreme(x, dim, keepdim, axis, keepdims, False)
@@ -221,13 +221,13 @@ def _arg(x: Tensor, dim, keepdim, largest: bool) -> Tensor:
     return ArgExtreme.apply(x, dim=dim, keepdim=keepdim, largest=largest)
 
 
-def argmax(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def argmax(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None) -> Tensor:
     """Index of the first largest value along ``dim`` (of the flattened tensor when None)."""
     dim, keepdim = pick_names("argmax", axis, keepdims, dim, keepdim)
     return _arg(x, dim, keepdim, True)
 
 
-def argmin(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def argmin(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None) -> Tensor:
     """Index of the first smallest value along ``dim`` (of the flattened tensor when None)."""
     dim, keepdim = pick_names("argmin", axis, keepdims, dim, keepdim)
     return _arg(x, dim, keepdim, False)

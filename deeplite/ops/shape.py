@@ -197,7 +197,7 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
 
 
-def repeat_interleave(x: Tensor, repeats, dim: int = None) -> Tensor:
+def repeat_interleave(x: Tensor, repeats, dim: int | None = None) -> Tensor:
     """Each element (or slice along ``dim``) repeated ``repeats`` times in place: [a, a, b, b]
     (as ``torch.repeat_interleave``); ``repeats`` an int or a 1-D tensor of per-element counts.
     With ``dim`` None the flattened tensor is repeated."""
@@ -297,13 +297,13 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     for t in tensors:
         if t.ndim > 1:
             raise ShapeError(f"meshgrid: expects 0-d or 1-D tensors, got shape {t.shape}")
-    tensors = [t.reshape(-1) for t in tensors]
+    vectors = [t.reshape(-1) for t in tensors]
     swap = indexing == "xy" and len(tensors) >= 2
     if swap:
-        tensors[0], tensors[1] = tensors[1], tensors[0]
-    shape = tuple(t.shape[0] for t in tensors)
+        vectors[0], vectors[1] = vectors[1], vectors[0]
+    shape = tuple(t.shape[0] for t in vectors)
     grids = [broadcast_to(t.reshape([-1 if k == i else 1 for k in range(len(shape))]), shape)
-             for i, t in enumerate(tensors)]
+             for i, t in enumerate(vectors)]
     if swap:
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)

@@ -26,7 +26,7 @@ def _statistics_args(name, dim, correction, unbiased, keepdim, axis, keepdims):
     return dim, 1 if correction is None else correction, keepdim
 
 
-def var(x: Tensor, dim=None, *, correction=None, keepdim: bool = None, unbiased=None,
+def var(x: Tensor, dim=None, *, correction=None, keepdim: bool | None = None, unbiased=None,
         axis=None, keepdims=None) -> Tensor:
     """Variance over ``dim``: sum((x - mean)^2) / (N - correction), as ``torch.var``.
 
@@ -44,14 +44,14 @@ def var(x: Tensor, dim=None, *, correction=None, keepdim: bool = None, unbiased=
     return squares / float(builtin_max(count - correction, 0))
 
 
-def std(x: Tensor, dim=None, *, correction=None, keepdim: bool = None, unbiased=None,
+def std(x: Tensor, dim=None, *, correction=None, keepdim: bool | None = None, unbiased=None,
         axis=None, keepdims=None) -> Tensor:
     """Standard deviation over ``dim``: sqrt(var(x, dim, correction=...)), as ``torch.std``."""
     return var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
                keepdims=keepdims).sqrt()
 
 
-def var_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = None, unbiased=None,
+def var_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool | None = None, unbiased=None,
              axis=None, keepdims=None) -> tuple:
     """``(var, mean)`` over ``dim`` in one call, as ``torch.var_mean``."""
     dim, correction, keepdim = _statistics_args("var_mean", dim, correction, unbiased, keepdim,
@@ -60,7 +60,7 @@ def var_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = None, unbi
             mean(x, dim=dims_of(dim, x.ndim, "var_mean"), keepdim=keepdim))
 
 
-def std_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool = None, unbiased=None,
+def std_mean(x: Tensor, dim=None, *, correction=None, keepdim: bool | None = None, unbiased=None,
              axis=None, keepdims=None) -> tuple:
     """``(std, mean)`` over ``dim`` in one call, as ``torch.std_mean``."""
     variance, average = var_mean(x, dim, correction=correction, keepdim=keepdim,
@@ -100,7 +100,7 @@ class Prod(Function):
         return expand_reduced(gy, shape, dims, self.keepdim) * local
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = None, *, dtype=None, axis=None,
+def prod(x: Tensor, dim=None, keepdim: bool | None = None, *, dtype=None, axis=None,
          keepdims=None) -> Tensor:
     """Product of the elements over ``dim`` (all by default), as ``torch.prod``; ints give int64."""
     dim, keepdim = pick_names("prod", axis, keepdims, dim, keepdim)
@@ -111,7 +111,8 @@ def prod(x: Tensor, dim=None, keepdim: bool = None, *, dtype=None, axis=None,
     return Prod.apply(x, dims=dims_of(dim, x.ndim, "prod"), keepdim=keepdim)
 
 
-def logsumexp(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def logsumexp(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None,
+              keepdims=None) -> Tensor:
     """log(sum(exp(x))) over ``dim``, stable for any x (as ``torch.logsumexp``).
 
     All -inf gives -inf; its gradient is softmax(x) along ``dim``.
@@ -195,13 +196,13 @@ class _Truth(Function):
         return getattr(b.xp, kernel)(x, axis=dims, keepdims=keepdim)
 
 
-def all(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def all(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None) -> Tensor:
     """Whether every element over ``dim`` is non-zero (True), a bool tensor (as ``torch.all``)."""
     dim, keepdim = pick_names("all", axis, keepdims, dim, keepdim)
     return _Truth.apply(x, kernel="all", dims=dims_of(dim, x.ndim, "all"), keepdim=keepdim)
 
 
-def any(x: Tensor, dim=None, keepdim: bool = None, *, axis=None, keepdims=None) -> Tensor:
+def any(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None) -> Tensor:
     """Whether any element over ``dim`` is non-zero (True), a bool tensor (as ``torch.any``)."""
     dim, keepdim = pick_names("any", axis, keepdims, dim, keepdim)
     return _Truth.apply(x, kernel="any", dims=dims_of(dim, x.ndim, "any"), keepdim=keepdim)
