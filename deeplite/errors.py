@@ -29,3 +29,7 @@ def normalize_dim(dim: int, ndim: int, name: str) -> int:
         raise DimError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions "
                        f"(expected a dim in [{-span}, {span - 1}])")
     return dim % span
+
+
+class DtypeError(TypeError, RuntimeError):
+    """Operands of dtypes the op will not mix (a float64 batch into float32 weights ...)."""

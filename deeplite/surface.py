@@ -4,13 +4,13 @@
 Each name is defined in its family's module under ``deeplite/ops/`` (or ``creation.py``); this
 file only collects them. The long-form list is docs/api.md.
 """
-from . import return_types  # noqa: F401
-from .creation import empty_like, eye, linspace, logspace, normal  # noqa: F401
-from .dtypes import uint16, uint32, uint64  # noqa: F401
-from .errors import DimError, ShapeError  # noqa: F401
-from .ops.activation_functions import log_softmax, softmax, softmin  # noqa: F401
-from .ops.arithmetic import div as true_divide  # noqa: F401
-from .ops.binary_math import (  # noqa: F401
+from . import return_types
+from .creation import empty_like, eye, linspace, logspace, normal
+from .dtypes import uint16, uint32, uint64
+from .errors import DimError, DtypeError, ShapeError
+from .ops.activation_functions import log_softmax, softmax, softmin
+from .ops.arithmetic import div as true_divide
+from .ops.binary_math import (
                               allclose,
                               arctan2,
                               atan2,
@@ -25,8 +25,8 @@ from .ops.binary_math import (  # noqa: F401
                               logical_or,
                               logical_xor,
 )
-from .ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp  # noqa: F401
-from .ops.elementwise_math import (  # noqa: F401
+from .ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
+from .ops.elementwise_math import (
                               acos,
                               acosh,
                               asin,
@@ -64,7 +64,7 @@ from .ops.elementwise_math import (  # noqa: F401
                               tan,
                               trunc,
 )
-from .ops.indexing import (  # noqa: F401
+from .ops.indexing import (
                               argwhere,
                               gather,
                               index_select,
@@ -76,7 +76,7 @@ from .ops.indexing import (  # noqa: F401
                               scatter_reduce,
                               take_along_dim,
 )
-from .ops.integer_math import (  # noqa: F401
+from .ops.integer_math import (
                               bitwise_and,
                               bitwise_left_shift,
                               bitwise_not,
@@ -87,20 +87,17 @@ from .ops.integer_math import (  # noqa: F401
                               fmod,
                               remainder,
 )
-from .ops.movement import matrix_transpose, reverse_dims  # noqa: F401
-from .ops.padding import one_hot  # noqa: F401
-from .ops.reduce import amax, amin, argmin  # noqa: F401
-from .ops.shape import (  # noqa: F401
+from .ops.matrices import diag, diag_embed, diagonal, meshgrid, tril, triu
+from .ops.movement import clone, contiguous, matrix_transpose, reverse_dims
+from .ops.padding import one_hot
+from .ops.reduce import amax, amin, argmin
+from .ops.shape import (
                               chunk,
-                              diag,
-                              diag_embed,
-                              diagonal,
                               expand,
                               flatten,
                               flip,
                               fliplr,
                               flipud,
-                              meshgrid,
                               moveaxis,
                               movedim,
                               narrow,
@@ -113,11 +110,40 @@ from .ops.shape import (  # noqa: F401
                               swapdims,
                               tensor_split,
                               tile,
-                              tril,
-                              triu,
                               unbind,
                               unflatten,
                               unsqueeze,
 )
-from .ops.sorting import argsort, kthvalue, median, msort, nanmedian, sort, topk  # noqa: F401
-from .ops.statistics import all, any, logsumexp, norm, prod, std_mean, var_mean, vector_norm  # noqa: F401
+from .ops.sorting import argsort, kthvalue, median, msort, nanmedian, sort, topk
+from .ops.statistics import (
+                              all,
+                              any,
+                              logsumexp,
+                              norm,
+                              prod,
+                              std_mean,
+                              var_mean,
+                              vector_norm,
+)
+
+__all__ = [
+    "acos", "acosh", "all", "allclose", "amax", "amin", "any", "arctan2", "argmin", "argsort",
+    "argwhere", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_left_shift",
+    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "chunk", "clone",
+    "contiguous", "copysign", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "diag",
+    "diag_embed", "diagonal", "DimError", "DtypeError", "empty_like", "erf", "erfc", "exp2",
+    "expand", "expm1",
+    "eye", "fix", "flatten", "flip", "fliplr", "flipud", "floor", "floor_divide", "fmod", "frac",
+    "gather", "hypot", "index_select", "isclose", "isfinite", "isinf", "isnan", "isneginf",
+    "isposinf", "kthvalue", "lerp", "linspace", "log10", "log1p", "log2", "log_softmax",
+    "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logspace", "logsumexp", "masked_fill", "masked_select", "matrix_transpose",
+    "median", "meshgrid", "moveaxis", "movedim", "msort", "nan_to_num", "nanmedian", "narrow",
+    "nonzero", "norm", "normal", "one_hot", "prod", "reciprocal", "remainder", "repeat",
+    "repeat_interleave", "return_types", "reverse_dims", "roll", "round", "rsqrt", "scatter",
+    "scatter_add", "scatter_reduce", "sgn", "ShapeError", "sign", "signbit", "sin", "sinh",
+    "softmax", "softmin", "sort", "split", "square", "squeeze", "std_mean", "swapaxes", "swapdims",
+    "take_along_dim", "tan", "tensor_split", "tile", "topk", "tril", "triu", "true_divide",
+    "trunc", "uint16", "uint32", "uint64", "unbind", "unflatten", "unsqueeze", "var_mean",
+    "vector_norm",
+]

@@ -118,6 +118,28 @@ class Cast(Function):
         return cast(gy, self.inputs[0].dtype)
 
 
+class Clone(Function):
+    """A copy in new memory that stays on the tape (``Tensor.clone``)."""
+
+    name = "clone"
+
+    def forward(self, b, x, row_major):
+        return b.xp.ascontiguousarray(x) if row_major else b.copy(x)
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of x in new memory; gradients flow back to x (as ``torch.clone``)."""
+    return Clone.apply(x, row_major=False)
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """x itself when its memory is row-major contiguous, else a row-major copy on the tape."""
+    return x if x.data.flags.c_contiguous else Clone.apply(x, row_major=True)
+
+
 class ToDevice(Function):
     """Move to another backend; built by hand in ``to_device`` since its output changes device."""
 
