@@ -28,7 +28,7 @@ from .tensor import Tensor
 
 # safetensors dtype codes deeplite reads and writes (BF16 is read only, widened to float32).
 _DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2", "I32": "<i4",
-           "I64": "<i8", "U8": "u1", "BOOL": "?"}
+           "I64": "<i8", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?"}
 _CODES = {np.dtype(spec).newbyteorder("="): code for code, spec in _DTYPES.items()}
 _MAX_HEADER = 100 * 1024 * 1024  # the limit the safetensors library itself enforces
 CHECKSUM_KEY = "deeplite.crc32"

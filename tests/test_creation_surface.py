@@ -58,3 +58,16 @@ def test_normal_draws_are_seeded_and_broadcast():
         dl.normal(0.0, 1.0)
     with pytest.raises(ValueError, match="non-negative"):
         dl.normal(0.0, -1.0, size=(2,))
+
+
+def test_unsigned_dtypes_round_trip_through_checkpoints(tmp_path):
+    path = tmp_path / "unsigned.safetensors"
+    state = {"u16": dl.tensor([1, 60000], dtype=dl.uint16), "u32": dl.tensor([2 ** 31 + 5],
+                                                                               dtype=dl.uint32),
+             "u64": dl.tensor([2 ** 40], dtype=dl.uint64)}
+    dl.save(state, path)
+    loaded = dl.load(path)
+    for name, value in state.items():
+        assert loaded[name].dtype == value.dtype and loaded[name].tolist() == value.tolist()
+    safetensors = pytest.importorskip("safetensors.numpy")
+    assert safetensors.load_file(str(path))["u16"].dtype == np.uint16  # the library agrees
