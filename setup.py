@@ -42,7 +42,8 @@ def compiler_accepts(compiler, flag: str) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, "probe.cpp")
         with open(source, "w") as handle:
-            handle.write("#include <omp.h>\nint main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
+            handle.write("#include <omp.h>\n"
+                         "int main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
         try:
             compiler.compile([source], output_dir=tmp, extra_postargs=[flag])
         except Exception:  # any failure means: build without this flag
@@ -61,7 +62,7 @@ def run_keeping_errors(command, **_options):
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that adds OpenMP when available and turns a failed build into a recorded warning."""
+    """build_ext adding OpenMP when available, turning a failed build into a recorded warning."""
 
     def run(self):
         # setuptools clears `inplace` while building and copies into the source tree afterwards.
@@ -91,7 +92,7 @@ class OptionalBuildExt(build_ext):
             self.write_error_files(ext, None)
 
     def write_error_files(self, ext, text):
-        """Write (text) or remove (None) the build-error note in the built and the source package."""
+        """Write (text) or remove (None) the build-error note in the built and source package."""
         folders = {os.path.dirname(self.get_ext_fullpath(ext.name))}
         if self.into_source:
             folders.add("deeplite")  # an editable install imports the source tree

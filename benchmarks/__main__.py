@@ -12,6 +12,8 @@ import shlex
 import sys
 from typing import List
 
+from deeplite.backends import MODULES
+
 from .cases import FAMILIES
 
 log = logging.getLogger("benchmarks")
@@ -36,8 +38,8 @@ def parse(argv=None) -> argparse.Namespace:
         prog="python -m benchmarks",
         description="Benchmark deeplite's backends beside NumPy and PyTorch (when installed), "
                     "with the machine's copy bandwidth and GEMM rate measured in the same run.")
-    parser.add_argument("--backends", type=_names, default=["cuda", "cpu", "numpy"],
-                        help="deeplite backends, comma-separated (default: cuda,cpu,numpy; "
+    parser.add_argument("--backends", type=_names, default=list(MODULES),
+                        help=f"deeplite backends, comma-separated (default: {','.join(MODULES)}; "
                              "one that cannot run here is skipped with the reason)")
     parser.add_argument("--only", type=_names, default=[],
                         help=f"case families, comma-separated: {','.join(FAMILIES)}")

@@ -80,6 +80,7 @@ def _deeplite_cpu_threads():
 def describe(torch=None) -> dict:
     """Machine, library versions and which BLAS kernels and thread counts are in use."""
     import numpy
+
     import deeplite
 
     blas = []
@@ -102,7 +103,7 @@ def describe(torch=None) -> dict:
         "torch_threads": torch.get_num_threads() if torch is not None else None,
         "deeplite_cpu_threads": _deeplite_cpu_threads(),
         "deeplite_backends": {name: backend_problem(name) or "available"
-                              for name in ("numpy", "cpu", "cuda")},
+                              for name in deeplite.backends.MODULES},
         "openblas_overrides": {name: os.environ.get(name) for name in OPENBLAS_OVERRIDES},
         "thread_variables": {name: os.environ.get(name)
                              for name in THREAD_VARIABLES + tuple(OPENBLAS_SPIN)},

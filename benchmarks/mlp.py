@@ -5,7 +5,7 @@ framework's cost and not a data loader's. Each framework's step lives with its k
 deeplite's in ``ours.py``, the hand-written NumPy and the PyTorch steps in ``peers.py``.
 """
 from dataclasses import dataclass
-from typing import Callable, Tuple
+from typing import Callable, Sequence, Tuple
 
 import numpy as np
 
@@ -33,8 +33,16 @@ class MLPSpec:
 
     @property
     def flops(self) -> int:
-        """GEMM FLOPs of one step: 2 per multiply-add forward, twice that backward (dX and dW)."""
-        return 6 * self.batch * sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+        """GEMM FLOPs of one training step (``gemm_flops``)."""
+        return gemm_flops(self.sizes, self.batch)
+
+
+def gemm_flops(sizes: Sequence[int], batch: int) -> int:
+    """GEMM FLOPs of one training step of an MLP with layer ``sizes`` at ``batch`` rows: 2 per
+    multiply-add for the forward x @ W and for each weight's gradient x^T @ g, and for each
+    input's gradient g @ W^T except the first layer's (the data needs no gradient)."""
+    weights = sum(fan_in * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    return 2 * batch * (3 * weights - sizes[0] * sizes[1])
 
 
 def host_data(spec: MLPSpec, rng: np.random.Generator):

@@ -13,8 +13,8 @@ import traceback
 import numpy as np
 
 from . import cases, machine
-from .context import Context
 from .contenders import load_torch, select
+from .context import Context
 
 PREFIX = "@@benchmarks "
 

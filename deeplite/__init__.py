@@ -6,7 +6,7 @@
 """
 import importlib as _importlib
 
-from . import backends, dtypes, functional, methods  # noqa: F401  (methods binds Tensor's ops)
+from . import backends, dtypes, functional  # noqa: F401
 from .autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (arange, empty, from_numpy, full, full_like, get_default_device,
                        manual_seed, ones, ones_like, rand, rand_like, randint, randn, randn_like,

@@ -8,7 +8,7 @@ import numpy as np
 from . import backends, dtypes
 from .tensor import Tensor
 
-_settings = {"device": None}
+_settings: dict = {"device": None}
 _generator = [np.random.default_rng()]
 
 
@@ -70,6 +70,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
     array keeps its dtype.
 
     Example:
+        >>> import deeplite
         >>> x = deeplite.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     """
     backend = _backend(device)

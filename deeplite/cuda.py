@@ -175,16 +175,19 @@ class CUDAGraph:
     during capture, whose arrays each replay overwrites. The Python in ``step`` never runs again.
 
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([784, 256, 10], device="cuda")  # doctest: +SKIP
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)  # doctest: +SKIP
         >>> def train_step(x, y):
         ...     optimizer.zero_grad()
         ...     loss = deeplite.functional.cross_entropy(model(x), y)
         ...     loss.backward()
         ...     optimizer.step()
         ...     return loss
-        >>> x0, y0 = first_batch  # cuda tensors: they become the static input buffers
-        >>> step = deeplite.cuda.CUDAGraph(train_step, x0, y0)
-        >>> for x, y in batches:
-        ...     loss = step(x, y)  # read float(loss) only when logging: it waits for the GPU
+        >>> x0 = deeplite.randn(64, 784, device="cuda")  # doctest: +SKIP
+        >>> y0 = deeplite.randint(0, 10, 64, device="cuda")  # doctest: +SKIP
+        >>> step = deeplite.cuda.CUDAGraph(train_step, x0, y0)  # doctest: +SKIP
+        >>> loss = step(x0, y0)  # doctest: +SKIP
 
     Constraints, all from replaying recorded GPU work:
     - Static shapes: inputs keep the captured shapes and dtypes (drop or pad a last partial batch).

@@ -16,7 +16,7 @@ bool_ = np.dtype("bool")
 
 SUPPORTED = (float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
              bool_)
-_ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int64,
+_ALIASES: dict = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int64,
             "bool": bool_}
 
 _default = [float32]

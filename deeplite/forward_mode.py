@@ -3,7 +3,8 @@
 The lecture notes that the chain rule can also be evaluated from inputs to outputs; ``jvp`` gives
 that result without a second engine, because every backward in deeplite is itself differentiable.
 """
-from .autograd import _as_tuple, enable_grad, grad
+from .engine import _as_tuple, grad
+from .grad_mode import enable_grad
 from .tensor import Tensor
 
 
@@ -30,16 +31,16 @@ def jvp(func, primals, tangents) -> tuple:
         vjps = grad([outputs[i] for i in live], primals, [dummies[i] for i in live],
                     create_graph=True, allow_unused=True) if live else (None,) * len(primals)
         used = [i for i, vjp in enumerate(vjps) if vjp is not None and vjp.requires_grad]
-        tangent_outs = [None] * len(outputs)
+        tangent_outs: list = [None] * len(outputs)  # None: no dependence on the primals
         if used:
             found = grad([vjps[i] for i in used], [dummies[i] for i in live],
                          [tangents[i] for i in used], allow_unused=True)
             for i, value in zip(live, found):
                 tangent_outs[i] = value
-    tangent_outs = tuple(
+    tangents_out = tuple(
         Tensor._wrap(out._backend.zeros(out.shape, out.dtype), out._backend) if value is None
         else value.detach() for out, value in zip(outputs, tangent_outs))
     outputs = tuple(out.detach() for out in outputs)
     if isinstance(output, (tuple, list)):
-        return outputs, tangent_outs
-    return outputs[0], tangent_outs[0]
+        return outputs, tangents_out
+    return outputs[0], tangents_out[0]

@@ -5,12 +5,11 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from .creation import generator
-from .ops import activation as _act_ops
 from .ops import classification_losses as _classification
 from .ops import linear as _linear
 from .ops import pointwise_losses as _pointwise
-from .ops.activation import Heaviside
-from .ops.activation_functions import (  # noqa: F401
+from .ops.activation import Heaviside, activate
+from .ops.activation_functions import (
     celu,
     elu,
     gelu,
@@ -30,10 +29,10 @@ from .ops.activation_functions import (  # noqa: F401
     softsign,
 )
 from .ops.arithmetic import to_float, where
-from .ops.classification_losses import multi_margin_loss  # noqa: F401
+from .ops.classification_losses import multi_margin_loss
 from .ops.loss import check_reduction
-from .ops.padding import one_hot, pad  # noqa: F401
-from .ops.pointwise_losses import (  # noqa: F401
+from .ops.padding import one_hot, pad
+from .ops.pointwise_losses import (
     cosine_similarity,
     hinge_embedding_loss,
     huber_loss,
@@ -45,29 +44,41 @@ from .ops.pointwise_losses import (  # noqa: F401
 from .ops.scalars import lift
 from .tensor import Tensor
 
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "cosine_similarity",
+    "cross_entropy", "dropout", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "heaviside", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss",
+    "leaky_relu", "linear", "log_sigmoid", "log_softmax", "logistic_loss", "mish", "mse_loss",
+    "multi_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "selu",
+    "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "tanh", "tanhshrink", "threshold",
+]
+
 
 def sigmoid(x: Tensor) -> Tensor:
     """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
 
     Example:
-        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4]))  # [0, 0.5, 1]
+        >>> import deeplite
+        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
+        [0.0, 0.5, 1.0]
     """
-    return _act_ops(to_float(x), "sigmoid")
+    return activate(to_float(x), "sigmoid")
 
 
 def relu(x: Tensor) -> Tensor:
     """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
-    return _act_ops(x, "relu")
+    return activate(x, "relu")
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
-    return _act_ops(x, "leaky_relu", negative_slope)
+    return activate(x, "leaky_relu", negative_slope)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return _act_ops(to_float(x), "tanh")
+    return activate(to_float(x), "tanh")
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -119,7 +130,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: st
     Returns:
         (..., out_features).
     Example:
-        >>> h = deeplite.functional.linear(x, w, b, activation="relu")
+        >>> import deeplite
+        >>> x, w, b = deeplite.randn(5, 3), deeplite.randn(3, 2), deeplite.randn(2)
+        >>> h = deeplite.functional.linear(x, w, b, activation="relu")  # relu(x @ w + b)
+        >>> h.shape
+        (5, 2)
     """
     return _linear(x, weight, bias, activation, negative_slope)
 
@@ -144,7 +159,8 @@ def _legacy_reduction(weight, reduction: str) -> tuple:
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | None = None,
-                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+                                     reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
 
     One kernel pass computes ``max(z,0) - z*y + log1p(exp(-|z|))`` and, in the same pass, the
@@ -154,7 +170,11 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | No
     Args:
         logits: any shape. target: same shape, values in [0, 1].
     Example:
-        >>> loss = F.binary_cross_entropy_with_logits(model(x).reshape(-1), y)
+        >>> import deeplite
+        >>> import deeplite.functional as F
+        >>> logits = deeplite.tensor([-1e4, 0.0, 1e4])  # finite for any logit
+        >>> F.binary_cross_entropy_with_logits(logits, deeplite.tensor([0.0, 1.0, 1.0])).item()
+        0.2310
     """
     weight, reduction = _legacy_reduction(weight, reduction)
     return _pointwise.binary_cross_entropy_with_logits(logits, target, weight, reduction,
@@ -172,7 +192,8 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  reduction: str = "mean", label_smoothing: float = 0.0, *,
+                  check_labels: bool = True) -> Tensor:
     """Softmax cross-entropy, as ``F.cross_entropy``; fused when no option is used.
 
     Args:
@@ -182,12 +203,19 @@ def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_i
             stall every step) it makes the loss NaN.
         weight: (C,) per-class weights. ignore_index: a label that counts for nothing.
         label_smoothing: in [0, 1].
+        check_labels: False skips the range check, which reads the labels on the host: for
+            labels validated once up front (a CUDA graph capture forbids host reads). Skipped,
+            labels equal to ``ignore_index`` are not looked for either: the fused kernel runs
+            unless ``weight`` or ``label_smoothing`` asks for the composed path.
     Example:
-        >>> loss = F.cross_entropy(model(x), labels)
+        >>> import deeplite
+        >>> logits = deeplite.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
+        >>> deeplite.functional.cross_entropy(logits, deeplite.tensor([0, 2])).item()  # row mean
+        0.6700
     """
     weight, reduction = _legacy_reduction(weight, reduction)
     return _classification.cross_entropy(logits, target, weight, ignore_index, reduction,
-                                         label_smoothing)
+                                         label_smoothing, check_labels=check_labels)
 
 
 def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,

@@ -43,9 +43,9 @@ def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     for out, size in zip(outputs, sizes):
         for k in range(size):
             if out.requires_grad:
-                seed = np.zeros(size)
-                seed[k] = 1.0
-                seed = Tensor._wrap(out._backend.asarray(seed.reshape(out.shape), out.dtype),
+                one_hot = np.zeros(size)
+                one_hot[k] = 1.0
+                seed = Tensor._wrap(out._backend.asarray(one_hot.reshape(out.shape), out.dtype),
                                     out._backend)
                 grads = grad(out, [inputs[i] for i in checked], seed, retain_graph=True,
                              allow_unused=True)
@@ -64,7 +64,8 @@ def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     if worst is not None and worst[0] > 0:
         _, i, in_k, out_k, numerical_value, analytical_value = worst
         index = np.unravel_index(in_k, inputs[i].shape)
-        message = (f"gradcheck: Jacobian mismatch for input {i} at index {tuple(int(n) for n in index)}"
+        where = tuple(int(n) for n in index)
+        message = (f"gradcheck: Jacobian mismatch for input {i} at index {where}"
                    f" (flat output element {out_k}): numerical {numerical_value:.10g}, "
                    f"analytical {analytical_value:.10g}")
         if raise_exception:

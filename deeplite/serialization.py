@@ -11,8 +11,13 @@ Writes are atomic: a temporary file in the same directory is written, flushed, f
 over the target, then the directory is fsynced, so a crash never leaves a half-written checkpoint.
 
 Example:
-    >>> deeplite.save(model.state_dict(), "model.safetensors", metadata={"sizes": "[2, 16, 1]"})
-    >>> model.load_state_dict(deeplite.load("model.safetensors"))
+    >>> import deeplite
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> model = deeplite.nn.MLP([2, 16, 1])
+    >>> deeplite.save(model.state_dict(), path, metadata={"sizes": "[2, 16, 1]"})
+    >>> model.load_state_dict(deeplite.load(path))
+    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
 """
 import json
 import os
@@ -227,7 +232,13 @@ def load(path, device: str = None) -> dict:
         CheckpointError (a ValueError): the file is truncated, corrupt or not safetensors.
         FileNotFoundError: no file at ``path``.
     Example:
-        >>> model.load_state_dict(deeplite.load("model.safetensors"))
+        >>> import deeplite
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> deeplite.save(model.state_dict(), path)
+        >>> model.load_state_dict(deeplite.load(path))
+        IncompatibleKeys(missing_keys=[], unexpected_keys=[])
     """
     return _load(path, device)[0]
 
@@ -285,8 +296,13 @@ def save_training_state(path, model, optimizer=None, metadata: dict = None, *,
     state (so dropout and shuffling continue identically).
 
     Example:
-        >>> save_training_state("run.safetensors", model, optimizer,
-        ...                     {"epoch": "3", "config": json.dumps(config)}, scheduler=scheduler)
+        >>> import deeplite
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+        >>> scheduler = deeplite.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+        >>> save_training_state(path, model, optimizer, {"epoch": "3"}, scheduler=scheduler)
     """
     metadata = _check_metadata(metadata)
     reserved = [key for key in metadata if key.startswith(_RESERVED)]
@@ -327,8 +343,15 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
     Returns your metadata (the keys not starting with "deeplite.").
 
     Example:
-        >>> info = load_training_state("run.safetensors", model, optimizer, scheduler=scheduler)
-        >>> start_epoch = int(info["epoch"]) + 1
+        >>> import deeplite
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+        >>> save_training_state(path, model, optimizer, {"epoch": "3"})
+        >>> info = load_training_state(path, model, optimizer)
+        >>> int(info["epoch"]) + 1  # the epoch to start from
+        4
     """
     device = next((parameter.device for parameter in model.parameters()), None)
     tensors, metadata = _load(path, device)  # straight onto the model's device

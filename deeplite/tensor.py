@@ -1,22 +1,33 @@
 """Tensor: an array of one backend plus what the tape needs (requires_grad, grad, its node).
 
 The array is the backend's own (``numpy.ndarray`` on ``numpy`` and ``cpu``, ``cupy.ndarray`` on
-``cuda``) and lives in ``tensor.data``. Every math method forwards to the function of the same name
-in ``deeplite.ops`` (attached at the end of ``deeplite/ops/__init__.py``).
+``cuda``) and lives in ``tensor.data``. Every operator and math method is defined here and calls
+the op of the same name in ``deeplite.ops`` / ``deeplite.functional``, imported at the bottom of
+this file (they import ``Tensor`` themselves). The hot operators (``+ - * / @``) call their
+Function directly: small MLPs are overhead-bound, and each Python frame counts.
 """
-import numpy as np
-
 from . import dtypes
+from .hooks import RemovableHandle, add_hook
+from .tensor_base import TensorBase
 
 _new = object.__new__
 
 
-class Tensor:
-    """An n-dimensional array on one device that can record the ops applied to it."""
+class Tensor(TensorBase):
+    """An n-dimensional array on one device that can record the ops applied to it.
 
-    __slots__ = ("data", "_backend", "requires_grad", "grad", "_node", "_retains_grad",
-                 "__weakref__")
-    __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
+    >>> import deeplite as dl
+    >>> x = dl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> y = (x * x).sum()
+    >>> y.backward()
+    >>> x.grad.tolist()
+    [[2.0, 4.0], [6.0, 8.0]]
+    """
+
+    # The last four stay unset until used (read with getattr defaults): setting them on every
+    # op's output would cost each op time for features most tensors never use.
+    __slots__ = ("data", "_backend", "requires_grad", "grad", "_node", "_version_counter",
+                 "_hooks", "_retains_grad", "_history", "__weakref__")
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor  # construction rules live in one place
@@ -37,65 +48,10 @@ class Tensor:
         out._node = None
         return out
 
-    # ---- attributes -------------------------------------------------------------------------
-    @property
-    def shape(self) -> tuple:
-        """Size of each dimension."""
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        """Number of dimensions."""
-        return self.data.ndim
-
-    @property
-    def dtype(self):
-        """Element type, a NumPy dtype (``deeplite.float32`` ...)."""
-        return self.data.dtype
-
-    @property
-    def device(self) -> str:
-        """Name of the backend holding the data: "numpy", "cpu" or "cuda"."""
-        return self._backend.name
-
-    @property
-    def is_leaf(self) -> bool:
-        """True unless the tensor was computed by a recorded op."""
-        return self._node is None
-
-    @property
-    def grad_fn(self):
-        """The recorded node that computed this tensor, or None for a leaf."""
-        return self._node
-
-    @property
-    def T(self) -> "Tensor":
-        """The tensor with its dimensions reversed (the transpose of a matrix)."""
-        return self.transpose(*reversed(range(self.ndim)))
-
-    def size(self, dim=None):
-        """The shape, or the size of dimension ``dim`` (as ``torch.Tensor.size``)."""
-        return self.shape if dim is None else self.shape[dim]
-
-    def numel(self) -> int:
-        """Number of elements."""
-        return int(self.data.size)
-
-    def dim(self) -> int:
-        """Number of dimensions."""
-        return self.ndim
-
-    def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.shape[0]
-
     # ---- autograd -----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Accumulate the gradient of this tensor into the ``.grad`` of every leaf it depends on."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Set ``requires_grad`` in place (floating-point leaves only) and return self."""
@@ -107,60 +63,50 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """A new leaf sharing this tensor's data, cut from the tape."""
-        return Tensor._wrap(self.data, self._backend)
+        """A new leaf sharing this tensor's data (and its version counter), cut from the tape."""
+        out = Tensor._wrap(self.data, self._backend)
+        out._version_counter = _versions.counter_of(self)
+        return out
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         self._retains_grad = True
 
-    # ---- conversion -----------------------------------------------------------------------------
-    def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (shared on numpy/cpu, copied from a GPU)."""
-        if self.requires_grad:
-            raise RuntimeError("numpy() on a tensor that requires grad; call .detach().numpy()")
-        return self._backend.to_numpy(self.data)
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor replaces
+        the gradient (as ``torch.Tensor.register_hook``)."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't "
+                               "require gradient")
+        return self._add_hook("grad", hook)
 
-    def __array__(self, dtype=None, copy=None):
-        array = self._backend.to_numpy(self.data)
-        return array if dtype is None else array.astype(dtype, copy=False)
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(tensor)`` once a backward pass has accumulated into this leaf's ``.grad``."""
+        if self._node is not None or not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors that require "
+                               "grad take post-accumulate hooks")
+        return self._add_hook("post_accumulate", hook)
 
-    def item(self):
-        """The single element as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors convert to Python scalars, "
-                             f"got shape {self.shape}")
-        return self._backend.to_numpy(self.data).reshape(()).item()
+    def _add_hook(self, kind: str, hook) -> RemovableHandle:
+        hooks = getattr(self, "_hooks", None)
+        if hooks is None:
+            hooks = self._hooks = {}
+        _engine.hooks_in_use()
+        return add_hook(hooks.setdefault(kind, {}), hook)
 
-    def tolist(self):
-        """The data as nested Python lists."""
-        return self._backend.to_numpy(self.data).tolist()
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
-        return bool(self.item())
-
+    # ---- devices and dtypes -------------------------------------------------------------------
     def to(self, device=None, dtype=None) -> "Tensor":
         """This tensor on ``device`` and/or as ``dtype`` (differentiable; self if nothing changes).
 
         Accepts ``t.to("cuda")``, ``t.to(deeplite.float64)`` and ``t.to(device=..., dtype=...)``.
         """
-        from .ops import movement
-
         if dtype is None and device is not None and dtypes.looks_like_dtype(device):
             device, dtype = None, device
         out = self
         if device is not None and device != self.device:
-            out = movement.to_device(out, device)
+            out = _ops.to_device(out, device)
         if dtype is not None and dtypes.resolve(dtype) != out.dtype:
-            out = movement.cast(out, dtypes.resolve(dtype))
+            out = _ops.cast(out, dtypes.resolve(dtype))
         return out
 
     def float(self) -> "Tensor":
@@ -175,77 +121,312 @@ class Tensor:
         """Cast to int64."""
         return self.to(dtype=dtypes.int64)
 
-    # ---- in-place updates (outside the tape) ---------------------------------------------------
-    def _check_inplace(self, op: str) -> None:
-        from .autograd import is_grad_enabled
+    # ---- operators ----------------------------------------------------------------------------
+    def __add__(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return _add(self, other)
+        return _add(*_lift_pair(self, other))
 
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(f"{op}: a tensor that requires grad cannot be changed in place while "
-                               f"grad mode is on; wrap the update in `with deeplite.no_grad():`")
+    def __sub__(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return _sub(self, other)
+        return _sub(*_lift_pair(self, other))
 
-    def copy_(self, source) -> "Tensor":
-        """Overwrite the data with ``source`` (broadcast), in place."""
-        self._check_inplace("copy_")
-        if isinstance(source, Tensor):
-            if source._backend is not self._backend:
-                raise ValueError(f"copy_: source on {source.device}, target on {self.device}; "
-                                 f"call .to({self.device!r}) on the source first")
-            source = source.data
-        self._backend.copyto(self.data, self._backend.asarray(source, self.dtype))
-        return self
+    def __mul__(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return _mul(self, other)
+        return _mul(*_lift_pair(self, other))
 
-    def fill_(self, value) -> "Tensor":
-        """Set every element to ``value``, in place."""
-        return self.copy_(self._backend.full((), value, self.dtype))
+    def __truediv__(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return _div(self, other)
+        return _div(*_lift_pair(self, other))
 
-    def zero_(self) -> "Tensor":
-        """Set every element to 0, in place."""
-        return self.fill_(0)
+    def __matmul__(self, other) -> "Tensor":
+        if isinstance(other, Tensor):
+            return _matmul(self, other)
+        return _matmul(*_lift_pair(self, other))
 
-    def __setitem__(self, index, value) -> None:
-        from .ops.movement import raw_index
+    def __radd__(self, other) -> "Tensor":
+        return _ops.add(other, self)
 
-        self._check_inplace("__setitem__")
-        value = value.data if isinstance(value, Tensor) else value
-        self.data[raw_index(index, self._backend)] = value
+    def __rsub__(self, other) -> "Tensor":
+        return _ops.sub(other, self)
 
-    def _inplace(self, op: str, other) -> "Tensor":
-        from .autograd import is_grad_enabled
+    def __rmul__(self, other) -> "Tensor":
+        return _ops.mul(other, self)
 
-        if not is_grad_enabled() or not (self.requires_grad or getattr(other, "requires_grad", 0)):
-            result = getattr(self, op)(other)  # computed without a node, then written back
-            self._backend.copyto(self.data, result.data)
-            return self
-        self._check_inplace(op)
-        return getattr(self, op)(other)  # a non-leaf: rebind to a new recorded tensor
+    def __rtruediv__(self, other) -> "Tensor":
+        return _ops.div(other, self)
 
-    def __iadd__(self, other):
-        return self._inplace("__add__", other)
+    def __rmatmul__(self, other) -> "Tensor":
+        return _ops.matmul(*_lift_pair(other, self))
 
-    def __isub__(self, other):
-        return self._inplace("__sub__", other)
+    def __pow__(self, exponent) -> "Tensor":
+        return _ops.pow(self, exponent)
 
-    def __imul__(self, other):
-        return self._inplace("__mul__", other)
+    def __rpow__(self, base) -> "Tensor":
+        return _ops.pow(base, self)
 
-    def __itruediv__(self, other):
-        return self._inplace("__truediv__", other)
+    def __neg__(self) -> "Tensor":
+        return _ops.neg(self)
 
-    # ---- printing and hashing --------------------------------------------------------------------
-    __hash__ = object.__hash__  # identity hash: tensors are dict keys (optimizer state)
+    def __abs__(self) -> "Tensor":
+        return _ops.abs(self)
+
+    def __getitem__(self, index) -> "Tensor":
+        return _ops.getitem(self, index)
+
+    def __eq__(self, other) -> "Tensor":  # type: ignore[override]  # elementwise, as PyTorch
+        return _ops.eq(self, other)
+
+    def __ne__(self, other) -> "Tensor":  # type: ignore[override]
+        return _ops.ne(self, other)
+
+    def __lt__(self, other) -> "Tensor":
+        return _ops.lt(self, other)
+
+    def __le__(self, other) -> "Tensor":
+        return _ops.le(self, other)
+
+    def __gt__(self, other) -> "Tensor":
+        return _ops.gt(self, other)
+
+    def __ge__(self, other) -> "Tensor":
+        return _ops.ge(self, other)
+
+    __hash__ = TensorBase.__hash__  # defining __eq__ would otherwise make tensors unhashable
 
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
 
-    def __repr__(self) -> str:
-        body = np.array2string(self._backend.to_numpy(self.data), separator=", ", precision=4,
-                               prefix="tensor(")
-        extras = [f"device={self.device!r}"]
-        if self.dtype != dtypes.float32:
-            extras.append(f"dtype={self.dtype}")
-        if self._node is not None:
-            extras.append(f"grad_fn={self._node!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return f"tensor({body}, {', '.join(extras)})"
+    # ---- in-place updates ---------------------------------------------------------------------
+    def __iadd__(self, other) -> "Tensor":
+        return _inplace.update(self, "add_", _ops.add, other)
+
+    def __isub__(self, other) -> "Tensor":
+        return _inplace.update(self, "sub_", _ops.sub, other)
+
+    def __imul__(self, other) -> "Tensor":
+        return _inplace.update(self, "mul_", _ops.mul, other)
+
+    def __itruediv__(self, other) -> "Tensor":
+        return _inplace.update(self, "div_", _ops.div, other)
+
+    def add_(self, other) -> "Tensor":
+        """``self += other`` in place."""
+        return _inplace.update(self, "add_", _ops.add, other)
+
+    def sub_(self, other) -> "Tensor":
+        """``self -= other`` in place."""
+        return _inplace.update(self, "sub_", _ops.sub, other)
+
+    def mul_(self, other) -> "Tensor":
+        """``self *= other`` in place."""
+        return _inplace.update(self, "mul_", _ops.mul, other)
+
+    def div_(self, other) -> "Tensor":
+        """``self /= other`` in place."""
+        return _inplace.update(self, "div_", _ops.div, other)
+
+    def copy_(self, source) -> "Tensor":
+        """Overwrite the data with ``source`` (broadcast, cast to this dtype), in place."""
+        return _inplace.overwrite(self, "copy_", source)
+
+    def fill_(self, value) -> "Tensor":
+        """Set every element to ``value``, in place."""
+        return _inplace.overwrite(self, "fill_", value)
+
+    def zero_(self) -> "Tensor":
+        """Set every element to 0, in place."""
+        return _inplace.overwrite(self, "zero_", 0)
+
+    def __setitem__(self, index, value) -> None:
+        _inplace.set_items(self, index, value)
+
+    # ---- math methods (each is the function of the same name in deeplite / deeplite.functional)
+    def add(self, other) -> "Tensor":
+        """``deeplite.add(self, other)``."""
+        return _ops.add(self, other)
+
+    def sub(self, other) -> "Tensor":
+        """``deeplite.sub(self, other)``."""
+        return _ops.sub(self, other)
+
+    def mul(self, other) -> "Tensor":
+        """``deeplite.mul(self, other)``."""
+        return _ops.mul(self, other)
+
+    def div(self, other) -> "Tensor":
+        """``deeplite.div(self, other)``."""
+        return _ops.div(self, other)
+
+    def pow(self, exponent) -> "Tensor":
+        """``deeplite.pow(self, exponent)``."""
+        return _ops.pow(self, exponent)
+
+    def maximum(self, other) -> "Tensor":
+        """``deeplite.maximum(self, other)``."""
+        return _ops.maximum(self, other)
+
+    def minimum(self, other) -> "Tensor":
+        """``deeplite.minimum(self, other)``."""
+        return _ops.minimum(self, other)
+
+    def matmul(self, other) -> "Tensor":
+        """``deeplite.matmul(self, other)``."""
+        return _ops.matmul(self, other)
+
+    def neg(self) -> "Tensor":
+        """``-self``."""
+        return _ops.neg(self)
+
+    def exp(self) -> "Tensor":
+        """``deeplite.exp(self)``."""
+        return _ops.exp(self)
+
+    def log(self) -> "Tensor":
+        """``deeplite.log(self)``."""
+        return _ops.log(self)
+
+    def sqrt(self) -> "Tensor":
+        """``deeplite.sqrt(self)``."""
+        return _ops.sqrt(self)
+
+    def abs(self) -> "Tensor":
+        """``deeplite.abs(self)``."""
+        return _ops.abs(self)
+
+    def clip(self, min=None, max=None) -> "Tensor":
+        """``deeplite.clip(self, min, max)``."""
+        return _ops.clip(self, min, max)
+
+    clamp = clip
+
+    def eq(self, other) -> "Tensor":
+        """``self == other`` elementwise."""
+        return _ops.eq(self, other)
+
+    def ne(self, other) -> "Tensor":
+        """``self != other`` elementwise."""
+        return _ops.ne(self, other)
+
+    def lt(self, other) -> "Tensor":
+        """``self < other`` elementwise."""
+        return _ops.lt(self, other)
+
+    def le(self, other) -> "Tensor":
+        """``self <= other`` elementwise."""
+        return _ops.le(self, other)
+
+    def gt(self, other) -> "Tensor":
+        """``self > other`` elementwise."""
+        return _ops.gt(self, other)
+
+    def ge(self, other) -> "Tensor":
+        """``self >= other`` elementwise."""
+        return _ops.ge(self, other)
+
+    def sum(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.sum(self, ...)``."""
+        return _ops.sum(self, *args, **kwargs)
+
+    def mean(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.mean(self, ...)``."""
+        return _ops.mean(self, *args, **kwargs)
+
+    def max(self, *args, **kwargs):
+        """``deeplite.max(self, ...)``."""
+        return _ops.max(self, *args, **kwargs)
+
+    def min(self, *args, **kwargs):
+        """``deeplite.min(self, ...)``."""
+        return _ops.min(self, *args, **kwargs)
+
+    def argmax(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.argmax(self, ...)``."""
+        return _ops.argmax(self, *args, **kwargs)
+
+    def var(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.var(self, ...)``."""
+        return _ops.var(self, *args, **kwargs)
+
+    def std(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.std(self, ...)``."""
+        return _ops.std(self, *args, **kwargs)
+
+    def reshape(self, *shape) -> "Tensor":
+        """``deeplite.reshape(self, *shape)``."""
+        return _ops.reshape(self, *shape)
+
+    view = reshape
+
+    def transpose(self, *dims) -> "Tensor":
+        """``deeplite.transpose(self, *dims)``."""
+        return _ops.transpose(self, *dims)
+
+    def permute(self, *dims) -> "Tensor":
+        """``deeplite.permute(self, *dims)``."""
+        return _ops.permute(self, *dims)
+
+    @property
+    def T(self) -> "Tensor":
+        """The tensor with its dimensions reversed (the transpose of a matrix)."""
+        return _ops.permute(self, *reversed(range(self.ndim)))
+
+    def broadcast_to(self, shape) -> "Tensor":
+        """``deeplite.broadcast_to(self, shape)``."""
+        return _ops.broadcast_to(self, shape)
+
+    expand = broadcast_to
+
+    def sigmoid(self) -> "Tensor":
+        """``deeplite.sigmoid(self)``."""
+        return _functional.sigmoid(self)
+
+    def relu(self) -> "Tensor":
+        """``deeplite.relu(self)``."""
+        return _functional.relu(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
+        """``deeplite.functional.leaky_relu(self, negative_slope)``."""
+        return _functional.leaky_relu(self, negative_slope)
+
+    def tanh(self) -> "Tensor":
+        """``deeplite.tanh(self)``."""
+        return _functional.tanh(self)
+
+    def softplus(self) -> "Tensor":
+        """``deeplite.softplus(self)``."""
+        return _functional.softplus(self)
+
+    def log_sigmoid(self) -> "Tensor":
+        """``deeplite.log_sigmoid(self)``."""
+        return _functional.log_sigmoid(self)
+
+    def softmax(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.softmax(self, ...)``."""
+        return _functional.softmax(self, *args, **kwargs)
+
+    def log_softmax(self, *args, **kwargs) -> "Tensor":
+        """``deeplite.log_softmax(self, ...)``."""
+        return _functional.log_softmax(self, *args, **kwargs)
+
+    def heaviside(self, value: float = 0.0) -> "Tensor":
+        """``deeplite.heaviside(self, value)``."""
+        return _functional.heaviside(self, value)
+
+
+# The ops import Tensor, so they are imported once it exists; the methods above find them here.
+from . import autograd as _autograd  # noqa: E402
+from . import engine as _engine  # noqa: E402
+from . import functional as _functional  # noqa: E402
+from . import inplace as _inplace  # noqa: E402
+from . import ops as _ops  # noqa: E402
+from . import versions as _versions  # noqa: E402
+from .ops.arithmetic import Add, Div, Mul, Sub  # noqa: E402
+from .ops.linalg import MatMul  # noqa: E402
+from .ops.scalars import lift_pair as _lift_pair  # noqa: E402
+
+_add, _sub, _mul, _div, _matmul = Add.apply, Sub.apply, Mul.apply, Div.apply, MatMul.apply

@@ -11,7 +11,6 @@ import numpy as np
 
 from . import functional as F
 from .autograd import no_grad
-from .ops.loss import SoftmaxCE
 from .tensor import Tensor
 
 
@@ -42,9 +41,7 @@ class Classification:
         """
         if self.binary:
             return F.binary_cross_entropy_with_logits(outputs.reshape(-1), targets)
-        if labels_checked:
-            return SoftmaxCE.apply(outputs, targets, reduction="mean")
-        return F.cross_entropy(outputs, targets)
+        return F.cross_entropy(outputs, targets, check_labels=not labels_checked)
 
     def predict(self, outputs: Tensor) -> Tensor:
         """Predicted class index per row (int64 for K > 2, bool for binary)."""

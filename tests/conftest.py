@@ -1,4 +1,5 @@
-"""Shared fixtures: every device-dependent test runs on each backend; `cuda` tests skip without a GPU."""
+"""Shared fixtures: device tests run on every backend; `cuda` tests skip without a GPU."""
+import pathlib
 import zlib
 
 import numpy as np
@@ -6,21 +7,10 @@ import pytest
 
 import deeplite
 
-ALL_DEVICES = ("numpy", "cpu", "cuda")
+from _devices import device_params
 
 
-def _device_params():
-    params = []
-    for name in ALL_DEVICES:
-        marks = [pytest.mark.cuda] if name == "cuda" else []
-        if not deeplite.backends.is_available(name):
-            reason = deeplite.backends.why_unavailable(name)
-            marks.append(pytest.mark.skip(reason=f"{name} unavailable: {reason}"))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
-
-
-@pytest.fixture(params=_device_params())
+@pytest.fixture(params=device_params())
 def device(request) -> str:
     """Name of one available backend."""
     return request.param
@@ -32,11 +22,29 @@ def rng(request) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 
 
+def _cuda_skip_reason():
+    """Why cuda tests cannot run here, or None when a GPU backend is available."""
+    if deeplite.backends.is_available("cuda"):
+        return None
+    return f"cuda tests skipped: cuda unavailable: {deeplite.backends.why_unavailable('cuda')}"
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip every `cuda`-marked test cleanly when no GPU backend is available."""
-    if deeplite.backends.is_available("cuda"):
+    reason = _cuda_skip_reason()
+    if reason is None:
         return
-    reason = f"cuda unavailable: {deeplite.backends.why_unavailable('cuda')}"
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Report every cuda skip at one place with one reason, so `-ra` folds them into one line
+    ("SKIPPED [58] tests/conftest.py: cuda tests skipped: cuda unavailable: ...")."""
+    outcome = yield
+    report = outcome.get_result()
+    reason = _cuda_skip_reason()
+    if report.skipped and reason is not None and "cuda" in item.keywords:
+        report.longrepr = (str(pathlib.Path(__file__)), None, reason)

@@ -93,7 +93,8 @@ OPS = [
            _binary_samples(_away_from_zero)),
     OpInfo("matmul", dl.matmul, np.matmul, lambda rng: [
         (_normal(rng, 3, 4), _normal(rng, 4, 5)), (_normal(rng, 1, 7), _normal(rng, 7, 1)),
-        (_normal(rng, 2, 3, 4), _normal(rng, 4, 2)), (_normal(rng, 2, 1, 3, 4), _normal(rng, 5, 4, 2)),
+        (_normal(rng, 2, 3, 4), _normal(rng, 4, 2)),
+        (_normal(rng, 2, 1, 3, 4), _normal(rng, 5, 4, 2)),
         (_normal(rng, 4), _normal(rng, 4, 3)), (_normal(rng, 3, 4), _normal(rng, 4)),
         (_normal(rng, 5), _normal(rng, 5))], second_order=True),
     OpInfo("sum", lambda a: a.sum(), np.sum, _unary_samples(), second_order=True),
@@ -119,9 +120,10 @@ OPS = [
            lambda rng: [(_normal(rng, 3, 1),), (_normal(rng, 4),)]),
     OpInfo("getitem_slice", lambda a: a[1:, ::2], lambda a: a[1:, ::2],
            lambda rng: [(_normal(rng, 3, 5),), (_normal(rng, 2, 3, 4),)]),
-    OpInfo("getitem_gather", lambda a: a[dl.tensor([0, 2, 0, 1])],
+    OpInfo("getitem_gather", lambda a: a[dl.tensor([0, 2, 0, 1], device=a.device)],
            lambda a: a[[0, 2, 0, 1]], lambda rng: [(_normal(rng, 3, 4),), (_normal(rng, 3),)]),
-    OpInfo("getitem_pairs", lambda a: a[dl.tensor([0, 1, 1]), dl.tensor([2, 0, 2])],
+    OpInfo("getitem_pairs",
+           lambda a: a[dl.tensor([0, 1, 1], device=a.device), dl.tensor([2, 0, 2], device=a.device)],
            lambda a: a[[0, 1, 1], [2, 0, 2]], lambda rng: [(_normal(rng, 2, 3),)]),
     OpInfo("getitem_mask", lambda a: a[a > 0], lambda a: a[a > 0],
            lambda rng: [(_away_from_zero(rng, 4, 5),)]),
@@ -141,7 +143,8 @@ OPS = [
            lambda x: np.exp(_log_softmax(x, -1)), _unary_samples(), second_order=True),
     OpInfo("log_softmax", lambda x: F.log_softmax(x, axis=0), lambda x: _log_softmax(x, 0),
            _unary_samples(), second_order=True),
-    OpInfo("heaviside", F.heaviside, lambda x: np.heaviside(x, 0.0), _unary_samples(_away_from_zero)),
+    OpInfo("heaviside", F.heaviside, lambda x: np.heaviside(x, 0.0),
+           _unary_samples(_away_from_zero)),
     OpInfo("mse_loss", F.mse_loss, lambda a, b: np.mean((a - b) ** 2),
            lambda rng: [(_normal(rng, 4, 3), _normal(rng, 4, 3))], second_order=True),
     OpInfo("binary_cross_entropy", F.binary_cross_entropy,
@@ -158,21 +161,23 @@ for _act, _reference in _ACTIVATION_REFERENCES.items():
         lambda x, w, b, ref=_reference: ref(x @ w + b),
         lambda rng: [(_away_from_zero(rng, 5, 3), _normal(rng, 3, 4), _normal(rng, 4)),
                      (_normal(rng, 2, 3, 3), _normal(rng, 3, 2), _normal(rng, 2))],
-        second_order=_act in ("identity", "sigmoid", "tanh", "softplus")))
+        second_order=True))  # relu-like too: their second derivative is 0 away from the kink
 
 for _reduction in ("mean", "sum", "none"):
     OPS.append(OpInfo(
         f"bce_with_logits_{_reduction}",
         lambda z, y, r=_reduction: F.binary_cross_entropy_with_logits(z, y, reduction=r),
         lambda z, y, r=_reduction: _reduce(_softplus(z) - z * y, r),
-        lambda rng: [(_normal(rng, 6, 3) * 3, rng.uniform(0, 1, (6, 3))), (_normal(rng, 7), rng.uniform(0, 1, 7))],
+        lambda rng: [(_normal(rng, 6, 3) * 3, rng.uniform(0, 1, (6, 3))),
+                     (_normal(rng, 7), rng.uniform(0, 1, 7))],
         second_order=True))
     OPS.append(OpInfo(
         f"cross_entropy_{_reduction}",
         lambda z, labels, r=_reduction: F.cross_entropy(z, labels, reduction=r),
         lambda z, labels, r=_reduction: _reduce(
             -_log_softmax(z, 1)[np.arange(len(labels)), labels], r),
-        lambda rng: [(_normal(rng, 6, 4) * 3, _labels(rng, 6, 4)), (_normal(rng, 1, 7), _labels(rng, 1, 7))],
+        lambda rng: [(_normal(rng, 6, 4) * 3, _labels(rng, 6, 4)),
+                     (_normal(rng, 1, 7), _labels(rng, 1, 7))],
         second_order=True))
 
 OPS.append(OpInfo(

@@ -1,4 +1,5 @@
-"""The tape: accumulation, grad mode, freeing, deep graphs, higher order, forward mode, gradcheck."""
+"""The tape: accumulation, grad mode, freeing, deep graphs, higher order, forward mode,
+gradcheck."""
 import gc
 import weakref
 

@@ -17,16 +17,17 @@ import deeplite
 from deeplite import backends
 from deeplite.backends import contract
 
+from _compare import close
+
 if not backends.is_available("cpu"):
-    pytest.skip(f"cpu backend unavailable: {backends.why_unavailable('cpu')}", allow_module_level=True)
+    pytest.skip(f"cpu backend unavailable: {backends.why_unavailable('cpu')}",
+                allow_module_level=True)
 
 from deeplite.backends import cpu_backend  # noqa: E402  (only importable when cpu is available)
 
 CPU = backends.get("cpu")
 REFERENCE = backends.get("numpy")
 DTYPES = [np.float32, np.float64]
-# float32: 1e-5 of the result's scale (sums of ~1000 terms in another order); float64: 1e-12.
-TOLERANCE = {np.dtype(np.float16): 1e-3, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 SIZES = (1, 7, 1023)
 BIG = cpu_backend.NATIVE_MIN_SIZE  # REQUIRED overrides go native from this many elements
 NATIVE = {"sigmoid", "relu", "leaky_relu", "softplus", "act_grad", "softmax", "log_softmax",
@@ -39,33 +40,13 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def close(actual, expected):
-    """Same shape and dtype, equal within the dtype's tolerance relative to the result's scale."""
-    if isinstance(expected, tuple):
-        assert isinstance(actual, tuple) and len(actual) == len(expected)
-        for got, want in zip(actual, expected):
-            close(got, want)
-        return
-    if expected is None:
-        assert actual is None
-        return
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape and actual.dtype == expected.dtype
-    if expected.dtype.kind in "biu":
-        np.testing.assert_array_equal(actual, expected)
-        return
-    tolerance = TOLERANCE[expected.dtype]
-    scale = np.max(np.abs(expected), initial=1.0)
-    np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance * scale)
-
-
 def both(kernel, *args):
     """Run ``kernel`` on cpu and on the reference, and compare."""
     close(getattr(CPU, kernel)(*args), getattr(REFERENCE, kernel)(*args))
 
 
 def views(rng, shape, dtype):
-    """A contiguous array of ``shape``, its transposed view and a strided slice of the same shape."""
+    """A contiguous array of ``shape``, its transposed view, and a strided slice of that shape."""
     base = rng.standard_normal(shape).astype(dtype)
     flipped = np.ascontiguousarray(base.T).T
     strided = rng.standard_normal((shape[0] * 2, shape[1] + 3)).astype(dtype)[::2, 1:-2]

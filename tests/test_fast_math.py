@@ -11,12 +11,10 @@ import pytest
 
 from deeplite import backends
 
-# The backends whose kernels run dl_math.h (numpy is the reference itself).
-FAST_MATH_DEVICES = [
-    pytest.param(name, id=name, marks=([pytest.mark.cuda] if name == "cuda" else []) + (
-        [] if backends.is_available(name) else
-        [pytest.mark.skip(reason=f"{name} unavailable: {backends.why_unavailable(name)}")]))
-    for name in ("cpu", "cuda")]
+from _devices import device_params
+
+# The backends whose kernels run dl_math.h: every registered one but numpy, the reference itself.
+FAST_MATH_DEVICES = device_params([name for name in backends.MODULES if name != "numpy"])
 DTYPES = [np.float32, np.float64]
 # dl_math.h promises ~1-2 ulp per function; a kernel chains two or three of them (exp, then log1p
 # or a division), and the float64 reference itself is rounded once more: 4 ulp.

@@ -479,7 +479,16 @@ def test_clip_grad_norm_matches_pytorch(rng):
         np.testing.assert_allclose(p.grad.numpy(), r.grad.numpy(), rtol=1e-12)
 
 
-def test_nn_functional_is_deeplite_functional():
+def test_nn_functional_reexports_deeplite_functional():
+    import ast
+    import inspect
+
     import deeplite.nn.functional as F
 
-    assert F is dl.functional and nn.functional is dl.functional
+    assert F.__all__ == dl.functional.__all__ and nn.functional is F
+    assert all(getattr(F, name) is getattr(dl.functional, name) for name in F.__all__)
+    # every public function of deeplite.functional is exported (so it reaches nn.functional)
+    tree = ast.parse(inspect.getsource(dl.functional))
+    defined = {node.name for node in tree.body
+               if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")}
+    assert defined <= set(F.__all__)

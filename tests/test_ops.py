@@ -1,8 +1,10 @@
-"""Every op in the op table: forward against NumPy float64 on each backend, gradcheck, second order."""
+"""Every op in the op table: forward against NumPy float64 on each backend, gradcheck, second
+order."""
 import numpy as np
 import pytest
 
 import deeplite as dl
+
 from op_table import OPS
 
 OP_IDS = [op.name for op in OPS]
@@ -60,7 +62,10 @@ def test_forward_float32_matches_numpy(op, device, rng):
         np.testing.assert_allclose(_host(result), op.reference(*rounded), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("op", [op for op in OPS if op.grad], ids=[op.name for op in OPS if op.grad])
+GRAD_OPS = [op for op in OPS if op.grad]
+
+
+@pytest.mark.parametrize("op", GRAD_OPS, ids=[op.name for op in GRAD_OPS])
 def test_gradcheck(op, device, rng):
     for args in op.samples(rng):
         inputs = _tensors(args, device, dl.float64, True)
@@ -68,7 +73,7 @@ def test_gradcheck(op, device, rng):
 
 
 def _first_derivatives(op):
-    """A function of the inputs returning d(sum(out * weights))/d(inputs), recorded for 2nd order."""
+    """A function of the inputs giving d(sum(out * weights))/d(inputs), recorded for 2nd order."""
     def first(*inputs):
         out = op.op(*inputs)
         weights = dl.tensor(np.linspace(-1.0, 2.0, out.numel()).reshape(out.shape),

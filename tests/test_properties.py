@@ -56,7 +56,8 @@ def test_reductions_over_random_axes(data, kernel, keepdims):
     x = dl.tensor(values, requires_grad=True)
     out = getattr(dl, kernel)(x, axis=axis, keepdims=keepdims)
     np.testing.assert_allclose(out.detach().numpy(),
-                               getattr(np, kernel)(values, axis=axis, keepdims=keepdims), rtol=1e-12)
+                               getattr(np, kernel)(values, axis=axis, keepdims=keepdims),
+                               rtol=1e-12)
     out.sum().backward()
     assert x.grad.shape == values.shape
     if kernel == "sum":

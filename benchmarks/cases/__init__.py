@@ -3,8 +3,8 @@ of records (one group per case and shape, every contender in it) and ``IN_QUICK`
 """
 import importlib
 
-FAMILIES = ("overhead", "gemm", "activations", "losses", "optimizers", "training", "scaling",
-            "memory")
+FAMILIES = ("overhead", "gemm", "activations", "losses", "optimizers", "kernels", "training",
+            "scaling", "memory")
 
 
 def load(family: str):

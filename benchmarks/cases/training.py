@@ -22,5 +22,6 @@ def run(ctx):
     for case, spec in STEPS.items():
         if ctx.quick and case not in QUICK_STEPS:
             continue
-        yield ctx.measure(case, spec.label, lambda contender: make_step(contender, spec, ctx.rng),
+        yield ctx.measure(case, spec.label,
+                          lambda contender, spec=spec: make_step(contender, spec, ctx.rng),
                           flops=spec.flops, samples=spec.batch)

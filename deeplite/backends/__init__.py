@@ -4,16 +4,17 @@ Backends are imported lazily: ``import deeplite`` never imports CuPy or the C++ 
 """
 import functools
 import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import fallbacks
-from .contract import OPTIONAL, REQUIRED
+from .contract import ACTIVATIONS, OPTIONAL, REQUIRED
 
 # Device name -> module implementing the kernel contract, in order of preference for "auto".
 MODULES = {"cuda": ".cuda_backend", "cpu": ".cpu_backend", "numpy": ".numpy_backend"}
 
 
 class Backend:
-    """One backend's kernels as attributes; missing OPTIONAL kernels are bound to their fallbacks."""
+    """One backend's kernels as attributes; missing OPTIONAL kernels are bound to fallbacks."""
 
     def __init__(self, name: str, module):
         missing = [kernel for kernel in REQUIRED if not hasattr(module, kernel)]
@@ -22,6 +23,11 @@ class Backend:
         self.name = name
         self.module = module
         self.xp = module.xp  # the array library of this backend's storage (numpy or cupy)
+        # Capabilities, so code outside backends/ never tests a device's name:
+        # host_storage: arrays live in host memory (numpy and cpu share them without a copy);
+        # cheap_host_sync: reading a value on the host costs no device synchronisation.
+        self.host_storage = getattr(module, "host_storage", True)
+        self.cheap_host_sync = getattr(module, "cheap_host_sync", True)
         for kernel in REQUIRED:
             setattr(self, kernel, getattr(module, kernel))
         # Which fused kernels are native here; tests assert this so a kernel cannot silently vanish.
@@ -32,8 +38,22 @@ class Backend:
             else:
                 setattr(self, kernel, functools.partial(getattr(fallbacks, kernel), self))
 
+    if TYPE_CHECKING:  # the kernels are set per instance in __init__, by name
+        def __getattr__(self, kernel: str) -> Any: ...
+
     def __repr__(self) -> str:
         return f"Backend({self.name!r}, native={sorted(self.native)})"
+
+    def apply_act(self, x, act: str, slope: float):
+        """``act(x)`` by name (see ``contract.ACTIVATIONS``), through this backend's activation
+        kernels, native or fallback: the one dispatcher from a name to a kernel."""
+        if act == "identity":
+            return x
+        if act == "leaky_relu":
+            return self.leaky_relu(x, slope)
+        if act in ("relu", "sigmoid", "tanh", "softplus"):
+            return getattr(self, act)(x)
+        raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
 
 
 _loaded: dict = {}
@@ -41,7 +61,7 @@ _failures: dict = {}
 
 
 def get(name: str) -> Backend:
-    """The backend called ``name``; raises ValueError for unknown names, RuntimeError if unusable."""
+    """The backend called ``name``; ValueError for an unknown name, RuntimeError if unusable."""
     backend = _loaded.get(name)
     if backend is not None:
         return backend

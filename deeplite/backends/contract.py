@@ -38,7 +38,7 @@ REQUIRED = {
     "sqrt": "sqrt(a)", "abs": "abs(a)", "sign": "sign(a)", "tanh": "tanh(a)",
     "clip": "clip(a, low, high) -> a clipped; low or high may be None",
     "where": "where(condition, a, b)",
-    # reductions (axis: None, an int or a tuple of ints)
+    # reductions (axis: None, an int or a tuple of ints; axis and keepdims passed by keyword)
     "sum": "sum(a, axis=None, keepdims=False)",
     "max": "max(a, axis=None, keepdims=False)",
     "min": "min(a, axis=None, keepdims=False)",
@@ -50,7 +50,8 @@ REQUIRED = {
     "transpose": "transpose(a, axes) -> permuted view",
     "broadcast_to": "broadcast_to(a, shape)",
     "getitem": "getitem(a, index) -> a[index] (basic slicing and integer-array indexing)",
-    "index_add": "index_add(shape, index, values) -> zeros(shape) with values scatter-added at index",
+    "index_add": ("index_add(shape, index, values) -> zeros(shape) with values scatter-added at "
+                  "index"),
     "concatenate": "concatenate(arrays, axis)",
     "stack": "stack(arrays, axis)",
 }
@@ -76,12 +77,14 @@ OPTIONAL = {
                  "nesterov, maximize) -> None; bufs is None when momentum == 0; first: the "
                  "momentum buffers are new and start as the (decayed) gradient, as in PyTorch"),
     "adam_step": ("adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, "
-                  "beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize) -> None; steps are "
+                  "beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize) -> None; steps "
+                  "are "
                   "the per-parameter step counts after this step; decoupled=True is AdamW; "
                   "max_exp_avg_sqs is None unless amsgrad"),
     "rmsprop_step": ("rmsprop_step(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, "
                      "weight_decay, momentum, centered, maximize) -> None"),
-    "adagrad_step": ("adagrad_step(params, grads, state_sums, steps, lr, lr_decay, weight_decay, eps, "
+    "adagrad_step": ("adagrad_step(params, grads, state_sums, steps, lr, lr_decay, weight_decay, "
+                     "eps, "
                      "maximize) -> None"),
 }
 

@@ -31,6 +31,7 @@ def _unavailable(error: ImportError) -> ImportError:
 
 try:
     import scipy_openblas32  # noqa: F401  loads the OpenBLAS that _C links, for any install layout
+
     from .. import _C
 except ImportError as import_error:
     raise _unavailable(import_error) from None
@@ -106,7 +107,7 @@ _ndarray = np.ndarray
 tanh = _native("tanh")
 
 
-def matmul(a, b):
+def matmul(a, b):  # type: ignore[no-redef]  # replaces the star-imported NumPy one
     """a @ b: OpenBLAS on deeplite's threads for 2-D float operands (transposed views too)."""
     try:
         return _C.matmul(a, b)

@@ -26,6 +26,8 @@ if _problem := cuda_status.device_problem(cupy):
     raise ImportError(_problem)
 
 xp = cupy
+host_storage = False  # device memory: crossing to numpy/cpu copies
+cheap_host_sync = False  # reading a value on the host waits for the GPU
 
 # creation and transfer
 asarray, to_numpy = cupy.asarray, cupy.asnumpy

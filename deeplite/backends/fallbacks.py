@@ -1,8 +1,23 @@
-"""Reference compositions of every OPTIONAL kernel, built only from REQUIRED kernels.
+"""Reference compositions of every OPTIONAL kernel, from REQUIRED kernels and a few OPTIONAL ones.
 
 Each function takes the backend ``b`` first; the loader binds it for any backend that lacks the
-native kernel. These are also the reference that native fused kernels are tested against.
+native kernel. Besides REQUIRED kernels, a fallback calls exactly the OPTIONAL kernels ``USES``
+names for it, through ``b`` (so a backend's native ``sigmoid`` also speeds up the ``sigmoid_bce``
+fallback); these calls form no cycle, so on a backend with no native kernel at all (``numpy``)
+every fallback bottoms out in REQUIRED kernels. tests/test_kernels.py checks both claims, and
+checks every fallback against NumPy expressions.
 """
+
+# OPTIONAL kernel -> the OPTIONAL kernels its fallback calls (through ``b``, native or fallback).
+USES = {
+    "sigmoid": (), "relu": (), "leaky_relu": (), "softplus": (), "act_grad": (),
+    "softmax": (), "log_softmax": (),
+    "linear_act": ("relu", "leaky_relu", "sigmoid", "softplus"),  # through b.apply_act
+    "linear_act_grad": ("act_grad",),
+    "sigmoid_bce": ("softplus", "sigmoid"),
+    "softmax_ce": ("log_softmax",),
+    "sgd_step": (), "adam_step": (), "rmsprop_step": (), "adagrad_step": (),
+}
 
 
 def _const(x, value):
@@ -52,25 +67,12 @@ def act_grad(b, y, gy, act, slope):
     raise ValueError(f"act_grad: unknown activation {act!r}")
 
 
-def apply_act(b, x, act, slope):
-    """act(x) by name, through the backend's (native or fallback) activation kernels."""
-    if act == "identity":
-        return x
-    if act == "leaky_relu":
-        return b.leaky_relu(x, slope)
-    if act == "tanh":
-        return b.tanh(x)
-    if act in ("relu", "sigmoid", "softplus"):
-        return getattr(b, act)(x)
-    raise ValueError(f"linear_act: unknown activation {act!r}")
-
-
 def linear_act(b, x, w, bias, act, slope):
     """act(x @ w + bias)."""
     pre = b.matmul(x, w)
     if bias is not None:
         pre = b.add(pre, bias)
-    return apply_act(b, pre, act, slope)
+    return b.apply_act(pre, act, slope)
 
 
 def linear_act_grad(b, x, w, y, gy, act, slope, need_x, need_w, need_b):
@@ -107,12 +109,12 @@ def reduce_loss(b, loss, grad, reduction):
 def sigmoid_bce(b, z, y, reduction):
     """Binary cross-entropy on logits and its gradient sigmoid(z) - y."""
     # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)).
-    loss = b.sub(softplus(b, z), b.mul(z, y))
+    loss = b.sub(b.softplus(z), b.mul(z, y))
     return reduce_loss(b, loss, b.sub(b.sigmoid(z), y), reduction)
 
 
 def softmax_ce(b, z, labels, reduction):
-    """Cross-entropy of integer labels under softmax(z) per row, and its gradient softmax - onehot."""
+    """Cross-entropy of integer labels under softmax(z) per row; its gradient softmax - onehot."""
     logp = b.log_softmax(z, 1)
     rows = b.arange(0, z.shape[0], 1, labels.dtype)
     loss = b.neg(b.getitem(logp, (rows, labels)))
@@ -121,7 +123,7 @@ def softmax_ce(b, z, labels, reduction):
 
 
 def _decayed(b, p, g, weight_decay, maximize):
-    """The gradient as PyTorch's optimizers first transform it: negated to maximize, plus L2 decay."""
+    """The gradient as PyTorch's optimizers first transform it: negated to maximize, L2 decay."""
     if maximize:
         g = b.neg(g)
     if weight_decay:
@@ -167,7 +169,7 @@ def adam_step(b, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, l
 
 def rmsprop_step(b, params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, weight_decay,
                  momentum, centered, maximize):
-    """PyTorch's RMSprop update, in place; grad_avgs is None unless centered, bufs unless momentum."""
+    """PyTorch's RMSprop update, in place; grad_avgs None unless centered, bufs unless momentum."""
     for i, (p, g, sq) in enumerate(zip(params, grads, square_avgs)):
         g = _decayed(b, p, g, weight_decay, maximize)
         b.copyto(sq, b.add(b.mul(sq, _const(sq, alpha)), b.mul(b.mul(g, g), _const(g, 1 - alpha))))

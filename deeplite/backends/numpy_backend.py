@@ -36,7 +36,8 @@ def astype(a, dtype):
 # elementwise
 add, sub, mul, div, pow = np.add, np.subtract, np.multiply, np.true_divide, np.power
 maximum, minimum = np.maximum, np.minimum
-eq, ne, lt, le, gt, ge = np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal
+eq, ne, lt, le = np.equal, np.not_equal, np.less, np.less_equal
+gt, ge = np.greater, np.greater_equal
 neg, exp, log, log1p, expm1 = np.negative, np.exp, np.log, np.log1p, np.expm1
 sqrt, abs, sign, tanh = np.sqrt, np.abs, np.sign, np.tanh
 clip, where = np.clip, np.where

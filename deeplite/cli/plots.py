@@ -1,15 +1,7 @@
 """PNG plots of a run: loss and accuracy curves, and the ``--diagnose`` gradient/dead-ReLU plots."""
 from pathlib import Path
 
-
-def pyplot():
-    """matplotlib's pyplot on the Agg backend (files only: no display needed, none opened)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    return plt
+from ..plotting import pyplot
 
 
 def _finish(figure, axes, path: Path, title: str) -> None:

@@ -23,6 +23,7 @@ class TensorDataset(Dataset):
     Args:
         *tensors: Tensors or NumPy arrays, all with the same first dimension (the sample axis).
     Example:
+        >>> import deeplite
         >>> data = TensorDataset(deeplite.randn(100, 3), deeplite.randint(0, 2, 100))
         >>> x, y = data[0]
     """

@@ -31,9 +31,12 @@ class DataLoader:
         A tuple of tensors per batch, each of shape (batch, ...) (a single tensor when the
         dataset's samples are single arrays).
     Example:
+        >>> import deeplite
+        >>> from deeplite.data import TensorDataset
+        >>> x, y = deeplite.randn(100, 3), deeplite.randint(0, 2, 100)
         >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)
-        >>> for xb, yb in loader:
-        ...     loss = F.cross_entropy(model(xb), yb)
+        >>> [tuple(xb.shape) for xb, yb in loader]
+        [(64, 3), (36, 3)]
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False,

@@ -101,8 +101,11 @@ class Standardizer:
     Constant features get a scale of 1 (not 0), so they become 0 instead of NaN.
 
     Example:
-        >>> scaler = Standardizer().fit(train.x)
-        >>> train_x, test_x = scaler.transform(train.x), scaler.transform(test.x)
+        >>> train_x, test_x = np.random.default_rng(0).normal(5.0, 2.0, (2, 100, 3))
+        >>> scaler = Standardizer().fit(train_x)
+        >>> train_x, test_x = scaler.transform(train_x), scaler.transform(test_x)
+        >>> bool(np.allclose(train_x.mean(axis=0), 0) and np.allclose(train_x.std(axis=0), 1))
+        True
     """
 
     def __init__(self, mean: np.ndarray = None, scale: np.ndarray = None):

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from ..cli.plots import pyplot
+from ..plotting import pyplot
 
 __all__ = ["parser", "pyplot", "save"]
 

@@ -77,7 +77,8 @@ def main(argv=None) -> dict:
     args_parser.add_argument("--steps", type=int, default=100)
     args_parser.add_argument("--lrs", default="0.01,0.1,0.2", help="learning rates to compare")
     args = args_parser.parse_args(argv)
-    paths, results = {}, {}
+    paths: dict = {}
+    results: dict = {}  # per learning rate, and the figure's path
     for lr in (float(text) for text in args.lrs.split(",")):
         paths[lr] = descend(args.start, lr, args.steps)
         end = paths[lr][-1]

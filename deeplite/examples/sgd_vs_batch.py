@@ -73,7 +73,8 @@ def main(argv=None) -> dict:
     x = rng.uniform(-1, 1, args.n)
     y = TRUE_W * x + TRUE_B + 0.3 * rng.standard_normal(args.n)
     optimum = full_loss(x, y, *np.polyfit(x, y, 1))
-    runs, results = {}, {"optimum_loss": optimum}
+    runs: dict = {}
+    results: dict = {"optimum_loss": optimum}
     for name, batch_size, lr in (("batch GD", args.n, 0.5), ("SGD", 1, 0.05)):
         path, seen = train(x, y, batch_size, lr, args.epochs, args.seed)
         losses = np.array([full_loss(x, y, w, b) for w, b in path])

@@ -6,7 +6,9 @@ Note the lecture's convention: ``Linear.weight`` has shape (in_features, out_fea
 Example:
     >>> import deeplite as dl
     >>> model = dl.nn.MLP([2, 16, 1])
+    >>> x, y = dl.randn(8, 2), dl.tensor([0.0, 1.0] * 4)
     >>> loss = dl.nn.BCEWithLogitsLoss()(model(x).reshape(-1), y)
+    >>> loss.backward()
 """
 from . import functional, init, utils  # noqa: F401
 from .activations import *  # noqa: F401,F403  GELU, SiLU, ELU, ... (deeplite/nn/activations.py)

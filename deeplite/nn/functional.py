@@ -1,11 +1,5 @@
-"""``deeplite.nn.functional`` is ``deeplite.functional`` itself (as ``torch.nn.functional``).
-
-The module replaces itself in ``sys.modules`` with ``deeplite.functional``, so both names are one
-object: ``import deeplite.nn.functional as F`` and ``from deeplite import functional as F`` agree,
-and every function added to ``deeplite.functional`` appears here without a second list.
+"""``deeplite.nn.functional``: the same functions as ``deeplite.functional`` (as
+``torch.nn.functional``), re-exported so both import paths give the very same objects.
 """
-import sys
-
-from .. import functional as _functional
-
-sys.modules[__name__] = _functional
+from ..functional import *  # noqa: F401,F403  (the re-export is this module's job)
+from ..functional import __all__  # noqa: F401

@@ -31,6 +31,7 @@ class Linear(Module):
     1/sqrt(in_features)), i.e. ``kaiming_uniform_(weight, a=sqrt(5))``.
 
     Example:
+        >>> import deeplite
         >>> layer = deeplite.nn.Linear(3, 2)
         >>> layer(deeplite.randn(5, 3)).shape
         (5, 2)
@@ -240,6 +241,7 @@ class MLP(Module):
     Attributes:
         layers: the list of Linear layers; state-dict names are ``layers.0.weight`` ...
     Example:
+        >>> import deeplite
         >>> model = MLP([2, 16, 16, 1], activation="tanh")
         >>> model(deeplite.randn(8, 2)).shape
         (8, 1)

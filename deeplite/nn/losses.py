@@ -30,6 +30,9 @@ class BCEWithLogitsLoss(_Loss):
     Args: reduction: "mean" (default), "sum" or "none".
     Shapes: input (any) logits; target same shape, values in [0, 1].
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> x, y = deeplite.randn(8, 2), deeplite.tensor([0.0, 1.0] * 4)
         >>> loss = BCEWithLogitsLoss()(model(x).reshape(-1), y)
     """
 
@@ -41,6 +44,9 @@ class CrossEntropyLoss(_Loss):
 
     Shapes: input (N, C) logits; target (N,) integer labels or (N, C) class probabilities.
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 3])
+        >>> x, labels = deeplite.randn(8, 2), deeplite.tensor([0, 1, 2, 0, 1, 2, 0, 1])
         >>> loss = CrossEntropyLoss()(model(x), labels)
     """
 
@@ -74,6 +80,9 @@ def l2_penalty(module: Module) -> Tensor:
     lecture's regulariser does). A module without weights gives 0.
 
     Example:
+        >>> import deeplite
+        >>> model, criterion = deeplite.nn.MLP([2, 16, 1]), deeplite.nn.MSELoss()
+        >>> x, y = deeplite.randn(8, 2), deeplite.randn(8, 1)
         >>> loss = criterion(model(x), y) + 1e-4 * deeplite.nn.l2_penalty(model)
     """
     total = None

@@ -21,6 +21,7 @@ class Parameter(Tensor):
     ``deeplite.tensor``. Ops on a Parameter return plain Tensors.
 
     Example:
+        >>> import deeplite
         >>> w = Parameter(deeplite.randn(3, 2))
         >>> w.requires_grad
         True
@@ -74,6 +75,7 @@ class Module:
     found automatically, in the order they were assigned.
 
     Example:
+        >>> from deeplite.nn import Linear
         >>> class TwoLayer(Module):
         ...     def __init__(self):
         ...         super().__init__()
@@ -159,7 +161,14 @@ class Module:
         """Call ``fn`` on each sub-module (children first, as PyTorch), then on self; returns self.
 
         Example:
-            >>> model.apply(lambda m: init.zeros_(m.bias) if isinstance(m, Linear) else None)
+            >>> from deeplite.nn import MLP, Linear, init
+            >>> model = MLP([2, 16, 1])
+            >>> def zero_biases(m):
+            ...     if isinstance(m, Linear):
+            ...         init.zeros_(m.bias)
+            >>> model = model.apply(zero_biases)
+            >>> float(abs(model.layers[0].bias.detach().numpy()).sum())
+            0.0
         """
         for child in self.children():
             child.apply(fn)

@@ -22,8 +22,12 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     Returns:
         The total norm of the gradients before clipping, a 0-d Tensor.
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+        >>> loss = (model(deeplite.randn(8, 2)) * 100).sum()
         >>> loss.backward()
-        >>> deeplite.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        >>> norm = deeplite.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
         >>> optimizer.step()
     """
     if isinstance(parameters, Tensor):

@@ -1,7 +1,6 @@
 """Activations and their gradients; every activation's backward is the fused ``act_grad`` kernel."""
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
-from ..backends.fallbacks import apply_act
 from ..tensor import Tensor
 from .arithmetic import exp
 
@@ -9,11 +8,13 @@ from .arithmetic import exp
 class Act(Function):
     """y = act(x) for one of the contract's activations."""
 
+    name = "activation"  # each instance renames itself after its activation (relu, sigmoid...)
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x, act, slope):
         self.name, self.act, self.slope = act, act, slope
-        return apply_act(b, x, act, slope)
+        return b.apply_act(x, act, slope)
 
     def backward(self, gy):
         return ActGrad.apply(self.output(), gy, act=self.act, slope=self.slope)
@@ -31,8 +32,13 @@ class ActGrad(Function):
 
     def backward(self, g):
         y, gy = self.inputs
-        grad_gy = ActGrad.apply(y, g, act=self.act, slope=self.slope) if gy.requires_grad else None
-        curvature = _curvature(self.act, y)  # d act'(x) / dy, as a function of y
+        return ActGrad.vjp(y, gy, g, self.act, self.slope)
+
+    @staticmethod
+    def vjp(y: Tensor, gy: Tensor, g: Tensor, act: str, slope: float) -> tuple:
+        """Gradients of ``gy * act'(x)`` for y and gy, given the gradient ``g`` of the result."""
+        grad_gy = ActGrad.apply(y, g, act=act, slope=slope) if gy.requires_grad else None
+        curvature = _curvature(act, y)  # d act'(x) / dy, as a function of y
         grad_y = gy * g * curvature if curvature is not None and y.requires_grad else None
         return grad_y, grad_gy
 
@@ -51,6 +57,7 @@ def _curvature(act: str, y: Tensor):
 class Softmax(Function):
     name = "softmax"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x, axis):
         self.axis = axis
@@ -64,6 +71,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     name = "log_softmax"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x, axis):
         self.axis = axis
@@ -86,7 +94,7 @@ class Heaviside(Function):
         return gy * 0
 
 
-def activation(x: Tensor, act: str, slope: float = 0.01) -> Tensor:
+def activate(x: Tensor, act: str, slope: float = 0.01) -> Tensor:
     """``act(x)`` for an activation named in ``deeplite.backends.contract.ACTIVATIONS``."""
     if act not in ACTIVATIONS:
         raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")

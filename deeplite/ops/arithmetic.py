@@ -14,6 +14,8 @@ from .scalars import lift, lift_pair
 
 class Add(Function):
     name = "add"
+    saved_inputs = False
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.add(x, y)
@@ -26,6 +28,8 @@ class Add(Function):
 
 class Sub(Function):
     name = "sub"
+    saved_inputs = False
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.sub(x, y)
@@ -38,6 +42,7 @@ class Sub(Function):
 
 class Mul(Function):
     name = "mul"
+    broadcasts = True
 
     def forward(self, b, x, y):
         return b.mul(x, y)
@@ -50,6 +55,7 @@ class Mul(Function):
 
 class Div(Function):
     name = "div"
+    broadcasts = True
 
     def forward(self, b, x, y):
         with np.errstate(all="ignore"):
@@ -65,6 +71,7 @@ class Div(Function):
 class Pow(Function):
     name = "pow"
     save_output = True
+    broadcasts = True
 
     def forward(self, b, x, y):
         with np.errstate(all="ignore"):
@@ -91,6 +98,8 @@ class Pow(Function):
 class _Extremum(Function):
     """maximum/minimum: the gradient goes to the chosen input, split evenly on ties (as PyTorch)."""
 
+    broadcasts = True
+
     def forward(self, b, x, y):
         return getattr(b, self.name)(x, y)
 
@@ -115,6 +124,7 @@ class Minimum(_Extremum):
 
 class Neg(Function):
     name = "neg"
+    saved_inputs = False
 
     def forward(self, b, x):
         return b.neg(x)
@@ -126,6 +136,7 @@ class Neg(Function):
 class Exp(Function):
     name = "exp"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x):
         return b.exp(x)
@@ -148,6 +159,7 @@ class Log(Function):
 class Sqrt(Function):
     name = "sqrt"
     save_output = True
+    saved_inputs = False
 
     def forward(self, b, x):
         with np.errstate(all="ignore"):
@@ -188,6 +200,7 @@ class Clip(Function):
 
 class Where(Function):
     name = "where"
+    broadcasts = True
 
     def forward(self, b, condition, x, y):
         return b.where(condition, x, y)
@@ -203,6 +216,7 @@ class Where(Function):
 class _Compare(Function):
     """Elementwise comparison to a bool tensor; never differentiable."""
 
+    broadcasts = True
     differentiable = False
 
     def forward(self, b, x, y):

@@ -127,7 +127,8 @@ def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_ind
 
 
 def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
-                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+                  reduction: str = "mean", label_smoothing: float = 0.0, *,
+                  check_labels: bool = True) -> Tensor:
     """Softmax cross-entropy, as ``F.cross_entropy``.
 
     Args:
@@ -137,7 +138,8 @@ def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_i
         weight: (C,) per-class rescaling. ignore_index: a label that contributes nothing.
         label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
     Without weight, smoothing or ignored labels this is one fused kernel pass. A label out of
-    range raises ValueError on numpy/cpu; on cuda it makes the loss NaN.
+    range raises ValueError on numpy/cpu (``check_labels=False`` skips that host read); on cuda
+    it makes the loss NaN.
     Example:
         >>> loss = F.cross_entropy(model(x), labels, label_smoothing=0.1)
     """
@@ -149,7 +151,8 @@ def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_i
     labels = as_labels(target, logits, "cross_entropy")
     rows, labels, shape, _ = as_rows(logits, labels, "cross_entropy")
     weight = _check_weight(weight, rows.shape[1], "cross_entropy")
-    any_ignored = check_label_range(labels, rows.shape[1], ignore_index, "cross_entropy")
+    any_ignored = check_labels and check_label_range(labels, rows.shape[1], ignore_index,
+                                                     "cross_entropy")
     if weight is None and not label_smoothing and not any_ignored:
         loss = SoftmaxCE.apply(rows, labels, reduction=reduction)
     else:

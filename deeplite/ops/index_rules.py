@@ -57,6 +57,9 @@ def _is_array(item) -> bool:
 
 def _raw_item(item, backend):
     if isinstance(item, Tensor):
+        if item._backend is not backend:  # devices never mix, indices included
+            raise ValueError(f"getitem: index tensor on {item.device}, indexed tensor on "
+                             f"{backend.name}; call .to({backend.name!r}) on the index")
         if item.dtype.kind == "b" and item.ndim > 0:
             return _MaskCoords(item.data.nonzero(), item.shape)
         if item.dtype.kind not in "iub":

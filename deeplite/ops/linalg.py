@@ -1,11 +1,11 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused linear layer."""
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
 from ..tensor import Tensor
 from .activation import ActGrad
-from .movement import unbroadcast
+from .movement import broadcast_to, unbroadcast
 
 
 def _swap_last(x: Tensor) -> Tensor:
@@ -15,7 +15,6 @@ def _swap_last(x: Tensor) -> Tensor:
 
 class MatMul(Function):
     name = "matmul"
-    shape_error = "do not align"
 
     def forward(self, b, x, y):
         if x.ndim and y.ndim and x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
@@ -41,55 +40,63 @@ class LinearAct(Function):
 
     name = "linear"
     save_output = True
-    shape_error = "do not align"
 
     def forward(self, b, x, weight, *bias, act, slope):
         self.act, self.slope = act, slope
         return b.linear_act(x, weight, bias[0] if bias else None, act, slope)
 
     def backward(self, gy):
-        if not is_grad_enabled():
-            return self._fused_backward(gy)
-        # Recording the backward (create_graph=True): compose it from differentiable ops.
-        x, weight = self.inputs[:2]
-        if self.act != "identity":
-            gy = ActGrad.apply(self.output(), gy, act=self.act, slope=self.slope)
-        rows = gy.reshape(-1, gy.shape[-1]) if gy.ndim != 2 else gy
-        gx = matmul(gy, weight.T) if x.requires_grad else None
-        gw = None
-        if weight.requires_grad:
-            inputs = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-            gw = matmul(inputs.T, rows) if x.ndim > 1 else matmul(x.reshape(-1, 1), rows)
-        if len(self.inputs) == 2:
-            return gx, gw
-        bias = self.inputs[2]
-        gb = unbroadcast(rows.sum(axis=0), bias.shape) if bias.requires_grad else None
-        return gx, gw, gb
-
-
-    def _fused_backward(self, gy):
-        """All three gradients from one ``linear_act_grad`` kernel call: small MLPs are
-        overhead-bound, and this is where a training step spends its Python time."""
-        b = gy._backend
         x, weight = self.inputs[:2]
         bias = self.inputs[2] if len(self.inputs) == 3 else None
-        gx, gw, gb = b.linear_act_grad(
-            _rows(b, x.data), weight.data, _rows(b, self.output().data), _rows(b, gy.data),
-            self.act, self.slope, x.requires_grad, weight.requires_grad,
-            bias is not None and bias.requires_grad)
-        return tuple(None if g is None else Tensor._wrap(_shaped(b, g, t.data.shape), b)
-                     for g, t in zip((gx, gw, gb), self.inputs))
+        rows = _rows(x)
+        gx, gw, gb = LinearActGrad.apply(
+            rows, weight, _rows(self.output()), _rows(gy), act=self.act, slope=self.slope,
+            need_x=x.requires_grad, need_w=weight.requires_grad,
+            need_b=bias is not None and bias.requires_grad)
+        if gx is not None and gx.shape != x.shape:
+            gx = gx.reshape(x.shape)
+        return (gx, gw) if bias is None else (gx, gw, gb)
 
 
-def _shaped(b, array, shape):
-    """``array`` in ``shape``; the array itself when it already is (a reshape makes a view, and a
-    view handed to a leaf's .grad gets copied)."""
-    return array if array.shape == shape else b.reshape(array, shape)
+class LinearActGrad(Function):
+    """The three gradients of ``y = act(x @ w + b)`` (x and y as rows) from ``y`` and ``gy``.
+
+    Forward is one fused ``linear_act_grad`` kernel (small MLPs are overhead-bound, and this is
+    where a training step spends its Python time); backward is composed from differentiable ops,
+    so second-order gradients work through every Linear layer, as ``ActGrad`` does for activations.
+    """
+
+    name = "linear_backward"
+    multiple_outputs = True
+
+    def forward(self, b, x, w, y, gy, act, slope, need_x, need_w, need_b):
+        self.act, self.slope = act, slope
+        return b.linear_act_grad(x, w, y, gy, act, slope, need_x, need_w, need_b)
+
+    def backward(self, grads):
+        # With gz = gy * act'(y): gx = gz @ w.T, gw = x.T @ gz, gb = sum(gz) over rows.
+        grad_gx, grad_gw, grad_gb = grads
+        x, w, y, gy = self.inputs
+        gz = gy if self.act == "identity" else ActGrad.apply(y, gy, act=self.act, slope=self.slope)
+        grad_x = matmul(gz, grad_gw.T) if grad_gw is not None and x.requires_grad else None
+        grad_w = matmul(grad_gx.T, gz) if grad_gx is not None and w.requires_grad else None
+        grad_gz = None  # the gradient reaching gz from all three outputs
+        for term in (matmul(grad_gx, w) if grad_gx is not None else None,
+                     matmul(x, grad_gw) if grad_gw is not None else None,
+                     broadcast_to(grad_gb, gy.shape) if grad_gb is not None else None):
+            if term is not None:
+                grad_gz = term if grad_gz is None else grad_gz + term
+        grad_y = grad_gy = None
+        if grad_gz is not None and self.act == "identity":
+            grad_gy = grad_gz if gy.requires_grad else None
+        elif grad_gz is not None:
+            grad_y, grad_gy = ActGrad.vjp(y, gy, grad_gz, self.act, self.slope)
+        return grad_x, grad_w, grad_y, grad_gy
 
 
-def _rows(b, array):
-    """A batch of any rank as a matrix of rows (a view)."""
-    return array if array.ndim == 2 else b.reshape(array, (-1, array.shape[-1]))
+def _rows(x: Tensor) -> Tensor:
+    """A batch of any rank as a matrix of rows (a vector as one row)."""
+    return x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
 
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:

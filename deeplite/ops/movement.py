@@ -1,6 +1,7 @@
 """Ops that move elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
 from .. import backends
-from ..autograd import Function, is_grad_enabled
+from .. import versions
+from ..autograd import Function
 from ..errors import normalize_dim
 from ..tensor import Tensor
 from .index_rules import index_steps, raw_index  # noqa: F401  raw_index: Tensor.__setitem__
@@ -18,10 +19,15 @@ def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
 
 class Reshape(Function):
     name = "reshape"
-    shape_error = "cannot be reshaped to the requested size"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, shape):
-        return b.reshape(x, shape)
+        try:
+            return b.reshape(x, shape)
+        except ValueError:
+            raise ValueError(f"reshape: shape {x.shape} ({x.size} elements) cannot be reshaped "
+                             f"to {shape}") from None
 
     def backward(self, gy):
         return gy.reshape(self.inputs[0].shape)
@@ -29,6 +35,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     name = "transpose"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, axes):
         self.axes = axes
@@ -43,6 +51,8 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     name = "broadcast_to"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, shape):
         return b.broadcast_to(x, shape)
@@ -55,6 +65,8 @@ class GetItem(Function):
     """x[index]; its gradient scatter-adds back, so repeated indices accumulate."""
 
     name = "getitem"
+    saved_inputs = False
+    view = True
 
     def forward(self, b, x, index):
         self.index = index
@@ -68,6 +80,7 @@ class IndexAdd(Function):
     """Zeros of ``shape`` with the input added at ``index``: the adjoint of GetItem."""
 
     name = "index_add"
+    saved_inputs = False
 
     def forward(self, b, values, shape, index):
         self.index = index
@@ -79,11 +92,16 @@ class IndexAdd(Function):
 
 class Concatenate(Function):
     name = "concatenate"
-    shape_error = "do not match outside the joined axis"
+    saved_inputs = False
 
     def forward(self, b, *arrays, axis):
         self.axis = axis
-        return b.concatenate(arrays, axis)
+        try:
+            return b.concatenate(arrays, axis)
+        except ValueError as error:
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"concatenate: shapes {shapes} do not match outside the joined axis "
+                             f"{axis} ({error})") from None
 
     def backward(self, gy):
         grads, start = [], 0
@@ -97,11 +115,15 @@ class Concatenate(Function):
 
 class Stack(Function):
     name = "stack"
-    shape_error = "must all have the same shape"
+    saved_inputs = False
 
     def forward(self, b, *arrays, axis):
         self.axis = axis
-        return b.stack(arrays, axis)
+        try:
+            return b.stack(arrays, axis)
+        except ValueError as error:
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ValueError(f"stack: shapes {shapes} must all be the same ({error})") from None
 
     def backward(self, gy):
         axis = self.axis % gy.ndim
@@ -110,6 +132,7 @@ class Stack(Function):
 
 class Cast(Function):
     name = "cast"
+    saved_inputs = False
 
     def forward(self, b, x, dtype):
         return b.astype(x, dtype)
@@ -141,9 +164,24 @@ def contiguous(x: Tensor) -> Tensor:
 
 
 class ToDevice(Function):
-    """Move to another backend; built by hand in ``to_device`` since its output changes device."""
+    """Move to another backend (differentiable: the gradient moves back)."""
 
     name = "to"
+    saved_inputs = False
+    special = True  # finish() puts the output on the target backend
+
+    def forward(self, b, x, target):
+        self.target = target
+        # numpy and cpu share NumPy storage, so the array itself can cross between them.
+        if b.host_storage and target.host_storage:
+            return x
+        return target.asarray(b.to_numpy(x))
+
+    def finish(self, out, inputs):
+        out._backend = self.target
+        if out.data is inputs[0].data:
+            versions.share(out, inputs[0])
+        return out
 
     def backward(self, gy):
         return to_device(gy, self.inputs[0].device)
@@ -154,17 +192,7 @@ def to_device(x: Tensor, device: str) -> Tensor:
     target = backends.get(device)
     if target is x._backend:
         return x
-    source = x._backend
-    # numpy and cpu share NumPy storage, so the array itself can cross between them.
-    same_storage = target.xp is source.xp and source.name != "cuda"
-    data = x.data if same_storage else target.asarray(source.to_numpy(x.data))
-    out = Tensor._wrap(data, target)
-    if x.requires_grad and is_grad_enabled():
-        node = ToDevice()
-        node.inputs = (x,)
-        out.requires_grad = True
-        out._node = node
-    return out
+    return ToDevice.apply(x, target=target)
 
 
 def cast(x: Tensor, dtype) -> Tensor:

@@ -49,6 +49,7 @@ def expand_reduced(grad: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Te
 
 class Sum(Function):
     name = "sum"
+    saved_inputs = False
 
     def forward(self, b, x, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
@@ -60,6 +61,7 @@ class Sum(Function):
 
 class Mean(Function):
     name = "mean"
+    saved_inputs = False
 
     def forward(self, b, x, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim

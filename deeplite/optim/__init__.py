@@ -5,8 +5,11 @@ Each optimizer updates a parameter group with one fused backend kernel (``sgd_st
 reference composition on NumPy.
 
 Example:
+    >>> import deeplite
+    >>> model, loss_fn = deeplite.nn.MLP([2, 16, 1]), deeplite.nn.MSELoss()
+    >>> x, y = deeplite.randn(32, 2), deeplite.randn(32, 1)
     >>> optimizer = deeplite.optim.Adam(model.parameters(), lr=1e-3)
-    >>> for x, y in loader:
+    >>> for step in range(3):
     ...     optimizer.zero_grad()
     ...     loss_fn(model(x), y).backward()
     ...     optimizer.step()

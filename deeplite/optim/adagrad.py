@@ -18,6 +18,8 @@ class Adagrad(Optimizer):
         params. lr: 1e-2. lr_decay: 0. weight_decay: 0. initial_accumulator_value: 0.
         eps: 1e-10. maximize: False.
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.Adagrad(model.parameters(), lr=0.1)
     """
 

@@ -20,6 +20,8 @@ class Adam(Optimizer):
         weight_decay: 0. amsgrad: False. maximize: False. decoupled_weight_decay: False (True
         is AdamW).
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.Adam(model.parameters(), lr=1e-3)
     """
 
@@ -55,6 +57,8 @@ class AdamW(Adam):
     Adam update to the undecayed gradient. Default ``weight_decay=1e-2``.
 
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     """
 

@@ -5,10 +5,14 @@ Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``. Each sched
 the same schedule gives the same floating-point learning rates.
 
 Example:
-    >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+    >>> import deeplite
+    >>> optimizer = deeplite.optim.SGD(deeplite.nn.MLP([2, 16, 1]).parameters(), lr=0.1)
     >>> scheduler = deeplite.optim.lr_scheduler.StepLR(optimizer, step_size=30, gamma=0.1)
     >>> for epoch in range(100):
-    ...     train_one_epoch(); scheduler.step()
+    ...     optimizer.step()  # one epoch of training, then
+    ...     scheduler.step()
+    >>> round(scheduler.get_last_lr()[0], 6)  # 0.1, divided by 10 at epochs 30, 60 and 90
+    0.0001
 """
 import math
 

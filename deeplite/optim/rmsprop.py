@@ -20,6 +20,8 @@ class RMSprop(Optimizer):
         params. lr: 1e-2. alpha: 0.99. eps: 1e-8. weight_decay: 0. momentum: 0.
         centered: False. maximize: False.
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.RMSprop(model.parameters(), lr=1e-3)
     """
 

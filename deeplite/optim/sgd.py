@@ -20,7 +20,10 @@ class SGD(Optimizer):
         PyTorch). momentum, dampening, weight_decay: as above (0 by default). nesterov: Nesterov
         momentum (needs momentum > 0 and dampening 0).
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> loss = model(deeplite.randn(8, 2)).pow(2).mean()
         >>> optimizer.zero_grad(); loss.backward(); optimizer.step()
     """
 
