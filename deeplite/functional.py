@@ -8,27 +8,40 @@ from .creation import generator
 from .ops import classification_losses as _classification
 from .ops import linear as _linear
 from .ops import pointwise_losses as _pointwise
-from .ops.activation import Heaviside, activate
+
+# The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
+from .ops.activation import (
+    heaviside,
+    leaky_relu,
+    log_sigmoid,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+    tanh,
+)
 from .ops.activation_functions import (
     celu,
     elu,
     gelu,
     glu,
+    hardshrink,
     hardsigmoid,
     hardswish,
     hardtanh,
-    log_softmax,
     mish,
     normalize,
     relu6,
     selu,
     silu,
-    softmax,
     softmin,
-    softplus,
+    softshrink,
     softsign,
+    tanhshrink,
+    threshold,
 )
-from .ops.arithmetic import to_float, where
 from .ops.classification_losses import multi_margin_loss
 from .ops.loss import check_reduction
 from .ops.padding import one_hot, pad
@@ -51,71 +64,9 @@ __all__ = [
     "leaky_relu", "linear", "log_sigmoid", "log_softmax", "logistic_loss", "mish", "mse_loss",
     "multi_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "selu",
     "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink",
-    "softsign", "tanh", "tanhshrink", "threshold",
+    "softsign", "step", "tanh", "tanhshrink", "threshold",
 ]
 
-
-def sigmoid(x: Tensor) -> Tensor:
-    """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
-
-    Example:
-        >>> import deeplite
-        >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
-        [0.0, 0.5, 1.0]
-    """
-    return activate(to_float(x), "sigmoid")
-
-
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0); its gradient is 1 for x > 0 and 0 otherwise."""
-    return activate(x, "relu")
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x for x > 0, ``negative_slope * x`` otherwise: a ReLU whose units cannot die."""
-    return activate(x, "leaky_relu", negative_slope)
-
-
-def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent."""
-    return activate(to_float(x), "tanh")
-
-
-def log_sigmoid(x: Tensor) -> Tensor:
-    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
-    return -softplus(-x)
-
-
-def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
-    """x where |x| > lambd, else 0 (as ``F.hardshrink``)."""
-    return where(x.abs() > lambd, x, 0.0)
-
-
-def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
-    """x - lambd above lambd, x + lambd below -lambd, else 0 (as ``F.softshrink``)."""
-    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
-
-
-def tanhshrink(x: Tensor) -> Tensor:
-    """x - tanh(x) (as ``F.tanhshrink``)."""
-    return x - tanh(x)
-
-
-def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
-    """x where x > threshold, else ``value`` (as ``F.threshold``)."""
-    return where(x > threshold, x, value)
-
-
-def heaviside(x: Tensor, value: float = 0.0) -> Tensor:
-    """The perceptron's step: 1 where x > 0, ``value`` where x == 0, 0 elsewhere.
-
-    Its derivative is 0 everywhere it exists, so gradients through it are zero (as the lecture
-    says: the perceptron is not trained by gradient descent through its step).
-    """
-    return Heaviside.apply(x, value=value)
-
-
-step = heaviside
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "identity",

@@ -8,7 +8,8 @@ from . import return_types
 from .creation import empty_like, eye, linspace, logspace, normal
 from .dtypes import uint16, uint32, uint64
 from .errors import DimError, DtypeError, ShapeError
-from .ops.activation_functions import log_softmax, softmax, softmin
+from .ops.activation import log_softmax, softmax
+from .ops.activation_functions import softmin
 from .ops.arithmetic import div as true_divide
 from .ops.binary_math import (
                               allclose,

@@ -2,8 +2,8 @@
 
 The array is the backend's own (``numpy.ndarray`` on ``numpy`` and ``cpu``, ``cupy.ndarray`` on
 ``cuda``) and lives in ``tensor.data``. Every operator and math method is defined here and calls
-the op of the same name in ``deeplite.ops`` / ``deeplite.functional``, imported at the bottom of
-this file (they import ``Tensor`` themselves). The hot operators (``+ - * / @``) call their
+the op of the same name in ``deeplite.ops`` (public as ``deeplite.*`` / ``deeplite.functional.*``),
+imported at the bottom of this file (the ops import ``Tensor`` themselves). The hot operators (``+ - * / @``) call their
 Function directly: small MLPs are overhead-bound, and each Python frame counts.
 """
 from . import dtypes
@@ -383,45 +383,44 @@ class Tensor(TensorBase):
 
     def sigmoid(self) -> "Tensor":
         """``deeplite.sigmoid(self)``."""
-        return _functional.sigmoid(self)
+        return _ops.activation.sigmoid(self)
 
     def relu(self) -> "Tensor":
         """``deeplite.relu(self)``."""
-        return _functional.relu(self)
+        return _ops.activation.relu(self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
         """``deeplite.functional.leaky_relu(self, negative_slope)``."""
-        return _functional.leaky_relu(self, negative_slope)
+        return _ops.activation.leaky_relu(self, negative_slope)
 
     def tanh(self) -> "Tensor":
         """``deeplite.tanh(self)``."""
-        return _functional.tanh(self)
+        return _ops.activation.tanh(self)
 
     def softplus(self) -> "Tensor":
         """``deeplite.softplus(self)``."""
-        return _functional.softplus(self)
+        return _ops.activation.softplus(self)
 
     def log_sigmoid(self) -> "Tensor":
         """``deeplite.log_sigmoid(self)``."""
-        return _functional.log_sigmoid(self)
+        return _ops.activation.log_sigmoid(self)
 
     def softmax(self, *args, **kwargs) -> "Tensor":
         """``deeplite.softmax(self, ...)``."""
-        return _functional.softmax(self, *args, **kwargs)
+        return _ops.activation.softmax(self, *args, **kwargs)
 
     def log_softmax(self, *args, **kwargs) -> "Tensor":
         """``deeplite.log_softmax(self, ...)``."""
-        return _functional.log_softmax(self, *args, **kwargs)
+        return _ops.activation.log_softmax(self, *args, **kwargs)
 
     def heaviside(self, value: float = 0.0) -> "Tensor":
         """``deeplite.heaviside(self, value)``."""
-        return _functional.heaviside(self, value)
+        return _ops.activation.heaviside(self, value)
 
 
 # The ops import Tensor, so they are imported once it exists; the methods above find them here.
 from . import autograd as _autograd  # noqa: E402
 from . import engine as _engine  # noqa: E402
-from . import functional as _functional  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from . import ops as _ops  # noqa: E402
 from . import versions as _versions  # noqa: E402

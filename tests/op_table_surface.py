@@ -370,7 +370,7 @@ SHAPE = [
           lambda rng: [(normal(rng, 3), normal(rng, 2))]),
     entry("tril", lambda x: dl.tril(x, 1), lambda x: np.tril(x, 1), matrices),
     entry("triu", lambda x: dl.triu(x, -1), lambda x: np.triu(x, -1), matrices),
-    entry("getitem_int_then_tensor", lambda x: x[1, :, dl.tensor([0, 2])],
+    entry("getitem_int_then_tensor", lambda x: x[1, :, dl.tensor([0, 2], device=x.device)],
           lambda x: x[1][:, [0, 2]], lambda rng: [(normal(rng, 2, 3, 4),)]),
 ]
 

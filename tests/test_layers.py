@@ -12,13 +12,16 @@ PACKAGE = pathlib.Path(deeplite.__file__).parent
 # Module (or package) -> its layer; a module not listed belongs to its closest listed package.
 LAYER_OF = {
     "deeplite.backends": "backends", "deeplite._C": "backends", "deeplite.dtypes": "backends",
+    # Import-free leaves every layer may use: exception types and the named result tuples.
+    "deeplite.errors": "backends", "deeplite.return_types": "backends",
     "deeplite.autograd": "tape", "deeplite.tensor": "tape", "deeplite.creation": "tape",
     "deeplite.ops": "tape", "deeplite.gradcheck": "tape", "deeplite.forward_mode": "tape",
-    # methods.py binds the functional ops onto Tensor as methods: it sits above functional.
-    "deeplite.functional": "functional", "deeplite.methods": "functional",
+    "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
+    "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
+    "deeplite.functional": "functional",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
-    "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",
+    "deeplite": "api", "deeplite.surface": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",
     "deeplite.train": "api", "deeplite.doctor": "api", "deeplite.plotting": "api",
     "deeplite.cli": "cli", "deeplite.examples": "examples",
 }

@@ -5,14 +5,44 @@
     >>> loader = DataLoader(train.to_dataset(), batch_size=64, shuffle=True, seed=0)
 """
 from . import datasets
-from .dataset import Dataset, TensorDataset
-from .datasets import load_breast_cancer, load_digits, make_gaussian_classes, make_regression_1d
+from .collate import default_collate, default_convert
+from .dataset import ConcatDataset, Dataset, StackDataset, Subset, TensorDataset, random_split
+from .datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_gaussian_classes,
+    make_regression_1d,
+)
 from .loader import DataLoader
-from .tabular import (DataError, Standardizer, TabularData, encode_labels, load_csv,
-                      load_features_csv, load_npz, load_table, split_and_standardize,
-                      train_test_split)
+from .samplers import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
+from .tabular import (
+    DataError,
+    Standardizer,
+    TabularData,
+    encode_labels,
+    load_csv,
+    load_features_csv,
+    load_npz,
+    load_table,
+    split_and_standardize,
+    train_test_split,
+)
 
 __all__ = ["DataError", "DataLoader", "Dataset", "Standardizer", "TabularData", "TensorDataset",
            "datasets", "encode_labels", "load_breast_cancer", "load_csv", "load_digits",
            "load_features_csv", "load_npz", "load_table", "make_gaussian_classes",
-           "make_regression_1d", "split_and_standardize", "train_test_split"]
+           "make_regression_1d", "split_and_standardize", "train_test_split",
+           "ConcatDataset", "StackDataset", "Subset", "random_split", "default_collate",
+           "default_convert", "load_diabetes", "load_iris", "load_wine", "BatchSampler",
+           "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler"]

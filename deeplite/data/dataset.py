@@ -1,6 +1,13 @@
-"""Datasets: the ``Dataset`` protocol and ``TensorDataset`` over in-memory arrays."""
+"""Datasets as in PyTorch: the ``Dataset`` protocol, ``TensorDataset`` over in-memory arrays,
+``Subset``, ``ConcatDataset``, ``StackDataset`` and ``random_split``."""
+import itertools
+import math
+import warnings
+from bisect import bisect_right
+
 import numpy as np
 
+from ..creation import generator as global_generator
 from ..tensor import Tensor
 
 
@@ -12,6 +19,9 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other) -> "ConcatDataset":
+        return ConcatDataset([self, other])
 
 
 class TensorDataset(Dataset):
@@ -54,3 +64,114 @@ class TensorDataset(Dataset):
     def __repr__(self) -> str:
         shapes = ", ".join(str(tuple(item.shape)) for item in self.tensors)
         return f"TensorDataset({shapes})"
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order.
+
+    A Subset of a TensorDataset keeps the DataLoader's whole-batch gathering fast path.
+
+    Example:
+        >>> first_ten = Subset(dataset, range(10))
+    """
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+
+    def __getitem__(self, index):
+        if isinstance(index, list):
+            return self.dataset[[self.indices[i] for i in index]]
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after another: index ``len(first)`` is the second's sample 0.
+
+    Example:
+        >>> both = ConcatDataset([train, extra])   # or train + extra
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        self.cumulative_sizes = list(itertools.accumulate(len(d) for d in self.datasets))
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int):
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        if index >= len(self):
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {len(self)} "
+                             f"samples")
+        which = bisect_right(self.cumulative_sizes, index)
+        offset = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - offset]
+
+
+class StackDataset(Dataset):
+    """Datasets of the same length side by side: ``StackDataset(x, y)[i] == (x[i], y[i])``, or
+    with keywords ``StackDataset(image=a, label=b)[i] == {"image": a[i], "label": b[i]}``."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or ``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: give at least one dataset")
+        datasets = list(args) or list(kwargs.values())
+        self._length = len(datasets[0])
+        if any(self._length != len(dataset) for dataset in datasets):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args if args else kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: dataset[index] for key, dataset in self.datasets.items()}
+        return tuple(dataset[index] for dataset in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
+
+
+def random_split(dataset, lengths, generator=None) -> list:
+    """Split ``dataset`` into non-overlapping random Subsets of the given ``lengths``.
+
+    As PyTorch: ``lengths`` are counts summing to ``len(dataset)``, or fractions summing to 1
+    (each ``floor(n * fraction)``, the remainder dealt one by one from the first split).
+
+    Args:
+        generator: a numpy Generator, an int seed, or None for deeplite's generator.
+    Example:
+        >>> train, val = random_split(dataset, [0.8, 0.2], generator=0)
+    """
+    from .samplers import as_generator
+
+    lengths = list(lengths)
+    total = len(dataset)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        counts = []
+        for index, fraction in enumerate(lengths):
+            if fraction < 0 or fraction > 1:
+                raise ValueError(f"Fraction at index {index} is not between 0 and 1")
+            counts.append(int(math.floor(total * fraction)))
+        for index in range(total - sum(counts)):
+            counts[index % len(counts)] += 1
+        for index, count in enumerate(counts):
+            if count == 0:
+                warnings.warn(f"Length of split at index {index} is 0. This might result in "
+                              f"an empty dataset.", stacklevel=2)
+        lengths = counts
+    if sum(lengths) != total:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    order = (as_generator(generator) or global_generator()).permutation(total).tolist()
+    return [Subset(dataset, order[end - length:end])
+            for end, length in zip(itertools.accumulate(lengths), lengths, strict=True)]

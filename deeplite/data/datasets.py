@@ -1,5 +1,6 @@
-"""Ready-made datasets: two real ones bundled with scikit-learn (no download) and the lecture's
-synthetic ones. Each returns a ``TabularData`` (``.x`` (n, p) float32, ``.y`` (n,)).
+"""Ready-made datasets: real ones bundled with scikit-learn (digits, breast_cancer, wine, iris,
+diabetes; no download) and the lecture's synthetic ones. Each returns a ``TabularData`` (``.x``
+(n, p) float32, ``.y`` (n,)).
 """
 import importlib.util
 from pathlib import Path
@@ -8,7 +9,6 @@ import numpy as np
 
 from ..creation import generator
 from .tabular import TabularData
-
 
 # The breast cancer features: ten measurements of the cell nuclei, each as mean, error and worst.
 _NUCLEUS = ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
@@ -49,22 +49,83 @@ def load_digits() -> TabularData:
                        list(range(10)), "digits")
 
 
+def _labelled_table(name: str, sklearn_loader: str) -> tuple:
+    """(x, y) of one of scikit-learn's bundled classification CSVs (a header row of counts and
+    class names, then the features and the class index on each row)."""
+    path = _bundled_file(name)
+    if path is not None:
+        table = np.loadtxt(path, delimiter=",", skiprows=1)
+        return table[:, :-1], table[:, -1]
+    from sklearn import datasets  # another scikit-learn layout: ask it (slower)
+
+    bunch = getattr(datasets, sklearn_loader)()
+    return bunch.data, bunch.target
+
+
+def _classification(name: str, sklearn_loader: str, features, target: str,
+                    classes: list) -> TabularData:
+    x, y = _labelled_table(name, sklearn_loader)
+    return TabularData(x.astype(np.float32), y.astype(np.int64), list(features), target,
+                       list(classes), sklearn_loader[len("load_"):])
+
+
 def load_breast_cancer() -> TabularData:
     """Wisconsin breast cancer: 569 tumours, 30 features, classes "malignant" (0) / "benign" (1).
 
     Read from the copy bundled inside scikit-learn: nothing is downloaded.
     """
-    path = _bundled_file("breast_cancer.csv")
-    if path is not None:
-        table = np.loadtxt(path, delimiter=",", skiprows=1)  # row 1: counts and class names
-        x, y = table[:, :-1], table[:, -1]
+    return _classification("breast_cancer.csv", "load_breast_cancer", CANCER_FEATURES,
+                           "diagnosis", ["malignant", "benign"])
+
+
+WINE_FEATURES = ("alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium",
+                 "total_phenols", "flavanoids", "nonflavanoid_phenols", "proanthocyanins",
+                 "color_intensity", "hue", "od280/od315_of_diluted_wines", "proline")
+IRIS_FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)",
+                 "petal width (cm)")
+DIABETES_FEATURES = ("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6")
+
+
+def load_wine() -> TabularData:
+    """Wine recognition: 178 wines, 13 chemical measurements, 3 cultivars (class_0..class_2).
+
+    Read from the copy bundled inside scikit-learn: nothing is downloaded.
+    """
+    return _classification("wine_data.csv", "load_wine", WINE_FEATURES, "cultivar",
+                           ["class_0", "class_1", "class_2"])
+
+
+def load_iris() -> TabularData:
+    """Fisher's iris: 150 flowers, 4 measurements in cm, classes setosa, versicolor, virginica.
+
+    Read from the copy bundled inside scikit-learn: nothing is downloaded.
+    """
+    return _classification("iris.csv", "load_iris", IRIS_FEATURES, "species",
+                           ["setosa", "versicolor", "virginica"])
+
+
+def load_diabetes(scaled: bool = True) -> TabularData:
+    """Diabetes progression (regression): 442 patients, 10 baseline features, ``y`` a
+    quantitative measure of disease progression one year later (25-346), float32.
+
+    As scikit-learn's ``load_diabetes``: with ``scaled`` (the default) each feature is
+    mean-centred and divided by its standard deviation times sqrt(442), so every column has
+    unit Euclidean norm; ``scaled=False`` gives the raw measurements. Read from the copy
+    bundled inside scikit-learn: nothing is downloaded.
+    """
+    data_path, target_path = (_bundled_file("diabetes_data_raw.csv.gz"),
+                              _bundled_file("diabetes_target.csv.gz"))
+    if data_path is not None and target_path is not None:
+        x, y = np.loadtxt(data_path), np.loadtxt(target_path)
+        if scaled:
+            x = (x - x.mean(axis=0)) / x.std(axis=0) / np.sqrt(x.shape[0])
     else:
         from sklearn import datasets
 
-        bunch = datasets.load_breast_cancer()
+        bunch = datasets.load_diabetes(scaled=scaled)
         x, y = bunch.data, bunch.target
-    return TabularData(x.astype(np.float32), y.astype(np.int64), list(CANCER_FEATURES),
-                       "diagnosis", ["malignant", "benign"], "breast_cancer")
+    return TabularData(x.astype(np.float32), y.astype(np.float32), list(DIABETES_FEATURES),
+                       "progression", source="diabetes")  # classes None: a numeric target
 
 
 def make_gaussian_classes(n: int = 500, p: int = 2, distance: float = 3.0,

@@ -7,8 +7,10 @@ Each prints its numbers and saves a PNG into ``--out`` (default: the current dir
 - ``sgd_vs_batch``: batch gradient descent against SGD, per example seen.
 - ``vanishing_gradients``: per-layer gradient norms at initialisation, deep sigmoid vs ReLU MLP.
 - ``universal_approximation``: a one-hidden-layer ReLU net, error falling as units are added.
+- ``pytorch_style``: a PyTorch training script ported by renaming (ModuleList, LayerNorm, param
+  groups, OneCycleLR, clipping, a checkpoint and restart mid-run); writes no PNG.
 
 Each module's ``main(argv)`` also returns its numbers as a dict (the tests read them).
 """
 NAMES = ("linear_models", "learning_rates", "sgd_vs_batch", "vanishing_gradients",
-         "universal_approximation")
+         "universal_approximation", "pytorch_style")

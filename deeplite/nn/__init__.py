@@ -12,12 +12,29 @@ Example:
 """
 from . import functional, init, utils  # noqa: F401
 from .activations import *  # noqa: F401,F403  GELU, SiLU, ELU, ... (deeplite/nn/activations.py)
-from .layers import (MLP, Dropout, Identity, LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax,
-                     Step, Tanh)
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
+from .embedding import Embedding
+from .flatten import Flatten, Unflatten
+from .hooks import RemovableHandle
+from .layers import (
+    MLP,
+    Dropout,
+    Identity,
+    LeakyReLU,
+    Linear,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Step,
+    Tanh,
+)
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, LogisticLoss, MSELoss, l2_penalty
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm, RMSNorm
 
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "Identity", "ReLU", "LeakyReLU",
            "Sigmoid", "Tanh", "Step", "Softmax", "Dropout", "MLP", "BCEWithLogitsLoss",
            "CrossEntropyLoss", "MSELoss", "LogisticLoss", "l2_penalty", "functional", "init",
-           "utils"]
+           "utils", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Flatten",
+           "Unflatten", "LayerNorm", "RMSNorm", "BatchNorm1d", "Embedding", "RemovableHandle"]

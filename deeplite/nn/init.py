@@ -110,3 +110,68 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He normal: N(0, std^2), std = gain / sqrt(fan), gain from ``nonlinearity`` (slope ``a``)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)
+
+
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill with ``val``, in place."""
+    return _fill(tensor, np.full(tensor.shape, val))
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill with 1, in place."""
+    return _fill(tensor, np.ones(tensor.shape))
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity matrix (ones on the diagonal), in place."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0) -> Tensor:
+    """Fill with draws from N(mean, std^2) truncated to [a, b] (absolute bounds, as PyTorch).
+
+    Draws by rejection: normals outside [a, b] are drawn again, so the values follow the
+    truncated normal exactly. Raises ValueError when [a, b] holds under 1e-6 of the mass.
+    """
+    if not a < b or std <= 0:
+        raise ValueError(f"trunc_normal_: need a < b and std > 0, got a={a}, b={b}, std={std}")
+    def cdf(value):
+        return 0.5 * (1 + math.erf((value - mean) / (std * math.sqrt(2))))
+    accept = cdf(b) - cdf(a)
+    if accept < 1e-6:
+        raise ValueError(f"trunc_normal_: [{a}, {b}] holds {accept:.2g} of N({mean}, {std}^2)'s "
+                         f"mass; widen the bounds or move the mean inside them")
+    count, kept, rng = math.prod(tensor.shape), [], generator()
+    remaining = count
+    while remaining > 0:
+        # Draw enough that one round usually suffices (expected acceptance ``accept``).
+        draws = rng.normal(mean, std, min(int(remaining / accept * 1.2) + 16, 10_000_000))
+        draws = draws[(draws >= a) & (draws <= b)][:remaining]
+        kept.append(draws)
+        remaining -= draws.size
+    return _fill(tensor, np.concatenate(kept).reshape(tensor.shape))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
+    """Fill with a (semi-)orthogonal matrix times ``gain``, as PyTorch (Saxe et al. 2013).
+
+    The tensor is viewed as (shape[0], rest); its rows are orthonormal if shape[0] <= rest,
+    else its columns. Drawn by the QR decomposition of a Gaussian matrix with the signs of
+    R's diagonal folded in, so the result is uniform over orthogonal matrices.
+    """
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got "
+                         f"shape {tensor.shape}")
+    rows = tensor.shape[0]
+    cols = math.prod(tensor.shape) // rows if rows else 0
+    flat = generator().normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))

@@ -4,14 +4,15 @@ A Module finds its parameters and sub-modules by walking its own ``__dict__`` in
 through lists, tuples and dicts as well, so there is no registration step and the order (hence the
 state-dict names such as ``layers.0.weight``) is deterministic.
 """
-from collections import OrderedDict, namedtuple
+from typing import Optional
 
-from ..autograd import no_grad
 from ..tensor import Tensor
+from .hooks import ModuleHooks, RemovableHandle, call_with_hooks
+from .module_state import IncompatibleKeys, ModuleState, join
 
 _new = object.__new__
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+__all__ = ["IncompatibleKeys", "Module", "Parameter"]
 
 
 class Parameter(Tensor):
@@ -63,11 +64,7 @@ def _unpack(name: str, value):
             yield from _unpack(f"{name}.{key}", item)
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-class Module:
+class Module(ModuleState):
     """Base class of every layer and model: subclass it, set attributes in ``__init__``, define
     ``forward``.
 
@@ -87,8 +84,10 @@ class Module:
         ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
     """
 
-    # A class attribute, so a subclass that forgets super().__init__() still has a mode.
+    # Class attributes, so a subclass that forgets super().__init__() still has a mode, and a
+    # module without hooks is called with a single attribute check.
     training = True
+    _hooks: Optional[ModuleHooks] = None
 
     def __init__(self):
         self.training = True
@@ -98,7 +97,57 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return call_with_hooks(self, args, kwargs)
+
+    # ---- hooks -----------------------------------------------------------------------------------
+    def _add_hook(self, kind: str, hook, prepend: bool, **options) -> RemovableHandle:
+        """Register ``hook`` in table ``kind``; removing the last hook restores the fast path."""
+        existing = vars(self).get("_hooks")
+        hooks: ModuleHooks = existing if existing is not None else ModuleHooks()
+        self._hooks = hooks
+
+        def tidy():
+            if vars(self).get("_hooks") is hooks and hooks.empty():
+                del self._hooks
+        return hooks.add(getattr(hooks, kind), hook, prepend, tidy, **options)
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; it may return new args (a tuple, or
+        one value). With ``with_kwargs``: ``hook(module, args, kwargs)`` returning None or
+        ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters it.
+        """
+        return self._add_hook("forward_pre", hook, prepend, with_kwargs=with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each forward; a non-None result replaces the
+        output. With ``with_kwargs``: ``hook(module, args, kwargs, output)``. ``always_call``: run
+        it (with output None) even when forward raises.
+
+        Example:
+            >>> handle = model.hidden.register_forward_hook(lambda m, args, out: print(out.shape))
+            >>> handle.remove()
+        """
+        return self._add_hook("forward", hook, prepend, with_kwargs=with_kwargs,
+                              always_call=always_call)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's inputs are computed, as PyTorch's.
+
+        ``grad_input`` and ``grad_output`` are tuples with one entry per positional input / output
+        (None where a tensor needs no gradient); a non-None result (a tuple like ``grad_input``)
+        replaces ``grad_input`` for the rest of the backward pass. When no input requires grad the
+        hook still runs, with ``grad_input`` all None.
+
+        Example:
+            >>> seen = []
+            >>> model.out.register_full_backward_hook(lambda m, gin, gout: seen.append(gout[0]))
+        """
+        return self._add_hook("backward", hook, prepend)
 
     # ---- discovery -------------------------------------------------------------------------------
     def _members(self):
@@ -129,7 +178,7 @@ class Module:
                 continue  # shared or cyclic references are visited once
             seen.add(id(module))
             yield name, module
-            children = [(_join(name, child_name), child) for child_name, child in
+            children = [(join(name, child_name), child) for child_name, child in
                         module.named_children()]
             stack.extend(reversed(children))
 
@@ -148,14 +197,35 @@ class Module:
                 continue  # a shared Parameter or Module (or a cycle) is visited once
             seen.add(id(value))
             if isinstance(value, Parameter):
-                yield _join(prefix, member_name), value
+                yield join(prefix, member_name), value
             elif recurse:
-                yield from value._walk_parameters(_join(prefix, member_name), recurse, seen)
+                yield from value._walk_parameters(join(prefix, member_name), recurse, seen)
 
     def parameters(self, recurse: bool = True):
         """Yield every Parameter, in the order of ``named_parameters()``."""
         for _, parameter in self.named_parameters(recurse=recurse):
             yield parameter
+
+    def get_submodule(self, target: str) -> "Module":
+        """The sub-module named ``target`` (dotted, as in ``named_modules()``; "" is self).
+
+        Example:
+            >>> model.get_submodule("blocks.0.norm")
+        """
+        if target == "":
+            return self
+        module = dict(self.named_modules()).get(target)
+        if module is None:
+            raise AttributeError(f"{type(self).__name__} has no submodule {target!r}; its "
+                                 f"submodules are {[n for n, _ in self.named_modules() if n]}")
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter named ``target`` (dotted, as in ``named_parameters()``)."""
+        parameter = dict(self.named_parameters()).get(target)
+        if parameter is None:
+            raise AttributeError(f"{type(self).__name__} has no parameter {target!r}")
+        return parameter
 
     def apply(self, fn) -> "Module":
         """Call ``fn`` on each sub-module (children first, as PyTorch), then on self; returns self.
@@ -186,6 +256,12 @@ class Module:
         """Set evaluation mode (Dropout off); returns self."""
         return self.train(False)
 
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Set ``requires_grad`` on every parameter (False freezes the module); returns self."""
+        for parameter in self.parameters():
+            parameter.requires_grad_(requires_grad)
+        return self
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient (to None by default, as in PyTorch)."""
         for parameter in self.parameters():
@@ -194,80 +270,19 @@ class Module:
             else:
                 parameter.grad = parameter.grad.detach().zero_()
 
-    def to(self, device=None, dtype=None) -> "Module":
-        """Move (and/or cast) every parameter in place and return self.
-
-        The Parameter objects stay the same, so an optimizer built before the move still updates
-        them. Accepts ``model.to("cuda")``, ``model.to(deeplite.float64)`` and keywords.
-        """
-        for parameter in self.parameters():
-            _move(parameter, device, dtype)
-            if parameter.grad is not None:
-                parameter.grad = parameter.grad.to(device, dtype)
-        return self
-
-    # ---- checkpoints -----------------------------------------------------------------------------
-    def state_dict(self) -> "OrderedDict":
-        """Name -> detached Tensor sharing each parameter's data (as PyTorch's)."""
-        return OrderedDict((name, parameter.detach())
-                           for name, parameter in self.named_parameters())
-
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy values from ``state_dict`` (name -> Tensor or array) into the parameters, in place.
-
-        Shapes must match exactly (a transposed ``Linear.weight`` is refused with a hint); values
-        are moved to each parameter's device and cast to its dtype. With ``strict`` (the default),
-        missing or unexpected keys raise ValueError; otherwise they are returned.
-        """
-        own = OrderedDict(self.named_parameters())
-        missing = [name for name in own if name not in state_dict]
-        unexpected = [name for name in state_dict if name not in own]
-        if strict and (missing or unexpected):
-            raise ValueError(f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
-                             f"unexpected keys {unexpected}; pass strict=False to load the rest")
-        # Check every shape before copying anything, so a bad checkpoint changes nothing.
-        sources = [(parameter, _source_for(name, state_dict[name], parameter))
-                   for name, parameter in own.items() if name in state_dict]
-        with no_grad():
-            for parameter, source in sources:
-                parameter.copy_(source)
-        return IncompatibleKeys(missing, unexpected)
-
     # ---- printing --------------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The text inside the parentheses of this module's repr; subclasses override it."""
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, child in self.named_children():
-            child_text = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child_text}")
-        if not lines:
-            return f"{type(self).__name__}({self.extra_repr()})"
+        # As PyTorch: the lines of extra_repr, then one "(name): child" line per sub-module.
         extra = self.extra_repr()
-        head = [f"  {extra}"] if extra else []
-        return f"{type(self).__name__}(\n" + "\n".join(head + lines) + "\n)"
-
-
-def _move(parameter: Tensor, device, dtype) -> None:
-    """Rebind ``parameter``'s data to ``device``/``dtype`` in place, keeping the object."""
-    moved = parameter.detach().to(device, dtype)
-    parameter.data = moved.data
-    parameter._backend = moved._backend
-
-
-def _source_for(name: str, value, parameter: Tensor) -> Tensor:
-    """``value`` as a Tensor on ``parameter``'s device, after checking its shape."""
-    if not isinstance(value, Tensor):
-        from ..creation import tensor
-
-        value = tensor(value, device=parameter.device)
-    if value.shape != parameter.shape:
-        hint = ""
-        if value.ndim == 2 and value.shape == parameter.shape[::-1]:
-            hint = (" (it looks transposed: deeplite's Linear.weight is (in_features, "
-                    "out_features), PyTorch's is (out_features, in_features); load weight.T)")
-        raise ValueError(f"load_state_dict: {name!r} has shape {value.shape} in the checkpoint but "
-                         f"{parameter.shape} in the model{hint}")
-    return value.detach().to(parameter.device)
+        lines = extra.split("\n") if extra else []
+        for name, child in self.named_children():
+            lines.append(f"({name}): " + repr(child).replace("\n", "\n  "))
+        if not lines:
+            return f"{type(self).__name__}()"
+        if len(lines) == 1 and extra:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"

@@ -1,9 +1,9 @@
-"""Training utilities on parameters: gradient clipping."""
+"""Training utilities on parameters: gradient clipping and flattening to/from one vector."""
 import math
 
 from ..autograd import no_grad
 from ..creation import get_default_device, zeros
-from ..ops import clip, stack
+from ..ops import clip, concatenate, getitem, reshape, stack
 from ..tensor import Tensor
 
 
@@ -52,3 +52,67 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         for grad in grads:
             grad *= coefficient.to(grad.device)
     return total
+
+
+def _as_list(parameters) -> list:
+    return [parameters] if isinstance(parameters, Tensor) else list(parameters)
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient to [-clip_value, clip_value], in place (as PyTorch).
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors (those without ``.grad`` are skipped).
+        clip_value: the largest allowed absolute value of a gradient element.
+    Example:
+        >>> loss.backward()
+        >>> deeplite.nn.utils.clip_grad_value_(model.parameters(), clip_value=0.5)
+    """
+    clip_value = float(clip_value)
+    if clip_value < 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be non-negative, got {clip_value}")
+    with no_grad():
+        for parameter in _as_list(parameters):
+            if parameter.grad is not None:
+                parameter.grad.copy_(clip(parameter.grad, -clip_value, clip_value))
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """All parameters flattened and joined into one 1-D Tensor (differentiable), as PyTorch.
+
+    Example:
+        >>> vector = parameters_to_vector(model.parameters())
+        >>> vector.shape == (sum(p.numel() for p in model.parameters()),)
+        True
+    """
+    parameters = _as_list(parameters)
+    for parameter in parameters:
+        if not isinstance(parameter, Tensor):
+            raise TypeError(f"parameters_to_vector: expected Tensors, got "
+                            f"{type(parameter).__name__}")
+    if not parameters:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return concatenate([reshape(parameter, -1) for parameter in parameters])
+
+
+def vector_to_parameters(vec: Tensor, parameters) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place, as PyTorch.
+
+    The inverse of ``parameters_to_vector``; ``vec`` must hold exactly as many elements as the
+    parameters together.
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected a Tensor for vec, got "
+                        f"{type(vec).__name__}")
+    parameters = _as_list(parameters)
+    total = sum(parameter.numel() for parameter in parameters)
+    if vec.ndim != 1 or vec.shape[0] != total:
+        raise ValueError(f"vector_to_parameters: vec has shape {vec.shape}, the parameters hold "
+                         f"{total} elements; pass a 1-D tensor of that length")
+    start = 0
+    with no_grad():
+        for parameter in parameters:
+            count = parameter.numel()
+            piece = reshape(getitem(vec.detach(), slice(start, start + count)), parameter.shape)
+            parameter.copy_(piece.to(parameter.device, parameter.dtype))
+            start += count

@@ -1,6 +1,6 @@
-"""Activations beyond the fused ones, composed from differentiable ops (so their gradients and
-second derivatives come for free): gelu, elu, selu, celu, silu, mish, hardsigmoid, hardswish,
-hardtanh, relu6, softsign, softmin, softplus with beta/threshold, glu, normalize.
+"""Activations beyond the fused ones (``activation.py``), composed from differentiable ops (so
+their gradients and second derivatives come for free): gelu, elu, selu, celu, silu, mish,
+hardsigmoid, hardswish, hardtanh, relu6, softsign, softmin, glu, normalize, the shrinks, threshold.
 
 All follow ``torch.nn.functional``'s names, defaults and formulas.
 """
@@ -8,8 +8,8 @@ import math
 
 from ..errors import ShapeError, normalize_dim
 from ..tensor import Tensor
-from .activation import Act, LogSoftmax, Softmax
-from .arithmetic import clip, maximum, where
+from .activation import Act, softmax
+from .arithmetic import abs, clip, maximum, where
 from .elementwise_math import erf, expm1
 
 
@@ -94,55 +94,9 @@ def softsign(x: Tensor) -> Tensor:
     return x / (1 + x.abs())
 
 
-def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as ``F.softplus``.
-
-    With the defaults this is the fused, stable kernel (above the threshold it differs from x
-    by log1p(exp(-x)) < 2e-9 relative).
-    """
-    if beta == 1.0 and threshold == 20.0:
-        return _act(x, "softplus")
-    scaled = x * beta
-    return where(scaled > threshold, x, _act(scaled, "softplus") * (1.0 / beta))
-
-
-def _dim_or_last(x: Tensor, dim, name: str) -> int:
-    return normalize_dim(-1 if dim is None else dim, x.ndim, name)
-
-
-def softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``dim`` (NumPy's ``axis`` works too), as ``F.softmax``; each
-    slice sums to 1. Without a dim, the last (PyTorch requires one)."""
-    dim = _one_of(dim, axis, "softmax")
-    if dtype is not None:
-        x = x.to(dtype=dtype)
-    dim = _dim_or_last(x, dim, "softmax")
-    if x.ndim == 0:  # a single element: its softmax is 1, and the gradient 0
-        return Softmax.apply(x.reshape(1), axis=0).reshape(())
-    return Softmax.apply(x, axis=dim)
-
-
-def log_softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
-    """x - logsumexp(x) along ``dim`` (or ``axis``; the last by default), stable for any x, as
-    ``F.log_softmax``."""
-    dim = _one_of(dim, axis, "log_softmax")
-    if dtype is not None:
-        x = x.to(dtype=dtype)
-    dim = _dim_or_last(x, dim, "log_softmax")
-    if x.ndim == 0:
-        return LogSoftmax.apply(x.reshape(1), axis=0).reshape(())
-    return LogSoftmax.apply(x, axis=dim)
-
-
 def softmin(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
     """softmax(-x) along ``dim``: weights favouring the smallest entries, as ``F.softmin``."""
-    return softmax(-x, _one_of(dim, axis, "softmin"), dtype)
-
-
-def _one_of(dim, axis, name: str):
-    if dim is not None and axis is not None:
-        raise TypeError(f"{name}: got both dim={dim!r} and axis={axis!r}; pass one")
-    return axis if dim is None else dim
+    return softmax(-x, dim, dtype, axis=axis)
 
 
 def glu(x: Tensor, dim: int = -1) -> Tensor:
@@ -160,3 +114,23 @@ def normalize(x: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Te
     from .statistics import norm
 
     return x / maximum(norm(x, p, dim, keepdim=True), eps)
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0 (as ``F.hardshrink``)."""
+    return where(abs(x) > lambd, x, 0.0)
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, else 0 (as ``F.softshrink``)."""
+    return where(x > lambd, x - lambd, where(x < -lambd, x + lambd, 0.0))
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x - tanh(x) (as ``F.tanhshrink``)."""
+    return x - _act(x, "tanh")
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    """x where x > threshold, else ``value`` (as ``F.threshold``)."""
+    return where(x > threshold, x, value)

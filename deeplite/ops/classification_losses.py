@@ -8,7 +8,7 @@ its gradient); with them it composes log_softmax and a gather, in PyTorch's form
 from .. import dtypes
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .activation_functions import log_softmax
+from .activation import log_softmax
 from .arithmetic import clip, where
 from .loss import SoftmaxCE, check_reduction
 from .scalars import lift

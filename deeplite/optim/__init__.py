@@ -1,8 +1,8 @@
 """deeplite.optim: optimizers with PyTorch's update rules and signatures, and lr schedulers.
 
-Each optimizer updates a parameter group with one fused backend kernel (``sgd_step``,
-``adam_step``, ``rmsprop_step``, ``adagrad_step``): native on the C++ and CUDA backends, the
-reference composition on NumPy.
+SGD, Adam/AdamW, RMSprop and Adagrad update a parameter group with one fused backend kernel
+(``sgd_step``, ``adam_step``, ``rmsprop_step``, ``adagrad_step``): native on the C++ and CUDA
+backends, the reference composition on NumPy. NAdam and RAdam run a few array ops per parameter.
 
 Example:
     >>> import deeplite
@@ -17,8 +17,11 @@ Example:
 from . import lr_scheduler  # noqa: F401
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSprop", "Adagrad",
+           "lr_scheduler"]

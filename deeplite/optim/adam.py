@@ -1,5 +1,6 @@
 """Adam and AdamW (Adam with decoupled weight decay), PyTorch's update rules."""
-from .optimizer import Optimizer, check_non_negative
+from .moments import check_adam_family
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -28,12 +29,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
                  decoupled_weight_decay: bool = False):
-        check_non_negative("learning rate", lr)
-        check_non_negative("epsilon value", eps)
-        for index, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-        check_non_negative("weight_decay value", weight_decay)
+        check_adam_family(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize,

@@ -1,0 +1,1 @@
+"""PyTorch-compatible import paths: ``deeplite.utils.data`` is ``deeplite.data``."""
