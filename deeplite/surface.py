@@ -1,150 +1,17 @@
 """The PyTorch tensor surface beyond the core ops: ``from deeplite.surface import *`` is how
 ``deeplite/__init__.py`` exports it, so ``deeplite.cumsum``, ``deeplite.gather``, ... exist.
 
-Each name is defined in its family's module under ``deeplite/ops/`` (or ``creation.py``); this
-file only collects them. The long-form list is docs/api.md.
+The ops are collected in ``deeplite/ops/surface.py`` (each defined in its family's module under
+``deeplite/ops/``); creation functions, dtypes and error types join them here. The long-form list
+is docs/api.md.
 """
 from . import return_types
 from .creation import empty_like, eye, linspace, logspace, normal
 from .dtypes import uint16, uint32, uint64
 from .errors import DimError, DtypeError, ShapeError
-from .ops.activation import log_softmax, softmax
-from .ops.activation_functions import softmin
-from .ops.arithmetic import div as true_divide
-from .ops.binary_math import (
-                              allclose,
-                              arctan2,
-                              atan2,
-                              copysign,
-                              hypot,
-                              isclose,
-                              lerp,
-                              logaddexp,
-                              logaddexp2,
-                              logical_and,
-                              logical_not,
-                              logical_or,
-                              logical_xor,
-)
-from .ops.cumulative import cummax, cummin, cumprod, cumsum, logcumsumexp
-from .ops.elementwise_math import (
-                              acos,
-                              acosh,
-                              asin,
-                              asinh,
-                              atan,
-                              atanh,
-                              ceil,
-                              cos,
-                              cosh,
-                              erf,
-                              erfc,
-                              exp2,
-                              expm1,
-                              fix,
-                              floor,
-                              frac,
-                              isfinite,
-                              isinf,
-                              isnan,
-                              isneginf,
-                              isposinf,
-                              log1p,
-                              log2,
-                              log10,
-                              nan_to_num,
-                              reciprocal,
-                              round,
-                              rsqrt,
-                              sgn,
-                              sign,
-                              signbit,
-                              sin,
-                              sinh,
-                              square,
-                              tan,
-                              trunc,
-)
-from .ops.indexing import (
-                              argwhere,
-                              gather,
-                              index_select,
-                              masked_fill,
-                              masked_select,
-                              nonzero,
-                              scatter,
-                              scatter_add,
-                              scatter_reduce,
-                              take_along_dim,
-)
-from .ops.integer_math import (
-                              bitwise_and,
-                              bitwise_left_shift,
-                              bitwise_not,
-                              bitwise_or,
-                              bitwise_right_shift,
-                              bitwise_xor,
-                              floor_divide,
-                              fmod,
-                              remainder,
-)
-from .ops.matrices import diag, diag_embed, diagonal, meshgrid, tril, triu
-from .ops.movement import clone, contiguous, matrix_transpose, reverse_dims
-from .ops.padding import one_hot
-from .ops.reduce import amax, amin, argmin
-from .ops.shape import (
-                              chunk,
-                              expand,
-                              flatten,
-                              flip,
-                              fliplr,
-                              flipud,
-                              moveaxis,
-                              movedim,
-                              narrow,
-                              repeat,
-                              repeat_interleave,
-                              roll,
-                              split,
-                              squeeze,
-                              swapaxes,
-                              swapdims,
-                              tensor_split,
-                              tile,
-                              unbind,
-                              unflatten,
-                              unsqueeze,
-)
-from .ops.sorting import argsort, kthvalue, median, msort, nanmedian, sort, topk
-from .ops.statistics import (
-                              all,
-                              any,
-                              logsumexp,
-                              norm,
-                              prod,
-                              std_mean,
-                              var_mean,
-                              vector_norm,
-)
+from .ops.surface import *  # noqa: F403  (its __all__ joins this one)
+from .ops.surface import __all__ as _ops
 
-__all__ = [
-    "acos", "acosh", "all", "allclose", "amax", "amin", "any", "arctan2", "argmin", "argsort",
-    "argwhere", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_left_shift",
-    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "chunk", "clone",
-    "contiguous", "copysign", "cos", "cosh", "cummax", "cummin", "cumprod", "cumsum", "diag",
-    "diag_embed", "diagonal", "DimError", "DtypeError", "empty_like", "erf", "erfc", "exp2",
-    "expand", "expm1",
-    "eye", "fix", "flatten", "flip", "fliplr", "flipud", "floor", "floor_divide", "fmod", "frac",
-    "gather", "hypot", "index_select", "isclose", "isfinite", "isinf", "isnan", "isneginf",
-    "isposinf", "kthvalue", "lerp", "linspace", "log10", "log1p", "log2", "log_softmax",
-    "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or",
-    "logical_xor", "logspace", "logsumexp", "masked_fill", "masked_select", "matrix_transpose",
-    "median", "meshgrid", "moveaxis", "movedim", "msort", "nan_to_num", "nanmedian", "narrow",
-    "nonzero", "norm", "normal", "one_hot", "prod", "reciprocal", "remainder", "repeat",
-    "repeat_interleave", "return_types", "reverse_dims", "roll", "round", "rsqrt", "scatter",
-    "scatter_add", "scatter_reduce", "sgn", "ShapeError", "sign", "signbit", "sin", "sinh",
-    "softmax", "softmin", "sort", "split", "square", "squeeze", "std_mean", "swapaxes", "swapdims",
-    "take_along_dim", "tan", "tensor_split", "tile", "topk", "tril", "triu", "true_divide",
-    "trunc", "uint16", "uint32", "uint64", "unbind", "unflatten", "unsqueeze", "var_mean",
-    "vector_norm",
-]
+__all__ = ["return_types", "empty_like", "eye", "linspace", "logspace", "normal", "uint16",
+           "uint32", "uint64", "DimError", "DtypeError", "ShapeError"]
+__all__ += _ops

@@ -18,10 +18,12 @@ LAYER_OF = {
     "deeplite.ops": "tape", "deeplite.gradcheck": "tape", "deeplite.forward_mode": "tape",
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
+    "deeplite.tensor_ops": "tape", "deeplite.tensor_math": "tape",
     "deeplite.functional": "functional",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
-    "deeplite": "api", "deeplite.surface": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",
+    "deeplite": "api", "deeplite.surface": "api", "deeplite.cuda": "api",
+    "deeplite.serialization": "api",
     "deeplite.train": "api", "deeplite.doctor": "api", "deeplite.plotting": "api",
     "deeplite.cli": "cli", "deeplite.examples": "examples",
 }

@@ -35,18 +35,6 @@ def index_steps(index, backend, shape) -> list:
     return [basic, advanced]
 
 
-def raw_index(index, backend, shape=None):
-    """A user's index as one backend index (for a single-step index, as Tensor.__setitem__ uses).
-
-    Prefer ``index_steps``: an int mixed with index tensors takes two steps.
-    """
-    steps = index_steps(index, backend, shape)
-    if len(steps) != 1:
-        raise IndexError("an index mixing ints with index tensors takes two steps; "
-                         "use index_steps")
-    return steps[0]
-
-
 def _is_int(item) -> bool:
     return isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_))
 

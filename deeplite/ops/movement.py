@@ -1,10 +1,9 @@
 """Ops that move elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
-from .. import backends
-from .. import versions
+from .. import backends, versions
 from ..autograd import Function
 from ..errors import normalize_dim
 from ..tensor import Tensor
-from .index_rules import index_steps, raw_index  # noqa: F401  raw_index: Tensor.__setitem__
+from .index_rules import index_steps
 
 
 def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
