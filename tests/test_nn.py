@@ -57,7 +57,7 @@ def test_parameters_are_found_in_assignment_order_through_containers(rng):
 
 def test_gradients_reach_every_discovered_parameter(rng):
     block = Block(rng)
-    block(dl.tensor(rng.standard_normal((5, 3)))).backward()
+    block(dl.tensor(rng.standard_normal((5, 3)), dtype=dl.float32)).backward()
     for name, parameter in block.named_parameters():
         assert parameter.grad is not None and parameter.grad.shape == parameter.shape, name
     block.zero_grad()
