@@ -9,8 +9,8 @@ from deeplite import nn
 from deeplite.nn import init
 
 
-def _param(rng, *shape, device=None):
-    return nn.Parameter(dl.tensor(rng.standard_normal(shape), device=device))
+def _param(rng, *shape, device=None, dtype=None):
+    return nn.Parameter(dl.tensor(rng.standard_normal(shape), device=device, dtype=dtype))
 
 
 class Block(nn.Module):
@@ -19,10 +19,10 @@ class Block(nn.Module):
     def __init__(self, rng):
         super().__init__()
         self.first = nn.Linear(3, 4)
-        self.scale = _param(rng, 4)
+        self.scale = _param(rng, 4, dtype=dl.float32)  # float32, as the Linear layers' weights
         self.stack = [nn.Linear(4, 4, activation="tanh"), nn.ReLU()]
         self.heads = {"a": nn.Linear(4, 2), "b": nn.Linear(4, 1, bias=False)}
-        self.pair = (self.scale, _param(rng, 2))  # shares self.scale: listed once
+        self.pair = (self.scale, _param(rng, 2, dtype=dl.float32))  # self.scale again: listed once
         self.note = "not a parameter"
 
     def forward(self, x):
