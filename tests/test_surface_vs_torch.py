@@ -127,7 +127,8 @@ def test_other_losses(rng):
         _compare(lambda x, t, r=reduction: F.kl_div(x, t, reduction=r),
                  lambda x, t, r=reduction: TF.kl_div(x, t, reduction=r), log_p, probs)
     _compare(lambda x, t: F.kl_div(x, t, reduction="batchmean", log_target=True),
-             lambda x, t: TF.kl_div(x, t, reduction="batchmean", log_target=True), log_p, log_p[::-1].copy())
+             lambda x, t: TF.kl_div(x, t, reduction="batchmean", log_target=True), log_p,
+             log_p[::-1].copy())
     _compare(lambda x: F.hinge_embedding_loss(x, dl.tensor(signs, dtype=dl.float64), margin=0.5),
              lambda x: TF.hinge_embedding_loss(x, torch.tensor(signs), margin=0.5), a)
     labels = rng.integers(0, 3, 5)

@@ -141,7 +141,11 @@ def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_i
     range raises ValueError on numpy/cpu (``check_labels=False`` skips that host read); on cuda
     it makes the loss NaN.
     Example:
-        >>> loss = F.cross_entropy(model(x), labels, label_smoothing=0.1)
+        >>> import deeplite
+        >>> logits = deeplite.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
+        >>> labels = deeplite.tensor([0, -100])  # the second row is ignored
+        >>> cross_entropy(logits, labels, label_smoothing=0.1).item()
+        0.3913
     """
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:

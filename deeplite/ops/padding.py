@@ -35,7 +35,10 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float | None = None) -> T
     edge; each pad smaller than the dim), "replicate" (repeat the edge), "circular" (wrap around;
     each pad at most the dim). Works for any number of dims.
     Example:
-        >>> F.pad(images, (1, 1, 1, 1), mode="reflect")  # (N, C, H, W) -> (N, C, H+2, W+2)
+        >>> import deeplite
+        >>> images = deeplite.zeros(8, 3, 28, 28)
+        >>> pad(images, (1, 1, 2, 2), mode="reflect").shape  # (N, C, H + 4, W + 2)
+        (8, 3, 32, 30)
     """
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > x.ndim:

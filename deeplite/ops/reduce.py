@@ -129,7 +129,9 @@ def sum(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims
 
     Integer and bool tensors sum to int64, as in PyTorch; ``dtype`` casts the input first.
     Example:
-        >>> deeplite.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(dim=0)  # tensor([4., 6.])
+        >>> import deeplite
+        >>> deeplite.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(dim=0).tolist()
+        [4.0, 6.0]
     """
     dim, keepdim = pick_names("sum", axis, keepdims, dim, keepdim)
     if dtype is not None:
@@ -190,7 +192,10 @@ def max(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims
     ``(values, indices)`` along that dim, or ``max(a, b)`` elementwise for a tensor ``b``.
 
     Example:
+        >>> import deeplite
         >>> values, indices = deeplite.tensor([[1.0, 5.0], [7.0, 2.0]]).max(dim=1)
+        >>> values.tolist(), indices.tolist()
+        ([5.0, 7.0], [1, 0])
     """
     return _extreme(x, dim, keepdim, axis, keepdims, True)
 

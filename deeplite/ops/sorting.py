@@ -44,7 +44,10 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     """``(values, indices)`` of x sorted along ``dim`` (as ``torch.sort``; always stable here).
 
     Example:
+        >>> import deeplite
         >>> values, indices = deeplite.tensor([3.0, 1.0, 2.0]).sort()
+        >>> values.tolist(), indices.tolist()
+        ([1.0, 2.0, 3.0], [1, 2, 0])
     """
     indices = argsort(x, dim, descending)
     values = x * 1 if x.ndim == 0 else take_along_dim(x, indices, normalize_dim(dim, x.ndim, ""))
