@@ -10,6 +10,7 @@ backward can tell that a value it saved was overwritten in place. The backward w
 """
 import operator
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,10 @@ class Function:
     **params)`` and ``backward(grad_output)`` returning one gradient (or None) per input, and may
     save what backward needs on ``self``. ``self.inputs`` holds the input Tensors during backward.
     """
+
+    # Set on a recorded node (declared for readers and type checkers):
+    inputs: tuple  # the input Tensors, while the node is alive
+    _output: Any  # weak reference to the output, for nodes that save_output
 
     name = "function"
     differentiable = True  # False: outputs never require grad (comparisons, argmax)

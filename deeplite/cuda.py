@@ -8,18 +8,15 @@ the memory functions report nothing held, and only ``CUDAGraph`` raises.
     ...     deeplite.cuda.allow_tf32 = True  # float32 matmuls on TF32 tensor cores
 """
 import contextlib
-import ctypes
-import ctypes.util
 import sys
 import types
 
 import numpy
 
 from . import backends
+from .backends.cuda_probe import TF32
 from .creation import manual_seed as _seed_host
 from .tensor import Tensor
-
-_settings = {"allow_tf32": False}
 
 
 def is_available() -> bool:
@@ -30,57 +27,6 @@ def is_available() -> bool:
 def why_unavailable():
     """Why the cuda device does not work here (what to install or fix), or None when it does."""
     return backends.why_unavailable("cuda")
-
-
-def _driver_cuda_version():
-    """The CUDA version the NVIDIA driver supports, as (major, minor), or None without a driver."""
-    name = ctypes.util.find_library("cuda") or "libcuda.so.1"
-    try:
-        driver = ctypes.CDLL(name)
-    except OSError:
-        return None
-    version = ctypes.c_int(0)
-    if driver.cuDriverGetVersion(ctypes.byref(version)) != 0 or version.value == 0:
-        return None
-    return version.value // 1000, version.value % 1000 // 10
-
-
-def _extra_for(driver) -> str:
-    """The pip extra whose CuPy wheel runs on a driver supporting CUDA ``driver``."""
-    return "deeplite[cuda13]" if driver >= (13, 0) else "deeplite[cuda12]"
-
-
-def cupy_missing_reason() -> str:
-    """What to install when CuPy is missing, by the driver's CUDA version (read without CuPy)."""
-    driver = _driver_cuda_version()
-    if driver is None:
-        return ("CuPy is not installed and no NVIDIA driver was found (no GPU here?); on a GPU "
-                "machine: pip install 'deeplite[cuda12]' or 'deeplite[cuda13]'")
-    if driver < (12, 0):
-        return (f"CuPy is not installed, and the NVIDIA driver supports only CUDA "
-                f"{driver[0]}.{driver[1]}: update the driver, then pip install 'deeplite[cuda12]'")
-    return (f"CuPy is not installed; the NVIDIA driver supports CUDA {driver[0]}.{driver[1]}: "
-            f"pip install '{_extra_for(driver)}'")
-
-
-def device_problem(cupy):
-    """Why an installed CuPy cannot use a GPU here (no driver, wheel newer than the driver, no
-    device), or None when it can."""
-    runtime = cupy.cuda.runtime
-    built_for = runtime.runtimeGetVersion() // 1000
-    driver = runtime.driverGetVersion()
-    if driver == 0:
-        return f"CuPy {cupy.__version__} is installed but no NVIDIA driver was found (no GPU here?)"
-    if driver // 1000 < built_for:
-        supported = (driver // 1000, driver % 1000 // 10)
-        return (f"CuPy {cupy.__version__} is built for CUDA {built_for} but the NVIDIA driver "
-                f"supports CUDA {supported[0]}.{supported[1]}: pip uninstall cupy-cuda{built_for}x "
-                f"&& pip install '{_extra_for(supported)}' (or update the driver)")
-    try:
-        count = runtime.getDeviceCount()
-    except runtime.CUDARuntimeError as error:
-        return f"CuPy could not reach a GPU: {error}"
-    return None if count else "CuPy found no CUDA GPU (check CUDA_VISIBLE_DEVICES)"
 
 
 def _cupy():
@@ -142,37 +88,62 @@ class _CudaModule(types.ModuleType):
     @property
     def allow_tf32(self) -> bool:
         """Whether float32 matmuls may round their inputs to TF32 (faster, ~1e-3 relative error)."""
-        return _settings["allow_tf32"]
+        return TF32.enabled
 
     @allow_tf32.setter
     def allow_tf32(self, enabled: bool) -> None:
-        _settings["allow_tf32"] = bool(enabled)
-        backend = sys.modules.get("deeplite.backends.cuda_backend")
-        if backend is not None:  # else the backend applies the setting when it loads
-            backend.set_tf32(bool(enabled))
+        TF32.set(enabled)  # the backend's switch: applied now if it is loaded, else when it loads
 
 
 sys.modules[__name__].__class__ = _CudaModule
+
+
+# What CUDA says when a captured step waits for the GPU or copies between host and device.
+_HOST_SYNC_SIGNS = ("cudaErrorStreamCaptureUnsupported", "cudaErrorStreamCaptureImplicit",
+                    "cudaErrorStreamCaptureInvalidated", "not permitted when stream is capturing")
+
+
+def capture_failure(error: BaseException) -> str:
+    """The message for a step whose capture raised ``error``, naming the cause it points to."""
+    text = f"{type(error).__name__}: {error}"
+    head = f"CUDAGraph: capturing the step failed: {text}"
+    if "cuBLAS API during stream capture" in text:
+        return (f"{head}. A CuPy cuBLAS call (cupy.matmul, cupy.dot, cupy.linalg, or @ on raw "
+                f"CuPy arrays) ran inside the step, and CuPy refuses cuBLAS during capture; use "
+                f"deeplite's matmul (@ on tensors, Linear), which captures through cuBLAS directly")
+    if type(error).__name__ == "CublasError" or "find libcublas" in text:
+        return f"{head}. deeplite's capture-time GEMM path (cuBLAS called directly) failed"
+    if any(sign in text for sign in _HOST_SYNC_SIGNS):
+        return (f"{head}. The step waited for the GPU or moved data to or from the host: a host "
+                f"sync (float(loss), .item(), .numpy(), print) or host data (a tensor made from "
+                f"Python or NumPy values) inside the step")
+    return head
+
+
+def _capturing_gemms(stream):
+    """The cuda backend's capture-time GEMM route (a context manager) for ``stream``."""
+    return backends.get("cuda").module.capturing_gemms(stream)
 
 
 def _device_array(value, position: int, cupy):
     """The CuPy array behind a cuda Tensor or a CuPy array; TypeError for anything else."""
     array = value.data if isinstance(value, Tensor) else value
     if not isinstance(array, cupy.ndarray):
-        raise TypeError(f"CUDAGraph: static input {position} must be on the GPU (a cuda Tensor or a "
-                        f"CuPy array), got {type(value).__name__}; move it with .to('cuda')")
+        raise TypeError(f"CUDAGraph: static input {position} must be on the GPU (a cuda Tensor "
+                        f"or a CuPy array), got {type(value).__name__}; move it with .to('cuda')")
     return array
 
 
 class CUDAGraph:
     """A training step captured once as a CUDA graph and replayed with one launch per call.
 
-    ``CUDAGraph(step, *static_inputs, warmup=2)`` first runs ``step(*static_inputs)`` ``warmup``
-    times as usual (real steps: they update the parameters; they compile the kernels, choose the
-    cuBLAS algorithms and create the optimizer state), then records one more call through
-    ``cupy.cuda.Graph`` stream capture without running it. ``graph(*inputs)`` copies each input
-    into its static buffer and replays the recorded GPU work; it returns what ``step`` returned
-    during capture, whose arrays each replay overwrites. The Python in ``step`` never runs again.
+    ``graph = CUDAGraph(step, *static_inputs, warmup=2)`` records nothing yet. Each call
+    ``graph(*inputs)`` copies the inputs into the static buffers (``static_inputs``' arrays) and
+    runs ONE training step: the first ``warmup`` calls run ``step(*static_inputs)`` eagerly (they
+    compile the kernels and create the optimizer state), the next one records ``step`` through
+    ``cupy.cuda.Graph`` stream capture and replays it, and every later call only replays. So a
+    graphed run takes exactly the steps an eager run takes, batch for batch. Once captured, a call
+    returns what ``step`` returned during capture, whose arrays each replay overwrites.
 
     Example:
         >>> import deeplite
@@ -190,6 +161,8 @@ class CUDAGraph:
         >>> loss = step(x0, y0)  # doctest: +SKIP
 
     Constraints, all from replaying recorded GPU work:
+    - ``warmup`` >= 1: the captured step must not be the optimizer's first, which creates its
+      state (SGD's first momentum step, captured, would replay without momentum).
     - Static shapes: inputs keep the captured shapes and dtypes (drop or pad a last partial batch).
     - Static inputs: ``step`` reads its data only from ``static_inputs``; never rebind their data.
     - No host syncs in ``step`` (``float(loss)``, ``.item()``, ``.numpy()``, printing a tensor) and
@@ -199,47 +172,76 @@ class CUDAGraph:
       corrections (they reach the kernels as launch arguments). Use SGD, or capture again.
     - Call ``optimizer.zero_grad()`` (set_to_none) first in ``step``, so backward writes fresh
       gradients instead of adding to arrays from before the capture.
+    - Matmuls are captured through cuBLAS directly (CuPy's own cuBLAS calls refuse capture), with
+      a workspace owned by the graph; scatter-adds with repeated indices use atomics when
+      captured, so their sums may differ in the last bits from run to run.
     - Memory: what the captured call allocates comes from a private pool owned by the graph, so
       every replay finds its buffers at the same addresses and ``empty_cache()`` never frees
       them; the pool is released with the graph. Copy outputs you want to keep.
     """
 
     def __init__(self, step, *static_inputs, warmup: int = 2):
-        cupy = _require("CUDAGraph")
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
+            raise ValueError(f"CUDAGraph: warmup must be an int >= 1, got {warmup!r}: the "
+                             f"captured step must not be the first, in which the optimizer creates "
+                             f"its state (a captured first SGD step would replay without momentum)")
+        self._cupy = _require("CUDAGraph")
+        self.step = step
         self.static_inputs = static_inputs
-        self._buffers = [_device_array(x, i, cupy) for i, x in enumerate(static_inputs)]
-        self._pool = cupy.cuda.MemoryPool()
-        self._stream = cupy.cuda.Stream(non_blocking=True)  # capture needs a non-default stream
-        cupy.cuda.Device().synchronize()
-        with self._stream:
-            for _ in range(warmup):
-                step(*static_inputs)
-            with cupy.cuda.using_allocator(self._pool.malloc):
-                self._stream.begin_capture()
-                try:
-                    self.outputs = step(*static_inputs)
-                except Exception as error:
-                    with contextlib.suppress(Exception):  # the same error invalidated the capture
-                        self._stream.end_capture()
-                    raise RuntimeError(
-                        f"CUDAGraph: capturing the step failed: {error}. The usual causes are a "
-                        f"host sync (float(loss), .item(), .numpy(), print) or host data (a tensor "
-                        f"made from Python or NumPy values) inside the step") from error
-                self._graph = self._stream.end_capture()
-        self._stream.synchronize()
+        self.warmup = warmup
+        self.eager_calls = 0
+        self.outputs = None
+        self._buffers = [_device_array(x, i, self._cupy) for i, x in enumerate(static_inputs)]
+        self._graph = None
+
+    @property
+    def captured(self) -> bool:
+        """Whether the step has been recorded (after ``warmup`` eager calls)."""
+        return self._graph is not None
+
+    def _capture(self) -> None:
+        """Record one call of the step on a side stream, into the graph's own memory pool."""
+        cupy = self._cupy
+        pool, stream = cupy.cuda.MemoryPool(), cupy.cuda.Stream(non_blocking=True)
+        cupy.cuda.Device().synchronize()  # the eager steps and this call's input copies are done
+        with stream, cupy.cuda.using_allocator(pool.malloc), _capturing_gemms(stream) as gemms:
+            stream.begin_capture()
+            try:
+                outputs = self.step(*self.static_inputs)
+            except Exception as error:
+                with contextlib.suppress(Exception):  # the same error invalidated the capture
+                    stream.end_capture()
+                raise RuntimeError(capture_failure(error)) from error
+            graph = stream.end_capture()
+        # The graph's kernels read the pool's buffers and the cuBLAS workspace: keep them alive.
+        self._pool, self._stream, self._gemms = pool, stream, gemms
+        self._graph, self.outputs = graph, outputs
 
     def replay(self):
-        """Run the recorded step once more on the current stream; returns the (overwritten) outputs."""
+        """Run the recorded step once more on the current stream; returns the outputs (which each
+        replay overwrites)."""
+        if self._graph is None:
+            raise RuntimeError(f"CUDAGraph: nothing is captured yet; call the graph with inputs: "
+                               f"the first {self.warmup} calls run eagerly, the next one captures")
         self._graph.launch()
         return self.outputs
 
     def __call__(self, *inputs):
         """Copy ``inputs`` (device or host data of the captured shapes) into the static buffers,
-        then replay."""
+        then run one step: eagerly during warm-up, else by replaying (capturing it first)."""
+        self._copy_inputs(inputs)
+        if self._graph is None and self.eager_calls < self.warmup:
+            self.eager_calls += 1
+            return self.step(*self.static_inputs)
+        if self._graph is None:
+            self._capture()
+        return self.replay()
+
+    def _copy_inputs(self, inputs) -> None:
         if len(inputs) != len(self._buffers):
             raise TypeError(f"CUDAGraph: expected {len(self._buffers)} inputs, as captured, "
                             f"got {len(inputs)}")
-        for position, (buffer, value) in enumerate(zip(self._buffers, inputs)):
+        for position, (buffer, value) in enumerate(zip(self._buffers, inputs, strict=True)):
             array = value.data if isinstance(value, Tensor) else value
             on_device = hasattr(array, "__cuda_array_interface__")
             if not on_device:
@@ -254,4 +256,3 @@ class CUDAGraph:
                 buffer[...] = array
             else:
                 buffer.set(array)
-        return self.replay()

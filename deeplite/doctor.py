@@ -2,15 +2,13 @@
 
 The CUDA diagnosis is the point: a CuPy wheel built for a newer CUDA than the driver supports,
 two CuPy wheels at once, or no wheel at all are the usual reasons a GPU sits unused. The probes
-(driver version, installed wheels, GPU list) are small functions so tests can replace them.
+(driver version, installed wheels, GPU list) are small functions so tests can replace them; the
+driver probe and the wheel chooser are the cuda backend's (``backends/cuda_probe.py``).
 """
-import ctypes
 import importlib.metadata
 import os
 import platform
 import re
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, backends
+from .backends.cuda_probe import CUDA_EXTRAS, driver_cuda_version, matching_wheel, nvidia_smi
 
 BUILD_ERROR_FILE = Path(__file__).parent / "_C_build_error.txt"  # written by setup.py on failure
-CUDA_EXTRAS = {12: "deeplite[cuda12]", 13: "deeplite[cuda13]"}  # pyproject's optional extras
 
 
 @dataclass
@@ -33,38 +31,11 @@ class BackendStatus:
     fix: str = ""
 
 
-def driver_cuda_version():
-    """The newest CUDA version the NVIDIA driver supports, as (major, minor), or None.
-
-    Asks libcuda's ``cuDriverGetVersion`` (no CuPy needed), then falls back to nvidia-smi.
-    """
-    for library in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
-        try:
-            libcuda = ctypes.CDLL(library)
-        except OSError:
-            continue
-        version = ctypes.c_int(0)
-        if libcuda.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value:
-            return version.value // 1000, (version.value % 1000) // 10  # 12040 -> (12, 4)
-    match = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", _nvidia_smi() or "")
-    return (int(match.group(1)), int(match.group(2))) if match else None
-
-
 def gpu_names() -> list:
     """Names of the GPUs nvidia-smi lists (empty without nvidia-smi or a GPU)."""
-    listing = _nvidia_smi("-L") or ""
+    listing = nvidia_smi("-L") or ""
     return [line.split(":", 1)[1].split("(UUID")[0].strip()
             for line in listing.splitlines() if line.startswith("GPU ")]
-
-
-def _nvidia_smi(*args):
-    if shutil.which("nvidia-smi") is None:
-        return None
-    try:
-        return subprocess.run(["nvidia-smi", *args], capture_output=True, text=True,
-                              timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def installed_cupy_wheels() -> dict:
@@ -84,16 +55,6 @@ def wheel_cuda_major(wheel: str):
         return None
     digits = match.group(1) + (match.group(2) if match.group(2) != "x" else "")
     return int(digits[:2]) if len(digits) >= 3 else int(digits)
-
-
-def matching_wheel(driver) -> str:
-    """The pip requirement whose CuPy wheel matches a driver supporting CUDA ``driver``."""
-    major = driver[0]
-    if major in CUDA_EXTRAS:
-        return CUDA_EXTRAS[major]
-    if major > max(CUDA_EXTRAS):
-        return CUDA_EXTRAS[max(CUDA_EXTRAS)]  # drivers run older CUDA wheels
-    return f"cupy-cuda{major}x"
 
 
 def diagnose_cuda(reason: str, driver, wheels: dict, gpus: list) -> str:

@@ -71,7 +71,7 @@ def _run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None
     order = _topological_order(outputs)
     waiting = _outputs_to_wait_for(order)
     wanted = None if inputs is None else {id(tensor): i for i, tensor in enumerate(inputs)}
-    results = None if inputs is None else [None] * len(inputs)
+    results: list = [] if inputs is None else [None] * len(inputs)
     handed_out = {id(seed) for seed in grad_outputs}  # tensors that must not become a leaf's .grad
     _depth += 1
     try:

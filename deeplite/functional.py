@@ -91,7 +91,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: st
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (when training)."""
+    """Zero each element with probability ``p``, scaling the rest by 1 / (1 - p) (when training)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:

@@ -3,9 +3,12 @@
 The array is the backend's own (``numpy.ndarray`` on ``numpy`` and ``cpu``, ``cupy.ndarray`` on
 ``cuda``) and lives in ``tensor.data``. Every operator and math method is defined here and calls
 the op of the same name in ``deeplite.ops`` (public as ``deeplite.*`` / ``deeplite.functional.*``),
-imported at the bottom of this file (the ops import ``Tensor`` themselves). The hot operators (``+ - * / @``) call their
-Function directly: small MLPs are overhead-bound, and each Python frame counts.
+imported at the bottom of this file (the ops import ``Tensor`` themselves). The hot operators
+(``+ - * / @``) call their Function directly: small MLPs are overhead-bound, and each Python
+frame counts.
 """
+import builtins
+
 from . import dtypes
 from .hooks import RemovableHandle, add_hook
 from .tensor_base import TensorBase
@@ -95,9 +98,8 @@ class Tensor(TensorOps, TensorBase):
         return self._add_hook("post_accumulate", hook)
 
     def _add_hook(self, kind: str, hook) -> RemovableHandle:
-        hooks = getattr(self, "_hooks", None)
-        if hooks is None:
-            hooks = self._hooks = {}
+        hooks: dict = getattr(self, "_hooks", None) or {}
+        self._hooks = hooks
         _engine.hooks_in_use()
         return add_hook(hooks.setdefault(kind, {}), hook)
 
@@ -398,7 +400,7 @@ class Tensor(TensorOps, TensorBase):
         """``deeplite.relu(self)``."""
         return _ops.activation.relu(self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> "Tensor":
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> "Tensor":
         """``deeplite.functional.leaky_relu(self, negative_slope)``."""
         return _ops.activation.leaky_relu(self, negative_slope)
 
@@ -422,7 +424,7 @@ class Tensor(TensorOps, TensorBase):
         """``deeplite.log_softmax(self, ...)``."""
         return _ops.activation.log_softmax(self, *args, **kwargs)
 
-    def heaviside(self, value: float = 0.0) -> "Tensor":
+    def heaviside(self, value: builtins.float = 0.0) -> "Tensor":
         """``deeplite.heaviside(self, value)``."""
         return _ops.activation.heaviside(self, value)
 

@@ -18,8 +18,11 @@ class TensorBase:
     data: Any
     _backend: Any
     requires_grad: bool
+    grad: Any  # a Tensor after backward, else None (Any: update rules use it without a check)
     _node: Any
     _version_counter: Any
+    _hooks: dict
+    _history: tuple
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     # ---- attributes ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 import pytest
+from _gpu import on_gpu as _on_gpu
+from _gpu import reference as _reference
 
 import deeplite
 from deeplite import backends
@@ -29,9 +31,10 @@ needs_no_gpu = pytest.mark.skipif(CUDA, reason="checks the behaviour without a G
 # Every kernel the cuda backend launches, by source file and storage-type suffix.
 EXPECTED_KERNELS = {
     "fused.cu": [f"{name}_{suffix}" for name in ("bias_act", "act_grad", "sigmoid_bce",
-                                                 "softmax_ce", "sum_partials")
-                 for suffix in ("f16", "f32", "f64")],
-    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step")
+                                                 "softmax_ce", "sum_partials", "segment_sum")
+                 for suffix in ("f16", "f32", "f64")] + ["segment_sum_i32", "segment_sum_i64"],
+    "optim.cu": [f"{name}_{suffix}" for name in ("sgd_step", "adam_step", "rmsprop_step",
+                                                 "adagrad_step")
                  for suffix in ("f32", "f64")],
 }
 
@@ -146,7 +149,8 @@ def test_kernels_compile_with_nvrtc_as_cupy_rawmodule_does(file):
     source = (KERNELS / file).read_bytes()
     created = nvrtc.nvrtcCreateProgram(ctypes.byref(program), source, file.encode(), 0, None, None)
     assert created == 0
-    options = [b"--std=c++17", b"-I" + str(KERNELS).encode(), b"-arch=compute_80"]
+    options = [b"--std=c++17", b"-I" + str(KERNELS).encode(), b"-arch=compute_80",
+               b"-DDL_MATH_DIGEST=0x0"]
     status = nvrtc.nvrtcCompileProgram(program, len(options),
                                        (ctypes.c_char_p * len(options))(*options))
     size = ctypes.c_size_t()
@@ -159,24 +163,12 @@ def test_kernels_compile_with_nvrtc_as_cupy_rawmodule_does(file):
 
 # ---- on a GPU -----------------------------------------------------------------------------------
 NATIVE = {"sigmoid", "relu", "leaky_relu", "softplus", "act_grad", "linear_act", "sigmoid_bce",
-          "softmax_ce", "sgd_step", "adam_step"}
+          "softmax_ce", "sgd_step", "adam_step", "rmsprop_step", "adagrad_step"}
 
 
 @pytest.fixture
 def cuda():
     return backends.get("cuda")
-
-
-def _reference(kernel, *args):
-    """The numpy backend's (reference) result of ``kernel`` on host arrays."""
-    return getattr(backends.get("numpy"), kernel)(*args)
-
-
-def _on_gpu(cuda, kernel, *args):
-    """``kernel`` on the GPU with host arrays moved there; results back on the host."""
-    result = getattr(cuda, kernel)(*[cuda.asarray(a) if isinstance(a, np.ndarray) else a
-                                     for a in args])
-    return tuple(map(cuda.to_numpy, result)) if isinstance(result, tuple) else cuda.to_numpy(result)
 
 
 @pytest.mark.cuda
@@ -284,6 +276,30 @@ def test_sgd_kernel_momentum_options_follow_the_reference(cuda, nesterov, first,
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("centered, momentum, maximize", [(False, 0.0, False), (True, 0.9, True)])
+def test_rmsprop_and_adagrad_kernels_follow_the_reference(cuda, dtype, centered, momentum,
+                                                          maximize, rng):
+    shapes = [(33, 7), (5,)]
+    host = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(5)]
+    host[2] = [np.abs(v) + 1 for v in host[2]]  # square averages
+    host[3] = [0.1 * v for v in host[3]]  # grad averages: sq - ga^2 stays positive
+    device = [[cuda.asarray(a) for a in group] for group in host]
+    args = (1e-2, 0.99, 1e-8, 0.01, momentum, centered, maximize)
+    _reference("rmsprop_step", *host, *args)
+    cuda.rmsprop_step(*device, *args)
+    for want, got in zip(sum(host, []), sum(device, []), strict=True):
+        close(cuda.to_numpy(got), want)
+    sums = [np.abs(v) for v in host[2]]
+    device_sums = [cuda.asarray(v) for v in sums]
+    _reference("adagrad_step", host[0], host[1], sums, [1, 5], 1e-2, 0.1, 0.01, 1e-10, maximize)
+    cuda.adagrad_step(device[0], device[1], device_sums, [1, 5], 1e-2, 0.1, 0.01, 1e-10,
+                      maximize)
+    for want, got in zip(sums, device_sums, strict=True):
+        close(cuda.to_numpy(got), want)
+
+
+@pytest.mark.cuda
 def test_out_of_memory_is_a_clear_error(cuda):
     with pytest.raises(MemoryError, match=r"zeros: CUDA out of memory: .*bytes.*empty_cache"):
         cuda.zeros((1 << 46,), np.float32)  # 256 TiB
@@ -341,61 +357,3 @@ def test_allow_tf32_takes_effect_on_matmul(cuda, rng):
     finally:
         deeplite.cuda.allow_tf32 = False
     assert error() < 1e-5 < with_tf32  # TF32 keeps 10 mantissa bits: ~1e-3 relative
-
-
-def _mlp(seed: int):
-    """A 20-32-4 ReLU MLP on the GPU: its parameters and momentum buffers."""
-    deeplite.manual_seed(seed)
-    params = [deeplite.randn(20, 32, device="cuda") * 0.2, deeplite.zeros(32, device="cuda"),
-              deeplite.randn(32, 4, device="cuda") * 0.2, deeplite.zeros(4, device="cuda")]
-    for p in params:
-        p.requires_grad_()
-    return params, [backends.get("cuda").zeros(p.shape, p.dtype) for p in params]
-
-
-def _train_step(params, bufs):
-    """One SGD-momentum step of the MLP, written the way a training loop is."""
-    w1, b1, w2, b2 = params
-
-    def step(x, y):
-        for p in params:
-            p.grad = None
-        hidden = deeplite.functional.linear(x, w1, b1, activation="relu")
-        logits = deeplite.functional.linear(hidden, w2, b2)
-        loss = deeplite.functional.binary_cross_entropy_with_logits(logits, y)
-        loss.backward()
-        backends.get("cuda").sgd_step([p.data for p in params], [p.grad.data for p in params],
-                                      bufs, False, 0.1, 0.9, 0.0, 0.0, False, False)
-        return loss
-
-    return step
-
-
-@pytest.mark.cuda
-def test_cuda_graph_replay_matches_eager_steps(rng):
-    batches = [(rng.normal(size=(16, 20)).astype(np.float32),
-                (rng.random((16, 4)) < 0.5).astype(np.float32)) for _ in range(5)]
-    eager_params, eager_bufs = _mlp(0)
-    eager = _train_step(eager_params, eager_bufs)
-    graph_params, graph_bufs = _mlp(0)
-    x0, y0 = (deeplite.tensor(a, device="cuda") for a in batches[0])
-    graphed = deeplite.cuda.CUDAGraph(_train_step(graph_params, graph_bufs), x0, y0, warmup=2)
-    for _ in range(2):  # the graph's warmup steps
-        eager(x0, y0)
-    for x, y in batches:
-        want = float(eager(deeplite.tensor(x, device="cuda"), deeplite.tensor(y, device="cuda")))
-        assert float(graphed(x, y)) == pytest.approx(want, rel=1e-5)
-    for a, b in zip(eager_params, graph_params):
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="captured with"):
-        graphed(batches[0][0][:8], batches[0][1][:8])
-
-
-@pytest.mark.cuda
-def test_cuda_graph_capture_of_a_host_sync_says_so(rng):
-    params, bufs = _mlp(1)
-    step = _train_step(params, bufs)
-    x = deeplite.tensor(rng.normal(size=(8, 20)).astype(np.float32), device="cuda")
-    y = deeplite.zeros(8, 4, device="cuda")
-    with pytest.raises(RuntimeError, match="host sync"):
-        deeplite.cuda.CUDAGraph(lambda a, b: float(step(a, b)), x, y, warmup=1)

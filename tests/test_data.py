@@ -3,9 +3,20 @@ import numpy as np
 import pytest
 
 import deeplite as dl
-from deeplite.data import (DataError, DataLoader, Dataset, Standardizer, TensorDataset,
-                           encode_labels, load_csv, load_features_csv, load_npz,
-                           make_gaussian_classes, make_regression_1d, train_test_split)
+from deeplite.data import (
+    DataError,
+    DataLoader,
+    Dataset,
+    Standardizer,
+    TensorDataset,
+    encode_labels,
+    load_csv,
+    load_features_csv,
+    load_npz,
+    make_gaussian_classes,
+    make_regression_1d,
+    train_test_split,
+)
 
 
 # ---- TensorDataset and DataLoader ---------------------------------------------------------------

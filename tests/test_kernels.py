@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 import pytest
+from _device_views import on_device
 
 from deeplite import backends
 from deeplite.backends import contract, fallbacks, numpy_backend
@@ -22,9 +23,10 @@ KERNELS = sorted(contract.REQUIRED) + sorted(contract.OPTIONAL)
 
 
 def _move(backend, value):
-    """Host arrays (also inside lists and tuples) as arrays of ``backend``; the rest unchanged."""
+    """Host arrays (also inside lists and tuples) as arrays of ``backend``, views kept as views of
+    the same strides and offset on the device; the rest unchanged."""
     if isinstance(value, np.ndarray):
-        return backend.asarray(value)
+        return on_device(backend, value)
     if isinstance(value, (list, tuple)):
         return type(value)(_move(backend, item) for item in value)
     return value

@@ -40,9 +40,7 @@ ALLOWED = {
 }
 # Upward edges that issue 10 removes in other branches; an entry that no longer exists fails too,
 # so the list only shrinks.
-PENDING = {
-    ("deeplite.backends.cuda_backend", "deeplite.cuda"): "CuPy probes move into the backend layer",
-}
+PENDING: dict = {}
 
 
 def layer(module: str) -> str:

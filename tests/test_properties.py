@@ -1,11 +1,14 @@
 """Property-based tests (hypothesis): random broadcastable shapes and axes for the binary ops and
 reductions, checked against NumPy, with gradients that always come back in the inputs' shapes."""
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
+import pytest
 
-import deeplite as dl
+pytest.importorskip("hypothesis", reason="property tests need hypothesis (pip install hypothesis)")
+from hypothesis import given, settings  # noqa: E402  (after the skip, so collection never stops)
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+import deeplite as dl  # noqa: E402
 
 BINARY = {
     "add": (lambda a, b: a + b, lambda a, b, g: (g, g)),
@@ -55,9 +58,8 @@ def test_reductions_over_random_axes(data, kernel, keepdims):
     values = np.random.default_rng(data.draw(st.integers(0, 2**31))).standard_normal(shape)
     x = dl.tensor(values, requires_grad=True)
     out = getattr(dl, kernel)(x, axis=axis, keepdims=keepdims)
-    np.testing.assert_allclose(out.detach().numpy(),
-                               getattr(np, kernel)(values, axis=axis, keepdims=keepdims),
-                               rtol=1e-12)
+    expected = getattr(np, kernel)(values, axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-12)
     out.sum().backward()
     assert x.grad.shape == values.shape
     if kernel == "sum":

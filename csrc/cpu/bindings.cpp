@@ -94,7 +94,7 @@ py::object LinearActGradPy(py::handle x, py::handle w, py::handle y, py::handle 
   return Dispatch(gy, [&](auto tag) -> py::object {
     using T = decltype(tag);
     Array<T> grad = Contiguous<T>(gy);
-    Array<T> out_y = code != 0 ? Contiguous<T>(y) : grad;
+    Array<T> out_y = code != dlmath::kIdentity ? Contiguous<T>(y) : grad;
     if (!py::isinstance<py::array_t<T>>(x) || !py::isinstance<py::array_t<T>>(w)) throw Unsupported();
     auto xa = py::reinterpret_borrow<py::array>(x), wa = py::reinterpret_borrow<py::array>(w);
     if (xa.ndim() != 2 || wa.ndim() != 2 || grad.ndim() != 2 || xa.shape(1) != wa.shape(0) ||
@@ -109,7 +109,7 @@ py::object LinearActGradPy(py::handle x, py::handle w, py::handle y, py::handle 
     };
     py::object gx = make(need_x, ShapeOf(xa)), gw = make(need_w, ShapeOf(wa));
     py::object gb = make(need_b, Shape{wa.shape(1)});
-    py::array_t<T> pre(code != 0 ? ShapeOf(grad) : Shape{0});
+    py::array_t<T> pre(code != dlmath::kIdentity ? ShapeOf(grad) : Shape{0});
     auto data = [](const py::object& a) {
       return a.is_none() ? nullptr : static_cast<T*>(py::reinterpret_borrow<py::array>(a).mutable_data());
     };
@@ -201,12 +201,15 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_num_threads", &SetNumThreads, "Threads used by every kernel from now on.");
   m.def("num_threads", &NumThreads, "Threads used by every kernel.");
   // Argument names as in deeplite/backends/contract.py, so keyword calls work too.
-  m.def("sigmoid", [](py::handle x) { return ActForwardPy(x, 3, 0); }, "x"_a);
-  m.def("relu", [](py::handle x) { return ActForwardPy(x, 1, 0); }, "x"_a);
-  m.def("leaky_relu", [](py::handle x, double slope) { return ActForwardPy(x, 2, slope); }, "x"_a,
-        "slope"_a);
-  m.def("softplus", [](py::handle x) { return ActForwardPy(x, 5, 0); }, "x"_a);
-  m.def("tanh", [](py::handle x) { return ActForwardPy(x, 4, 0); }, "x"_a);
+  m.attr("ACTIVATIONS") = py::tuple(py::cast(ActivationNames()));
+  m.attr("REDUCTIONS") = py::tuple(py::cast(ReductionNames()));
+  m.def("sigmoid", [](py::handle x) { return ActForwardPy(x, dlmath::kSigmoid, 0); }, "x"_a);
+  m.def("relu", [](py::handle x) { return ActForwardPy(x, dlmath::kRelu, 0); }, "x"_a);
+  m.def("leaky_relu", [](py::handle x, double slope) {
+    return ActForwardPy(x, dlmath::kLeakyRelu, slope);
+  }, "x"_a, "slope"_a);
+  m.def("softplus", [](py::handle x) { return ActForwardPy(x, dlmath::kSoftplus, 0); }, "x"_a);
+  m.def("tanh", [](py::handle x) { return ActForwardPy(x, dlmath::kTanh, 0); }, "x"_a);
   m.def("act_grad", &ActGradPy, "y"_a, "gy"_a, "act"_a, "slope"_a);
   m.def("linear_act", &LinearActPy, "x"_a, "w"_a, "b"_a.none(true), "act"_a, "slope"_a);
   m.def("linear_act_grad", &LinearActGradPy, "x"_a, "w"_a, "y"_a.none(true), "gy"_a, "act"_a,

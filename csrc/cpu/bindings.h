@@ -7,10 +7,13 @@
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "dl_math.h"
 #include "kernels.h"
 
 namespace deeplite::cpu::bind {
@@ -43,19 +46,35 @@ Array<T> Contiguous(py::handle h) {
 
 inline Shape ShapeOf(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
 
-inline int Code(const std::string& name, std::initializer_list<const char*> names) {
-  int code = 0;
-  for (const char* candidate : names) {
-    if (name == candidate) return code;
-    ++code;
+// The names of dl_math.h's codes, indexed by code, in the order of contract.ACTIVATIONS and
+// contract.REDUCTIONS; exported as _C.ACTIVATIONS and _C.REDUCTIONS, which a test compares.
+// names[code] = name for each (code, name) pair: one enum's names, indexed by code.
+inline std::vector<std::string> NamesByCode(
+    std::initializer_list<std::pair<int, const char*>> pairs) {
+  std::vector<std::string> names(pairs.size());
+  for (const auto& [code, name] : pairs) names.at(code) = name;
+  return names;
+}
+inline const std::vector<std::string>& ActivationNames() {
+  static const std::vector<std::string> names = NamesByCode(
+      {{dlmath::kIdentity, "identity"}, {dlmath::kRelu, "relu"}, {dlmath::kLeakyRelu, "leaky_relu"},
+       {dlmath::kSigmoid, "sigmoid"}, {dlmath::kTanh, "tanh"}, {dlmath::kSoftplus, "softplus"}});
+  return names;
+}
+inline const std::vector<std::string>& ReductionNames() {
+  static const std::vector<std::string> names =
+      NamesByCode({{dlmath::kNone, "none"}, {dlmath::kMean, "mean"}, {dlmath::kSum, "sum"}});
+  return names;
+}
+
+inline int Code(const std::string& name, const std::vector<std::string>& names) {
+  for (std::size_t code = 0; code < names.size(); ++code) {
+    if (names[code] == name) return static_cast<int>(code);
   }
   throw Unsupported();  // the reference raises the proper ValueError
 }
 
-// Codes as in dl_math.h and contract.ACTIVATIONS / contract.REDUCTIONS.
-inline int ActCode(const std::string& name) {
-  return Code(name, {"identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus"});
-}
-inline int ReductionCode(const std::string& name) { return Code(name, {"none", "mean", "sum"}); }
+inline int ActCode(const std::string& name) { return Code(name, ActivationNames()); }
+inline int ReductionCode(const std::string& name) { return Code(name, ReductionNames()); }
 
 }  // namespace deeplite::cpu::bind

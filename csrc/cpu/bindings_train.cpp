@@ -12,7 +12,7 @@ namespace {
 // A 0-d array (reduced loss) or an array of `shape` (reduction "none").
 template <typename T>
 py::array_t<T> LossArray(int reduction, const Shape& shape) {
-  return py::array_t<T>(reduction == 0 ? shape : Shape{});
+  return py::array_t<T>(reduction == dlmath::kNone ? shape : Shape{});
 }
 
 py::object SigmoidBcePy(py::handle z, py::handle y, const std::string& reduction) {

@@ -11,7 +11,6 @@ namespace deeplite::cpu {
 namespace {
 
 // Elements per thread below which a second thread does not pay for its wake-up.
-constexpr Index kGrain = Index(1) << 15;
 
 template <int A, typename T>
 DL_CLONES void ActChunk(const T* x, T* y, Index n, T slope) {

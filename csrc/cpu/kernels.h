@@ -18,6 +18,9 @@ namespace deeplite::cpu {
 
 using Index = std::int64_t;
 
+// ParallelFor's grain for every kernel: below this many items a kernel stays on one thread.
+constexpr Index kGrain = Index(1) << 15;
+
 // ---- threads.cpp: one thread pool (OpenMP) for every kernel ----
 void SetNumThreads(int n);
 int NumThreads();

@@ -12,8 +12,8 @@ namespace deeplite::cpu {
 
 namespace {
 
-constexpr Index kGrain = Index(1) << 15;
-constexpr int kNone = 0, kMean = 1;
+using dlmath::kMean;
+using dlmath::kNone;
 
 // The gradient's scale under a reduction: 1/N for the mean (N at least 1, as in fallbacks.py).
 inline double GradScale(int reduction, Index n) {

@@ -1,22 +1,17 @@
-// Fused optimizer updates: PyTorch's rules in one pass over each parameter, in place.
-// Each mirrors the reference composition in deeplite/backends/fallbacks.py operation for operation,
+// Fused optimizer updates: PyTorch's rules in one pass over each parameter, in place, threaded.
+// The rules themselves are deeplite/kernels/dl_optim.h's, shared with the CUDA kernels; each
+// mirrors the reference composition in deeplite/backends/fallbacks.py operation for operation,
 // with every constant rounded to the parameter's dtype first, so float32 results match it closely.
 #include <cmath>
 
+#include "dl_optim.h"
 #include "kernels.h"
 
 namespace deeplite::cpu {
 
 namespace {
 
-constexpr Index kGrain = Index(1) << 15;
-
-// The gradient as PyTorch's optimizers first transform it: negated to maximize, plus L2 decay.
-template <typename T>
-inline T Decayed(T p, T g, T weight_decay, bool maximize) {
-  if (maximize) g = -g;
-  return weight_decay != T(0) ? g + p * weight_decay : g;
-}
+using dlmath::Decayed;
 
 // One loop per case (no momentum / first step / later steps, each with or without Nesterov), so
 // every loop body is branch-free and vectorises; __restrict: the state arrays never overlap.
@@ -25,9 +20,9 @@ DL_CLONES void SgdMomentumLoop(T* __restrict p, const T* __restrict g, T* __rest
                                T lr, T momentum, T keep, T wd, bool maximize) {
   for (Index i = 0; i < n; ++i) {
     const T grad = Decayed(p[i], g[i], wd, maximize);
-    const T b = kFirst ? grad : buf[i] * momentum + grad * keep;
+    const T b = dlmath::SgdBuffer(grad, buf[i], momentum, keep, kFirst);
     buf[i] = b;
-    p[i] = p[i] - (kNesterov ? grad + b * momentum : b) * lr;
+    p[i] = p[i] - dlmath::SgdDirection(grad, b, momentum, kNesterov) * lr;
   }
 }
 
@@ -48,58 +43,55 @@ void SgdChunk(T* p, const T* g, T* buf, Index n, SgdConfig c) {
   loop(p, g, buf, n, lr, momentum, keep, wd, c.maximize);
 }
 
-template <typename T>
-DL_CLONES void AdamChunk(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step,
-                         AdamConfig c) {
-  const T beta1 = T(c.beta1), beta2 = T(c.beta2), eps = T(c.eps);
-  const T keep1 = T(1 - c.beta1), keep2 = T(1 - c.beta2);
-  const T shrink = T(1 - c.lr * c.weight_decay);  // AdamW's decoupled decay
-  const T l2 = c.decoupled ? T(0) : T(c.weight_decay);
-  const T correction2 = T(std::sqrt(1 - std::pow(c.beta2, step)));
-  const T step_size = T(c.lr / (1 - std::pow(c.beta1, step)));
+// One loop with AMSGrad and one without, so the loop body has no per-element branch on it; the
+// scalars by value and __restrict (the arrays never overlap) keep it vectorised.
+template <typename T, bool kAmsgrad>
+DL_CLONES void AdamLoop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+                        T* __restrict vmax, Index n, const dlmath::AdamScalars<T> s,
+                        bool decoupled, bool maximize) {
   for (Index i = 0; i < n; ++i) {
-    const T grad = Decayed(p[i], g[i], l2, c.maximize);
-    if (c.decoupled) p[i] = p[i] * shrink;
-    m[i] = m[i] * beta1 + grad * keep1;
-    v[i] = v[i] * beta2 + (grad * grad) * keep2;
-    T second = v[i];
-    if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-    const T denom = std::sqrt(second) / correction2 + eps;
-    p[i] = p[i] - (m[i] / denom) * step_size;
+    dlmath::AdamElement(p[i], g[i], m[i], v[i], kAmsgrad ? vmax + i : nullptr, s, decoupled,
+                        maximize);
   }
 }
 
 template <typename T>
-DL_CLONES void RmspropChunk(T* p, const T* g, T* sq, T* ga, T* buf, Index n, RmspropConfig c) {
+void AdamChunk(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, AdamConfig c) {
+  const dlmath::AdamScalars<T> s = {
+      T(c.beta1), T(c.beta2), T(1 - c.beta1), T(1 - c.beta2), T(1 - c.lr * c.weight_decay),
+      c.decoupled ? T(0) : T(c.weight_decay), T(std::sqrt(1 - std::pow(c.beta2, step))),
+      T(c.lr / (1 - std::pow(c.beta1, step))), T(c.eps)};
+  (vmax ? AdamLoop<T, true> : AdamLoop<T, false>)(p, g, m, v, vmax, n, s, c.decoupled,
+                                                  c.maximize);
+}
+
+// One loop per case (centered or not, momentum or not): no per-element branch on the options.
+template <typename T, bool kCentered, bool kMomentum>
+DL_CLONES void RmspropLoop(T* __restrict p, const T* __restrict g, T* __restrict sq,
+                           T* __restrict ga, T* __restrict buf, Index n, T alpha, T keep, T eps,
+                           T lr, T wd, T momentum, bool maximize) {
+  for (Index i = 0; i < n; ++i) {
+    dlmath::RmspropElement(p[i], g[i], sq[i], kCentered ? ga + i : nullptr,
+                           kMomentum ? buf + i : nullptr, alpha, keep, eps, lr, wd, momentum,
+                           maximize);
+  }
+}
+
+template <typename T>
+void RmspropChunk(T* p, const T* g, T* sq, T* ga, T* buf, Index n, RmspropConfig c) {
   const T alpha = T(c.alpha), keep = T(1 - c.alpha), eps = T(c.eps), lr = T(c.lr);
   const T wd = T(c.weight_decay), momentum = T(c.momentum);
-  for (Index i = 0; i < n; ++i) {
-    const T grad = Decayed(p[i], g[i], wd, c.maximize);
-    sq[i] = sq[i] * alpha + (grad * grad) * keep;
-    T avg;
-    if (ga) {
-      ga[i] = ga[i] * alpha + grad * keep;
-      avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
-    } else {
-      avg = std::sqrt(sq[i]) + eps;
-    }
-    if (buf) {
-      buf[i] = buf[i] * momentum + grad / avg;
-      p[i] = p[i] - buf[i] * lr;
-    } else {
-      p[i] = p[i] - (grad / avg) * lr;
-    }
-  }
+  const auto loop = ga ? (buf ? RmspropLoop<T, true, true> : RmspropLoop<T, true, false>)
+                       : (buf ? RmspropLoop<T, false, true> : RmspropLoop<T, false, false>);
+  loop(p, g, sq, ga, buf, n, alpha, keep, eps, lr, wd, momentum, c.maximize);
 }
 
 template <typename T>
-DL_CLONES void AdagradChunk(T* p, const T* g, T* state_sum, Index n, double step,
-                            AdagradConfig c) {
+DL_CLONES void AdagradChunk(T* __restrict p, const T* __restrict g, T* __restrict state_sum,
+                            Index n, double step, AdagradConfig c) {
   const T clr = T(c.lr / (1 + (step - 1) * c.lr_decay)), eps = T(c.eps), wd = T(c.weight_decay);
   for (Index i = 0; i < n; ++i) {
-    const T grad = Decayed(p[i], g[i], wd, c.maximize);
-    state_sum[i] = state_sum[i] + grad * grad;
-    p[i] = p[i] - (grad / (std::sqrt(state_sum[i]) + eps)) * clr;
+    dlmath::AdagradElement(p[i], g[i], state_sum[i], clr, eps, wd, c.maximize);
   }
 }
 

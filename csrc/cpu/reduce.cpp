@@ -13,7 +13,8 @@ namespace deeplite::cpu {
 
 namespace {
 
-constexpr Index kGrain = Index(1) << 14;
+// Reductions split at half the common grain (kernels.h), the value they were tuned at.
+constexpr Index kReduceGrain = kGrain / 2;
 
 template <typename T>
 using Acc = double;  // accumulator type of a sum over T
@@ -57,12 +58,13 @@ template <typename T, typename Slab>
 void ReduceAxis(Slab slab, const T* x, T* out, Index outer, Index length, Index inner) {
   const Index per_item = std::max<Index>(1, length);
   if (outer >= inner) {
-    ParallelFor(outer, std::max<Index>(1, kGrain / (per_item * inner)), [&](Index lo, Index hi) {
+    const Index outer_grain = std::max<Index>(1, kReduceGrain / (per_item * inner));
+    ParallelFor(outer, outer_grain, [&](Index lo, Index hi) {
       for (Index o = lo; o < hi; ++o) slab(x + o * length * inner, out + o * inner, length, inner, 0, inner);
     });
   } else {
     for (Index o = 0; o < outer; ++o) {
-      ParallelFor(inner, std::max<Index>(16, kGrain / per_item), [&](Index lo, Index hi) {
+      ParallelFor(inner, std::max<Index>(16, kReduceGrain / per_item), [&](Index lo, Index hi) {
         slab(x + o * length * inner, out + o * inner, length, inner, lo, hi);
       });
     }
@@ -102,7 +104,8 @@ void MaxAxis(const T* x, T* out, Index outer, Index length, Index inner) {
 
 template <typename T>
 void SoftmaxRows(const T* x, T* y, Index rows, Index cols, bool log) {
-  ParallelFor(rows, std::max<Index>(1, kGrain / std::max<Index>(1, cols)), [&](Index lo, Index hi) {
+  const Index row_grain = std::max<Index>(1, kReduceGrain / std::max<Index>(1, cols));
+  ParallelFor(rows, row_grain, [&](Index lo, Index hi) {
     for (Index r = lo; r < hi; ++r) SoftmaxRow(x + r * cols, y + r * cols, cols, log);
   });
 }

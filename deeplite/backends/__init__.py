@@ -74,6 +74,9 @@ def get(name: str) -> Backend:
     except ImportError as error:
         _failures[name] = str(error) or type(error).__name__
         raise RuntimeError(f"device {name!r} is not available here: {_failures[name]}") from None
+    except Exception as error:  # a backend that fails to load in any other way: still a reason
+        _failures[name] = f"{type(error).__name__} while loading the backend: {error}"
+        raise RuntimeError(f"device {name!r} is not available here: {_failures[name]}") from None
     _loaded[name] = backend
     return backend
 
@@ -94,4 +97,4 @@ def available() -> list:
 
 def why_unavailable(name: str):
     """The reason ``name`` failed to load, or None when it works."""
-    return None if is_available(name) else _failures[name]
+    return None if is_available(name) else _failures.get(name, "it failed to load")

@@ -90,3 +90,19 @@ OPTIONAL = {
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus")
 REDUCTIONS = ("none", "mean", "sum")
+
+
+def reduction_scale(op: str, reduction: str, count: int) -> float:
+    """What a loss reduction multiplies the summed loss and each gradient by: 1/count for
+    "mean" (1 for an empty input), else 1; ValueError naming ``op`` for an unknown reduction."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {', '.join(REDUCTIONS)}, "
+                         f"got {reduction!r}")
+    return 1.0 / max(count, 1) if reduction == "mean" else 1.0
+
+
+def is_basic_index(index) -> bool:
+    """Whether ``index`` holds only ints, slices, None and Ellipsis (NumPy's basic indexing, which
+    never selects an element twice)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(item is None or item is Ellipsis or isinstance(item, (int, slice)) for item in items)

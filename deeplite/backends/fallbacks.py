@@ -6,7 +6,16 @@ names for it, through ``b`` (so a backend's native ``sigmoid`` also speeds up th
 fallback); these calls form no cycle, so on a backend with no native kernel at all (``numpy``)
 every fallback bottoms out in REQUIRED kernels. tests/test_kernels.py checks both claims, and
 checks every fallback against NumPy expressions.
+
+float16 inputs are summed and scaled in float32 and the optimizers update float16 parameters in
+float32 (storing float16): float16(70000) is inf and float16(1e-8) is 0, so a float16 count or
+epsilon would turn a mean into 0 and Adam's update into 0/0.
 """
+import functools
+
+import numpy as np
+
+from .contract import reduction_scale
 
 # OPTIONAL kernel -> the OPTIONAL kernels its fallback calls (through ``b``, native or fallback).
 USES = {
@@ -95,15 +104,23 @@ def log_softmax(b, x, axis):
     return b.sub(shifted, b.log(b.sum(b.exp(shifted), axis=axis, keepdims=True)))
 
 
+def _wide(b, x):
+    """``x`` as float32 when it is float16 (narrower floats accumulate and scale in float32)."""
+    return b.astype(x, np.float32) if x.dtype == np.float16 else x
+
+
 def reduce_loss(b, loss, grad, reduction):
     """Apply the reduction to an elementwise loss and scale its gradient to match."""
     if reduction == "none":
         return loss, grad
-    total = b.asarray(b.sum(loss))
+    scale = reduction_scale("loss", reduction, loss.size)
+    wide_loss = _wide(b, loss)
+    total = b.mul(b.asarray(b.sum(wide_loss)), _const(wide_loss, scale))
     if reduction == "sum":
-        return total, grad
-    count = max(loss.size, 1)
-    return b.div(total, _const(loss, count)), b.div(grad, _const(grad, count))
+        return b.astype(total, loss.dtype), grad
+    wide_grad = _wide(b, grad)
+    return (b.astype(total, loss.dtype),
+            b.astype(b.mul(wide_grad, _const(wide_grad, scale)), grad.dtype))
 
 
 def sigmoid_bce(b, z, y, reduction):
@@ -122,6 +139,27 @@ def softmax_ce(b, z, labels, reduction):
     return reduce_loss(b, loss, b.sub(b.exp(logp), onehot), reduction)
 
 
+def _in_float32(update):
+    """Run an in-place optimizer ``update`` on float32 copies of float16 arrays, then store the
+    results back (every list argument of arrays; None entries and lists pass through)."""
+    @functools.wraps(update)
+    def wrapped(b, *args, **kwargs):
+        copies = []
+
+        def widen(arg):
+            if not isinstance(arg, list) or not any(getattr(a, "dtype", None) == np.float16
+                                                    for a in arg):
+                return arg
+            wide = [None if a is None else _wide(b, a) for a in arg]
+            copies.extend((a, w) for a, w in zip(arg, wide, strict=True) if w is not a)
+            return wide
+
+        update(b, *map(widen, args), **{key: widen(value) for key, value in kwargs.items()})
+        for original, wide in copies:
+            b.copyto(original, b.astype(wide, original.dtype))
+    return wrapped
+
+
 def _decayed(b, p, g, weight_decay, maximize):
     """The gradient as PyTorch's optimizers first transform it: negated to maximize, L2 decay."""
     if maximize:
@@ -131,6 +169,7 @@ def _decayed(b, p, g, weight_decay, maximize):
     return g
 
 
+@_in_float32
 def sgd_step(b, params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,
              maximize):
     """PyTorch's SGD update, in place."""
@@ -147,6 +186,7 @@ def sgd_step(b, params, grads, bufs, first, lr, momentum, dampening, weight_deca
         b.copyto(p, b.sub(p, b.mul(g, _const(p, lr))))
 
 
+@_in_float32
 def adam_step(b, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
               eps, weight_decay, decoupled, amsgrad, maximize):
     """PyTorch's Adam (decoupled=False) or AdamW (decoupled=True) update, in place."""
@@ -167,6 +207,7 @@ def adam_step(b, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, l
         b.copyto(p, b.sub(p, b.mul(b.div(m, denom), _const(p, lr / bias_correction1))))
 
 
+@_in_float32
 def rmsprop_step(b, params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, weight_decay,
                  momentum, centered, maximize):
     """PyTorch's RMSprop update, in place; grad_avgs None unless centered, bufs unless momentum."""
@@ -187,6 +228,7 @@ def rmsprop_step(b, params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps,
             b.copyto(p, b.sub(p, b.mul(b.div(g, avg), _const(p, lr))))
 
 
+@_in_float32
 def adagrad_step(b, params, grads, state_sums, steps, lr, lr_decay, weight_decay, eps, maximize):
     """PyTorch's Adagrad update, in place."""
     for p, g, state_sum, step in zip(params, grads, state_sums, steps):

@@ -5,6 +5,8 @@ It implements no OPTIONAL kernel on purpose: its fused kernels are the reference
 """
 import numpy as np
 
+from .contract import is_basic_index
+
 xp = np
 
 # creation and transfer
@@ -64,14 +66,9 @@ def getitem(a, index):
 def index_add(shape, index, values):
     """Zeros of ``shape`` with ``values`` added at ``index``; repeated indices accumulate."""
     out = np.zeros(shape, dtype=values.dtype)
-    if _is_basic(index):
+    if is_basic_index(index):
         out[index] = values  # slices and ints never repeat an element: plain assignment
     else:
         np.add.at(out, index, values)
     return out
 
-
-def _is_basic(index) -> bool:
-    """Whether ``index`` holds only ints, slices, None and Ellipsis (NumPy's basic indexing)."""
-    items = index if isinstance(index, tuple) else (index,)
-    return all(item is None or item is Ellipsis or isinstance(item, (int, slice)) for item in items)

@@ -2,7 +2,8 @@
 
 The run folder holds ``checkpoint.safetensors`` (the last good epoch), ``metrics.json`` (per-epoch
 losses and accuracies, the final ``test_accuracy``) and ``curves.png``; with ``--diagnose`` also
-per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``.
+per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``, and the graph of
+one training step (``graph.png``).
 """
 import argparse
 import time
@@ -13,7 +14,7 @@ from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
 from ..train import Classification, fit, make_train_step
-from . import CommandError, plots, resume, run_files
+from . import CommandError, plots, resume, run_files, tensorboard_run
 from .sources import BUILTIN, load_dataset
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
@@ -64,7 +65,10 @@ def register(subparsers) -> None:
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
-                          "(only --epochs, --device, --quiet are read)")
+                          "(only --epochs, --device, --quiet, --tensorboard are read)")
+    run.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
+                     help="log curves, histograms and hparams for TensorBoard (DIR default: tb/ "
+                          "in the run folder; needs pip install 'deeplite[tensorboard]')")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -166,6 +170,10 @@ def run_train(args) -> int:
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None
     run_dir = run_files.new_run_dir(args.out, args.dataset)
+    if args.diagnose:  # the lecture's computational graph of one training step
+        from ..viz.training import draw_training_step
+
+        draw_training_step(model, task, train.x, train.y, device, run_dir / "graph.png")
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
               "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
               "feature_names": table.feature_names, "seed": args.seed,
@@ -182,6 +190,7 @@ def run_train(args) -> int:
     run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
            "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
 
+    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config)
     bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
@@ -191,6 +200,8 @@ def run_train(args) -> int:
         bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy:.3f}", refresh=False)
 
     def on_epoch(record: dict) -> None:
+        if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
+            tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
         run_files.save_checkpoint(checkpoint, model, optimizer,
                                   {**config, "epoch": record["epoch"]})
@@ -206,6 +217,8 @@ def run_train(args) -> int:
                   diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
                   on_epoch=on_epoch, first_epoch=done + 1)
     bar.close()
+    if tensorboard is not None:
+        tensorboard.close(finished)
     return _report(args, run, history["stopped"])
 
 
@@ -239,7 +252,7 @@ def _report(args, run: dict, stopped) -> int:
         written.append(run_files.CURVES)
         if args.diagnose:
             plots.plot_diagnostics(epochs, run_dir / run_files.DIAGNOSTICS, title)
-            written.append(run_files.DIAGNOSTICS)
+            written += [run_files.DIAGNOSTICS, "graph.png"]
     if stopped:
         print(f"stopped early, {stopped}")
         print(f"kept the last good checkpoint (epoch {run['checkpoint_epoch']}) in {run_dir}")

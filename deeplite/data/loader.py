@@ -89,7 +89,7 @@ class DataLoader:
         source, self._index_map = _tensor_source(dataset)
         self.device = device if device is not None else _dataset_device(source)
         self._backend = backends.get(self.device)
-        self._arrays = None
+        self._arrays: list | None = None
         if source is not None and collate_fn is None:
             # Move once: later batches are slices or gathers of arrays already on the device.
             self._arrays = [_to_device(item, self._backend) for item in source.tensors]
@@ -144,7 +144,7 @@ class DataLoader:
     def _gather(self, index) -> tuple:
         backend = self._backend
         return tuple(Tensor._wrap(backend.getitem(array, index), backend)
-                     for array in self._arrays)
+                     for array in self._arrays or ())
 
     def __repr__(self) -> str:
         return (f"DataLoader({self.dataset!r}, batch_size={self.batch_size}, "

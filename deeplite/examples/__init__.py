@@ -9,8 +9,9 @@ Each prints its numbers and saves a PNG into ``--out`` (default: the current dir
 - ``universal_approximation``: a one-hidden-layer ReLU net, error falling as units are added.
 - ``pytorch_style``: a PyTorch training script ported by renaming (ModuleList, LayerNorm, param
   groups, OneCycleLR, clipping, a checkpoint and restart mid-run); writes no PNG.
+- ``autodiff_paths``: dℓ/dW1 of the lecture's example by backward, by paths and by forward mode.
 
 Each module's ``main(argv)`` also returns its numbers as a dict (the tests read them).
 """
 NAMES = ("linear_models", "learning_rates", "sgd_vs_batch", "vanishing_gradients",
-         "universal_approximation", "pytorch_style")
+         "universal_approximation", "pytorch_style", "autodiff_paths")

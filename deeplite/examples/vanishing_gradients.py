@@ -6,12 +6,17 @@ its last: the early layers barely learn. The same depth with ReLU units (derivat
 active, He initialisation) passes gradients down with much less shrinkage. Both nets are
 ``deeplite.nn.MLP`` on a batch of the digits data; norms are of each layer's weight gradient.
 
+The lecture's 3-layer scalar chain ``σ(w3 σ(w2 σ(w1 x)))`` shows why: its graph is drawn with each
+local derivative on its edge, and dℓ/dw1 is their product, x σ'(u1) w2 σ'(u2) w3 σ'(u3), in which
+every σ' is at most 1/4.
+
     python -m deeplite.examples.vanishing_gradients --out figures
 """
 import numpy as np
 
 import deeplite as dl
 from deeplite import functional as F
+from deeplite import viz
 from deeplite.data import load_digits, split_and_standardize
 
 from ._common import parser, pyplot, save
@@ -23,6 +28,38 @@ def layer_gradients(activation: str, depth: int, width: int, x, labels, seed: in
     model = dl.nn.MLP([x.shape[1], *[width] * depth, 10], activation=activation)
     F.cross_entropy(model(x), labels).backward()
     return [layer.weight.grad.numpy() for layer in model.layers]
+
+
+def scalar_chain(seed: int, out: str) -> dict:
+    """The lecture's σ(w3 σ(w2 σ(w1 x))): its graph with local derivatives, and their product."""
+    rng = np.random.default_rng(seed)
+    x = dl.tensor(rng.uniform(0.5, 1.5), dtype=dl.float64)
+    weights = {f"w{i}": dl.tensor(rng.uniform(0.5, 1.5), dtype=dl.float64, requires_grad=True)
+               for i in (1, 2, 3)}
+    hidden = x
+    for weight in weights.values():
+        hidden = F.sigmoid(dl.mul(weight, hidden))
+    drawing = viz.graph(hidden, weights, show_values=True, show_local_grads=True,
+                        names={"x": x})
+    path = drawing.render(f"{out}/vanishing_gradients_chain.png")
+    print(f"saved {path}")
+    # Follow the drawing from w1 to the output, reading the derivative written on each edge.
+    # With u_i = w_i h_(i-1) the edges carry, in order: x, σ'(u1), w2, σ'(u2), w3, σ'(u3).
+    names = ["x", "σ'(u1)", "w2", "σ'(u2)", "w3", "σ'(u3)"]
+    node = next(i for i, n in enumerate(drawing.nodes) if n.title == "w1")
+    factors = []
+    while drawing.nodes[node].kind != "output":
+        (edge,) = [e for e in drawing.edges if e.source == node]
+        if edge.label is not None:
+            factors.append(float(edge.label))
+        node = edge.target
+    (by_tape,) = dl.grad(hidden, weights["w1"])
+    product = float(np.prod(factors))
+    print("3-layer chain: dℓ/dw1 = " + " · ".join(names) + " = "
+          + " · ".join(f"{f:.3g}" for f in factors) + f" = {product:.4g} "
+          f"(tape: {float(by_tape):.4g}); every σ' ≤ 1/4, so each layer shrinks it")
+    return {"factors": dict(zip(names, factors, strict=True)), "product": product,
+            "grad_w1": float(by_tape), "graph": str(path)}
 
 
 def _plot(gradients: dict, out: str):
@@ -66,6 +103,7 @@ def main(argv=None) -> dict:
               f"{norms[-1]:.2e}: last/first = {ratio:.3g} "
               f"({np.log10(ratio):.1f} orders of magnitude)")
         print("         per layer: " + " ".join(f"{n:.1e}" for n in norms))
+    results["chain"] = scalar_chain(args.seed, args.out)
     results["figure"] = str(_plot(gradients, args.out))
     return results
 

@@ -26,6 +26,8 @@ using std::fabs;
 
 // Activation codes: the index of each name in deeplite.backends.contract.ACTIVATIONS.
 enum Act { kIdentity = 0, kRelu = 1, kLeakyRelu = 2, kSigmoid = 3, kTanh = 4, kSoftplus = 5 };
+// Reduction codes: the index of each name in deeplite.backends.contract.REDUCTIONS.
+enum Reduction { kNone = 0, kMean = 1, kSum = 2 };
 
 // ---- bit casts: CUDA intrinsics on the device, memcpy (compiled to a register move) on the host.
 // NVRTC has neither <cstring> nor __builtin_bit_cast, hence two spellings of the same thing.

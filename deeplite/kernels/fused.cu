@@ -3,6 +3,7 @@
 // no host headers. Each template is stamped out per storage type by extern "C" wrappers named
 // <kernel>_<f16|f32|f64>, stable names for Python and for profilers. The per-element formulas
 // come from dl_math.h, the very code the C++ backend runs.
+#include "dl_cuda.h"
 #include "dl_math.h"
 
 // float16 storage with float32 arithmetic; the conversions are PTX, so no CUDA header is needed.
@@ -12,9 +13,15 @@ struct half_t {
 
 template <typename T> struct Compute { typedef T type; };
 template <> struct Compute<half_t> { typedef float type; };
+// What a long serial sum accumulates in: double for every float type, the type itself for ints.
+template <typename T> struct Accumulate { typedef double type; };
+template <> struct Accumulate<int> { typedef int type; };
+template <> struct Accumulate<long long> { typedef long long type; };
 
 __device__ __forceinline__ float Widen(float x) { return x; }
 __device__ __forceinline__ double Widen(double x) { return x; }
+__device__ __forceinline__ int Widen(int x) { return x; }
+__device__ __forceinline__ long long Widen(long long x) { return x; }
 __device__ __forceinline__ float Widen(half_t x) {
   float f;
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
@@ -57,9 +64,6 @@ __device__ __forceinline__ void Store4(T* a, const Pack4<T>& p, long long base, 
   for (int j = 0; j < 4; ++j)
     if (base + j < n) a[base + j] = p.v[j];
 }
-
-__device__ __forceinline__ long long FirstThread() { return blockIdx.x * (long long)blockDim.x + threadIdx.x; }
-__device__ __forceinline__ long long ThreadCount() { return (long long)gridDim.x * blockDim.x; }
 
 // i % cols in 32-bit arithmetic where it fits: 64-bit division is slow on GPUs.
 __device__ __forceinline__ long long ColumnOf(long long i, long long cols) {
@@ -152,15 +156,20 @@ __device__ __forceinline__ void SigmoidBce(const T* z, const T* y, T* dz, T* los
 }
 
 // Softmax cross-entropy, one warp per row of z (rows, cols): dz = (softmax(z) - onehot) * scale and
-// the row's loss logsumexp(z) - z[label], stored as T in loss or as double in row_loss. A label
-// outside [0, cols) gives a NaN loss (checking on the host would cost a device sync).
+// the row's loss logsumexp(z) - z[label], stored as T in loss (reduction "none") or summed, in
+// double, into this block's partial (the first stage of the reduction; sum_partials is the
+// second). A label outside [0, cols) gives a NaN loss (checking on the host would cost a sync).
+// exp is dl_math.h's, the C++ backend's; log of the row sum (>= 1) is CUDA's.
 template <typename T>
 __device__ __forceinline__ void SoftmaxCe(const T* z, const long long* labels, T* dz, T* loss,
-                                          double* row_loss, long long rows, long long cols,
+                                          double* partial, long long rows, long long cols,
                                           double scale) {
   typedef typename Compute<T>::type C;
   const int lane = threadIdx.x & 31;
   const C s = C(scale);
+  double acc = 0.0;  // lane 0's running sum of its warp's row losses
+  // Every lane of a warp has the same row, so the warp leaves the loop together; the whole block
+  // then meets in BlockSum.
   for (long long row = FirstThread() >> 5; row < rows; row += ThreadCount() >> 5) {
     const T* zr = z + row * cols;
     T* gr = dz + row * cols;
@@ -169,16 +178,36 @@ __device__ __forceinline__ void SoftmaxCe(const T* z, const long long* labels, T
     for (long long c = lane; c < cols; c += 32) top = Widen(zr[c]) > top ? Widen(zr[c]) : top;
     top = WarpMax(top);
     C total = C(0);
-    for (long long c = lane; c < cols; c += 32) total += exp(Widen(zr[c]) - top);
+    for (long long c = lane; c < cols; c += 32) total += dlmath::Exp(Widen(zr[c]) - top);
     const C lse = top + log(WarpSum(total));
     const long long label = labels[row];
     for (long long c = lane; c < cols; c += 32)
-      gr[c] = Narrow<T>((exp(Widen(zr[c]) - lse) - C(c == label)) * s);
+      gr[c] = Narrow<T>((dlmath::Exp(Widen(zr[c]) - lse) - C(c == label)) * s);
     if (lane == 0) {
       const C row_value = label >= 0 && label < cols ? lse - Widen(zr[label]) : QuietNan(C(0));
       if (loss) loss[row] = Narrow<T>(row_value);
-      else row_loss[row] = double(row_value);
+      else acc += double(row_value);
     }
+  }
+  if (partial) {
+    const double total = BlockSum(acc);
+    if (threadIdx.x == 0) partial[blockIdx.x] = total;
+  }
+}
+
+// index_add without atomics: targets sorted (order maps them back to values); the first thread of
+// each run of equal targets sums the run in a fixed order and writes out[target], so repeated
+// indices add up the same way on every run. A run's start is where the target changes.
+template <typename T>
+__device__ __forceinline__ void SegmentSum(const T* values, const long long* order,
+                                           const long long* targets, T* out, long long n) {
+  typedef typename Accumulate<T>::type A;
+  for (long long i = FirstThread(); i < n; i += ThreadCount()) {
+    const long long target = targets[i];
+    if (i > 0 && targets[i - 1] == target) continue;
+    A acc = A(0);
+    for (long long j = i; j < n && targets[j] == target; ++j) acc += A(Widen(values[order[j]]));
+    out[target] = Narrow<T>(typename Compute<T>::type(acc));
   }
 }
 
@@ -192,31 +221,46 @@ __device__ __forceinline__ void SumPartials(const double* partial, long long cou
 }
 
 #define DL_FUSED_KERNELS(SUFFIX, T)                                                                  \
-  extern "C" __global__ void __launch_bounds__(256)                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                                  \
       bias_act_##SUFFIX(const T* x, const T* bias, T* y, long long n, long long cols, long long act, \
                         double slope, long long vec) {                                               \
     BiasAct<T>(x, bias, y, n, cols, act, slope, vec != 0);                                           \
   }                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(256)                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                                  \
       act_grad_##SUFFIX(const T* y, const T* gy, T* gx, long long n, long long act, double slope,    \
                         long long vec) {                                                             \
     ActGrad<T>(y, gy, gx, n, act, slope, vec != 0);                                                  \
   }                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(256)                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                                  \
       sigmoid_bce_##SUFFIX(const T* z, const T* y, T* dz, T* loss, double* partial, long long n,     \
                            double scale, long long vec) {                                            \
     SigmoidBce<T>(z, y, dz, loss, partial, n, scale, vec != 0);                                      \
   }                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(256)                                                  \
-      softmax_ce_##SUFFIX(const T* z, const long long* labels, T* dz, T* loss, double* row_loss,     \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                                  \
+      softmax_ce_##SUFFIX(const T* z, const long long* labels, T* dz, T* loss, double* partial,      \
                           long long rows, long long cols, double scale) {                            \
-    SoftmaxCe<T>(z, labels, dz, loss, row_loss, rows, cols, scale);                                  \
+    SoftmaxCe<T>(z, labels, dz, loss, partial, rows, cols, scale);                                   \
   }                                                                                                  \
-  extern "C" __global__ void __launch_bounds__(256)                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                     \
+      segment_sum_##SUFFIX(const T* values, const long long* order, const long long* targets, T* out, \
+                           long long n) {                                                            \
+    SegmentSum<T>(values, order, targets, out, n);                                                   \
+  }                                                                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                                  \
       sum_partials_##SUFFIX(const double* partial, long long count, double scale, T* out) {          \
     SumPartials<T>(partial, count, scale, out);                                                      \
   }
 
+// Integer scatter-adds too (CuPy 13's add.at refuses int64), summed exactly in their own type.
+#define DL_SEGMENT_KERNEL(SUFFIX, T)                                                                  \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                     \
+      segment_sum_##SUFFIX(const T* values, const long long* order, const long long* targets, T* out, \
+                           long long n) {                                                            \
+    SegmentSum<T>(values, order, targets, out, n);                                                   \
+  }
+
+DL_SEGMENT_KERNEL(i32, int)
+DL_SEGMENT_KERNEL(i64, long long)
 DL_FUSED_KERNELS(f16, half_t)
 DL_FUSED_KERNELS(f32, float)
 DL_FUSED_KERNELS(f64, double)

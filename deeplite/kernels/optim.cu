@@ -1,18 +1,9 @@
 // Fused optimizer updates of the cuda backend: one pass over a parameter, its gradient and its
-// state, in place, following PyTorch's update rules step by step (the same order of float
-// operations as deeplite/backends/fallbacks.py, so results agree to rounding).
+// state, in place. The update rules are dl_optim.h's, the very code the C++ backend runs; each
+// kernel rounds its double arguments to T once, as the C++ kernels do.
 // Loaded by cupy.RawModule (NVRTC) and compiled by CI with nvcc: no host headers.
-
-__device__ __forceinline__ long long FirstThread() { return blockIdx.x * (long long)blockDim.x + threadIdx.x; }
-__device__ __forceinline__ long long ThreadCount() { return (long long)gridDim.x * blockDim.x; }
-
-// The gradient as PyTorch's optimizers first transform it: negated to maximize, plus L2 decay.
-template <typename T>
-__device__ __forceinline__ T Decayed(T g, T p, double weight_decay, bool maximize) {
-  if (maximize) g = -g;
-  if (weight_decay != 0.0) g = g + p * T(weight_decay);
-  return g;
-}
+#include "dl_cuda.h"
+#include "dl_optim.h"
 
 // SGD with optional momentum (buf null when momentum == 0); `first`: the buffer starts as the
 // (decayed) gradient, as PyTorch documents.
@@ -20,15 +11,17 @@ template <typename T>
 __device__ __forceinline__ void Sgd(T* p, const T* g, T* buf, long long n, double lr, double momentum,
                                     double dampening, double weight_decay, bool nesterov,
                                     bool maximize, bool first) {
+  const T rate = T(lr), mom = T(momentum), keep = T(1.0 - dampening), wd = T(weight_decay);
   for (long long i = FirstThread(); i < n; i += ThreadCount()) {
     const T pi = p[i];
-    T gi = Decayed(g[i], pi, weight_decay, maximize);
+    const T grad = dlmath::Decayed(pi, g[i], wd, maximize);
+    T direction = grad;
     if (buf) {
-      const T b = first ? gi : buf[i] * T(momentum) + gi * T(1.0 - dampening);
+      const T b = dlmath::SgdBuffer(grad, buf[i], mom, keep, first);
       buf[i] = b;
-      gi = nesterov ? gi + b * T(momentum) : b;
+      direction = dlmath::SgdDirection(grad, b, mom, nesterov);
     }
-    p[i] = pi - gi * T(lr);
+    p[i] = pi - direction * rate;
   }
 }
 
@@ -40,42 +33,63 @@ __device__ __forceinline__ void Adam(T* p, const T* g, T* m, T* v, T* vmax, long
                                      double beta2, double eps, double weight_decay, double decay,
                                      double step_size, double bias2_sqrt, bool decoupled,
                                      bool maximize) {
+  const dlmath::AdamScalars<T> s = {T(beta1), T(beta2), T(1.0 - beta1), T(1.0 - beta2), T(decay),
+                                    decoupled ? T(0) : T(weight_decay), T(bias2_sqrt),
+                                    T(step_size), T(eps)};
   for (long long i = FirstThread(); i < n; i += ThreadCount()) {
-    T pi = p[i], gi;
-    if (decoupled) {
-      gi = Decayed(g[i], pi, 0.0, maximize);
-      pi = pi * T(decay);
-    } else {
-      gi = Decayed(g[i], pi, weight_decay, maximize);
-    }
-    const T mi = m[i] * T(beta1) + gi * T(1.0 - beta1);
-    T vi = v[i] * T(beta2) + gi * gi * T(1.0 - beta2);
-    m[i] = mi;
-    v[i] = vi;
-    if (vmax) {
-      vi = vmax[i] > vi ? vmax[i] : vi;
-      vmax[i] = vi;
-    }
-    const T denom = sqrt(vi) / T(bias2_sqrt) + T(eps);
-    p[i] = pi - mi / denom * T(step_size);
+    dlmath::AdamElement(p[i], g[i], m[i], v[i], vmax ? vmax + i : nullptr, s, decoupled, maximize);
+  }
+}
+
+// RMSprop; grad_avg null unless centered, buf null unless momentum > 0.
+template <typename T>
+__device__ __forceinline__ void Rmsprop(T* p, const T* g, T* sq, T* ga, T* buf, long long n,
+                                        double lr, double alpha, double eps, double weight_decay,
+                                        double momentum, bool maximize) {
+  const T a = T(alpha), keep = T(1.0 - alpha), e = T(eps), rate = T(lr), wd = T(weight_decay);
+  const T mom = T(momentum);
+  for (long long i = FirstThread(); i < n; i += ThreadCount()) {
+    dlmath::RmspropElement(p[i], g[i], sq[i], ga ? ga + i : nullptr, buf ? buf + i : nullptr, a,
+                           keep, e, rate, wd, mom, maximize);
+  }
+}
+
+// Adagrad; the host passes this step's clr = lr / (1 + (step - 1) * lr_decay).
+template <typename T>
+__device__ __forceinline__ void Adagrad(T* p, const T* g, T* state_sum, long long n, double clr,
+                                        double eps, double weight_decay, bool maximize) {
+  const T rate = T(clr), e = T(eps), wd = T(weight_decay);
+  for (long long i = FirstThread(); i < n; i += ThreadCount()) {
+    dlmath::AdagradElement(p[i], g[i], state_sum[i], rate, e, wd, maximize);
   }
 }
 
 #define DL_OPTIM_KERNELS(SUFFIX, T)                                                                    \
-  extern "C" __global__ void __launch_bounds__(256)                                                    \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
       sgd_step_##SUFFIX(T* p, const T* g, T* buf, long long n, double lr, double momentum,             \
                         double dampening, double weight_decay, long long nesterov, long long maximize, \
                         long long first) {                                                             \
     Sgd<T>(p, g, buf, n, lr, momentum, dampening, weight_decay, nesterov != 0, maximize != 0,          \
            first != 0);                                                                                \
   }                                                                                                    \
-  extern "C" __global__ void __launch_bounds__(256)                                                    \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
       adam_step_##SUFFIX(T* p, const T* g, T* m, T* v, T* vmax, long long n, double beta1,             \
                          double beta2, double eps, double weight_decay, double decay,                  \
                          double step_size, double bias2_sqrt, long long decoupled,                     \
                          long long maximize) {                                                         \
     Adam<T>(p, g, m, v, vmax, n, beta1, beta2, eps, weight_decay, decay, step_size, bias2_sqrt,        \
             decoupled != 0, maximize != 0);                                                            \
+  }                                                                                                    \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
+      rmsprop_step_##SUFFIX(T* p, const T* g, T* sq, T* ga, T* buf, long long n, double lr,            \
+                            double alpha, double eps, double weight_decay, double momentum,            \
+                            long long maximize) {                                                      \
+    Rmsprop<T>(p, g, sq, ga, buf, n, lr, alpha, eps, weight_decay, momentum, maximize != 0);           \
+  }                                                                                                    \
+  extern "C" __global__ void __launch_bounds__(DL_BLOCK_THREADS)                                       \
+      adagrad_step_##SUFFIX(T* p, const T* g, T* state_sum, long long n, double clr, double eps,       \
+                            double weight_decay, long long maximize) {                                 \
+    Adagrad<T>(p, g, state_sum, n, clr, eps, weight_decay, maximize != 0);                             \
   }
 
 DL_OPTIM_KERNELS(f32, float)

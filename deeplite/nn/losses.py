@@ -1,4 +1,6 @@
 """Loss modules (wrappers of the ``deeplite.functional`` losses) and the explicit L2 penalty."""
+from typing import Callable
+
 from .. import functional as F
 from ..creation import get_default_device, zeros
 from ..ops.loss import check_reduction
@@ -9,7 +11,7 @@ from .module import Module
 class _Loss(Module):
     """A loss module: ``loss(input, target)`` calls ``function(input, target, reduction)``."""
 
-    function = None  # the functional loss, set by each subclass
+    function: Callable[..., Tensor]  # the functional loss, set by each subclass
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()

@@ -1,4 +1,4 @@
-"""Differentiable ops, grouped by family: Function subclasses and the thin functions that apply them.
+"""Differentiable ops, grouped by family: Function subclasses and the functions that apply them.
 
 Each family is a submodule (``deeplite.ops.arithmetic``, ``.activation``, ...); the functions are
 re-exported here under their public names.

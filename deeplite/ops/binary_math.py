@@ -107,6 +107,7 @@ def hypot(x, y) -> Tensor:
 class _Logical(Function):
     """Elementwise logic on truth values (non-zero is True), a bool tensor (no gradient)."""
 
+    name = "logical_and"  # each instance names itself after its kernel
     differentiable = False
 
     def forward(self, b, *arrays, kernel):

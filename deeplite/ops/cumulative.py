@@ -105,6 +105,7 @@ class _RunningIndex(Function):
     """Index of the running max (or min) along a dim: the last position that attains it, or the
     first NaN once one is seen (NaN propagates, as in PyTorch)."""
 
+    name = "cummax"  # each instance names itself cummax or cummin
     differentiable = False
 
     def forward(self, b, x, dim, largest):

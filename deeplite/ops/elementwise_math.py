@@ -30,6 +30,7 @@ def special(backend):
 class Unary(Function):
     """y = f(x) through one ufunc; subclasses give ``kernel`` and ``derivative`` (f' in ops)."""
 
+    name = "unary"  # each subclass sets its own (sin, log2, ...)
     kernel = ""
 
     def forward(self, b, x):
@@ -110,6 +111,8 @@ def square(x: Tensor) -> Tensor:
 class _Piecewise(Function):
     """Rounding and sign: piecewise constant, so the gradient is 0 (as PyTorch defines it)."""
 
+    name = "round"  # each instance names itself after its kernel
+
     def forward(self, b, x, kernel, decimals):
         self.name = kernel
         if kernel == "round" and decimals:
@@ -169,6 +172,7 @@ def signbit(x: Tensor) -> Tensor:
 class _Predicate(Function):
     """An elementwise test giving a bool tensor (isnan, isinf, isfinite, signbit)."""
 
+    name = "isnan"  # each instance names itself after its kernel
     differentiable = False
 
     def forward(self, b, x, kernel):

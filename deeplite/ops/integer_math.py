@@ -63,6 +63,8 @@ def floor_divide(x, y) -> Tensor:
 class _Modulo(Function):
     """remainder / fmod: x - q * y for the floor (remainder) or truncated (fmod) quotient q."""
 
+    name = "remainder"  # each instance names itself after its kernel
+
     def forward(self, b, x, y, kernel, mode):
         self.name, self.mode = kernel, mode
         _check_integer_divisor(b, x, y, kernel)
@@ -89,6 +91,7 @@ def fmod(x, y) -> Tensor:
 class _Bitwise(Function):
     """Elementwise bitwise ops on integer and bool tensors (no gradient)."""
 
+    name = "bitwise_and"  # each instance names itself after its op
     differentiable = False
 
     def forward(self, b, *arrays, kernel, name):

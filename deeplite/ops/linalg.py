@@ -1,4 +1,6 @@
 """Matrix products: matmul (2-D, batched, vectors) and the fused linear layer."""
+from typing import Optional
+
 import numpy as np
 
 from ..autograd import Function
@@ -27,7 +29,8 @@ class MatMul(Function):
         # Vectors act as a row (left) or a column (right) matrix, as in NumPy's matmul.
         x2 = x.reshape(1, -1) if x.ndim == 1 else x
         y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-        full_shape = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2]) + (x2.shape[-2], y2.shape[-1])
+        batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
+        full_shape = batch + (x2.shape[-2], y2.shape[-1])
         g2 = gy if gy.shape == full_shape else gy.reshape(full_shape)
         gx = unbroadcast(matmul(g2, _swap_last(y2)), x2.shape).reshape(x.shape) \
             if x.requires_grad else None
@@ -105,7 +108,7 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
     return MatMul.apply(x, y)
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "identity",
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation: str = "identity",
            negative_slope: float = 0.01) -> Tensor:
     """Fused ``activation(x @ weight + bias)``.
 

@@ -4,7 +4,7 @@ whose forward reuses that gradient and whose backward is composed, so Hessian-ve
 import numpy as np
 
 from ..autograd import Function
-from ..backends.contract import REDUCTIONS
+from ..backends.contract import REDUCTIONS, reduction_scale
 from ..tensor import Tensor
 from .activation import Act
 from .arithmetic import log, maximum
@@ -16,11 +16,6 @@ def check_reduction(name: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{name}: reduction must be one of {', '.join(REDUCTIONS)}, "
                          f"got {reduction!r}")
-
-
-def _scale(reduction: str, count: int) -> float:
-    """The factor the reduction puts in front of each element's gradient."""
-    return 1.0 / max(count, 1) if reduction == "mean" else 1.0
 
 
 class SigmoidBCE(Function):
@@ -38,7 +33,8 @@ class SigmoidBCE(Function):
         grad_z = SigmoidBCEGrad.apply(z, y, g, dz=self.dz, reduction=self.reduction) \
             if z.requires_grad else None
         # d loss / d y = -z (the loss is linear in the target)
-        grad_y = -z * g * _scale(self.reduction, z.numel()) if y.requires_grad else None
+        scale = reduction_scale(self.name, self.reduction, z.numel())
+        grad_y = -z * g * scale if y.requires_grad else None
         return grad_z, grad_y
 
 
@@ -53,7 +49,7 @@ class SigmoidBCEGrad(Function):
 
     def backward(self, upstream):
         z, y, g = self.inputs
-        scale = _scale(self.reduction, z.numel())
+        scale = reduction_scale(self.name, self.reduction, z.numel())
         p = Act.apply(z, act="sigmoid", slope=0.0)
         weighted = upstream * scale
         grad_z = weighted * g * p * (1 - p) if z.requires_grad else None
@@ -88,7 +84,7 @@ class SoftmaxCEGrad(Function):
 
     def backward(self, upstream):
         z, g, labels = self.inputs
-        scale = _scale(self.reduction, z.shape[0])
+        scale = reduction_scale(self.name, self.reduction, z.shape[0])
         per_row = g if self.reduction != "none" else g.reshape(-1, 1)
         p = z.softmax(axis=1)
         grad_z = None

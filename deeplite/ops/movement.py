@@ -1,4 +1,4 @@
-"""Ops that move elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
+"""Moving elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
 from .. import backends, versions
 from ..autograd import Function
 from ..errors import normalize_dim

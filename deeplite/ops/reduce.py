@@ -68,11 +68,16 @@ class Mean(Function):
         self.count = 1
         for d in dims:
             self.count *= x.shape[d]
-        total = b.sum(x, axis=dims, keepdims=keepdim)
-        return b.div(total, x.dtype.type(self.count))
+        # float16 sums and divides in float32: float16(70000) is inf (backward scales likewise).
+        wide = b.astype(x, "float32") if x.dtype == "float16" else x
+        total = b.sum(wide, axis=dims, keepdims=keepdim)
+        mean = b.div(total, wide.dtype.type(self.count))
+        return b.astype(mean, x.dtype) if wide is not x else mean
 
     def backward(self, gy):
-        return expand_reduced(gy / self.count, self.inputs[0].shape, self.dims, self.keepdim)
+        wide = gy.float() if gy.dtype == "float16" else gy
+        scaled = (wide / self.count).to(gy.dtype)
+        return expand_reduced(scaled, self.inputs[0].shape, self.dims, self.keepdim)
 
 
 class _Extreme(Function):
@@ -107,6 +112,7 @@ class AMin(_Extreme):
 class ArgExtreme(Function):
     """Index of the first largest (argmax) or smallest (argmin) element along one dim."""
 
+    name = "argmax"  # each instance names itself argmax or argmin
     differentiable = False
 
     def forward(self, b, x, dim, keepdim, largest):

@@ -33,8 +33,8 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
-        self.state = {}
-        self.param_groups = []
+        self.state: dict = {}
+        self.param_groups: list = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got a Tensor; pass [tensor] or "
@@ -129,7 +129,7 @@ class Optimizer:
 
         Parameters are numbered across groups in order; state tensors are references, not copies.
         """
-        index_of = {}
+        index_of: dict = {}
         groups = []
         for group in self.param_groups:
             for param in group["params"]:
