@@ -1,4 +1,7 @@
 """The Tensor methods and conversions a PyTorch user reaches for, and the errors they catch."""
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -111,6 +114,12 @@ def test_errors_name_the_culprit_and_the_fix():
         dl.ones(2) + dl.ones(3)
     with pytest.raises(RuntimeError, match="do not align"):
         dl.ones(2, 3) @ dl.ones(2, 3)
+    for mismatch in (lambda: dl.ones(2, 3).reshape(4), lambda: dl.cat([dl.ones(2, 3), dl.ones(2)]),
+                     lambda: dl.stack([dl.ones(2), dl.ones(3)]), lambda: dl.ones(3).mT):
+        with pytest.raises(RuntimeError):
+            mismatch()
+    with _no_warnings():
+        assert dl.exp(dl.tensor([1000.0])).item() == float("inf")  # quietly, as in PyTorch
 
 
 def test_a_float64_batch_into_a_float32_model_is_refused():
@@ -124,3 +133,11 @@ def test_a_float64_batch_into_a_float32_model_is_refused():
         torch.nn.Linear(3, 2)(torch.tensor(batch))
     assert model(dl.tensor(batch.astype(np.float32))).shape == (4, 2)
     assert model.to(dl.float64)(dl.tensor(batch)).dtype == dl.float64
+
+
+@contextmanager
+def _no_warnings():
+    """Fail on any warning raised inside the block."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield

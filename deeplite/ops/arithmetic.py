@@ -139,7 +139,8 @@ class Exp(Function):
     saved_inputs = False
 
     def forward(self, b, x):
-        return b.exp(x)
+        with np.errstate(over="ignore"):  # exp(1000) is inf quietly, as in PyTorch
+            return b.exp(x)
 
     def backward(self, gy):
         return gy * self.output()

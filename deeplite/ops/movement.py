@@ -1,7 +1,7 @@
 """Moving elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
 from .. import backends, versions
 from ..autograd import Function
-from ..errors import normalize_dim
+from ..errors import ShapeError, normalize_dim
 from ..tensor import Tensor
 from .index_rules import index_steps
 
@@ -25,7 +25,7 @@ class Reshape(Function):
         try:
             return b.reshape(x, shape)
         except ValueError:
-            raise ValueError(f"reshape: shape {x.shape} ({x.size} elements) cannot be reshaped "
+            raise ShapeError(f"reshape: shape {x.shape} ({x.size} elements) cannot be reshaped "
                              f"to {shape}") from None
 
     def backward(self, gy):
@@ -99,7 +99,7 @@ class Concatenate(Function):
             return b.concatenate(arrays, axis)
         except ValueError as error:
             shapes = " and ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"concatenate: shapes {shapes} do not match outside the joined axis "
+            raise ShapeError(f"concatenate: shapes {shapes} do not match outside the joined axis "
                              f"{axis} ({error})") from None
 
     def backward(self, gy):
@@ -122,7 +122,7 @@ class Stack(Function):
             return b.stack(arrays, axis)
         except ValueError as error:
             shapes = " and ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"stack: shapes {shapes} must all be the same ({error})") from None
+            raise ShapeError(f"stack: shapes {shapes} must all be the same ({error})") from None
 
     def backward(self, gy):
         axis = self.axis % gy.ndim
@@ -224,7 +224,7 @@ def permute(x: Tensor, *dims) -> Tensor:
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: {len(dims)} dims {tuple(dims)} for a tensor of shape "
+        raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} for a tensor of shape "
                          f"{x.shape}; give each of its {x.ndim} dims once")
     axes = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
     if len(set(axes)) != len(axes):
@@ -244,7 +244,7 @@ def reverse_dims(x: Tensor) -> Tensor:
 def matrix_transpose(x: Tensor) -> Tensor:
     """The last two dimensions swapped: ``Tensor.mT`` (each matrix of a batch transposed)."""
     if x.ndim < 2:
-        raise ValueError(f"mT: needs a tensor with at least 2 dimensions, got shape {x.shape}")
+        raise ShapeError(f"mT: needs a tensor with at least 2 dimensions, got shape {x.shape}")
     return transpose(x, -2, -1)
 
 
