@@ -4,8 +4,9 @@ in ``deeplite`` (collected in ``deeplite/ops/surface.py``).
 
 ``TensorOps`` (``deeplite/tensor_ops.py``) derives from this mixin, and ``Tensor`` from that.
 """
+from typing import Any
 
-_ops = None  # deeplite.ops.surface, bound through tensor_ops.bind once Tensor exists
+_ops: Any = None  # deeplite.ops.surface, bound through tensor_ops.bind once Tensor exists
 
 
 def bind(ops_module) -> None:

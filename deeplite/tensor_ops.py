@@ -5,11 +5,13 @@
 setattr loop) so readers and type checkers see them. The op modules import ``Tensor``, so they
 are bound here by ``tensor.py`` once it exists (``bind``).
 """
+from typing import Any
+
 from . import dtypes, tensor_math
 from .errors import ShapeError
 
-_ops = None  # deeplite.ops.surface, bound by tensor.py
-_creation = None  # deeplite.creation, bound by tensor.py
+_ops: Any = None  # deeplite.ops.surface, bound by tensor.py
+_creation: Any = None  # deeplite.creation, bound by tensor.py
 
 # PyTorch's legacy type names (``t.type()``) for the dtypes that have one.
 TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -268,7 +270,7 @@ class TensorOps(tensor_math.TensorMath):
         """The last two dims swapped (each matrix of a batch transposed), as ``Tensor.mT``."""
         return _ops.matrix_transpose(self)
 
-    def mm(self, other):
+    def mm(self: Any, other):
         """The matrix product of two 2-D tensors (as ``Tensor.mm``; ``matmul`` broadcasts)."""
         if self.ndim != 2 or getattr(other, "ndim", None) != 2:
             raise ShapeError(f"mm: expects two 2-D tensors, got shapes {self.shape} and "
@@ -276,28 +278,28 @@ class TensorOps(tensor_math.TensorMath):
                                   f"use matmul for batches and vectors")
         return self @ other
 
-    def clamp_min(self, min):
+    def clamp_min(self: Any, min):
         """max(self, min) elementwise (``Tensor.clamp_min``)."""
         return self.clip(min=min)
 
-    def clamp_max(self, max):
+    def clamp_max(self: Any, max):
         """min(self, max) elementwise (``Tensor.clamp_max``)."""
         return self.clip(max=max)
 
     # ---- conversions ------------------------------------------------------------------------
-    def int(self):
+    def int(self: Any):
         """Cast to int32 (as ``Tensor.int``)."""
         return self.to(dtype=dtypes.int32)
 
-    def bool(self):
+    def bool(self: Any):
         """Cast to bool (as ``Tensor.bool``)."""
         return self.to(dtype=dtypes.bool_)
 
-    def half(self):
+    def half(self: Any):
         """Cast to float16 (as ``Tensor.half``)."""
         return self.to(dtype=dtypes.float16)
 
-    def type(self, dtype=None):
+    def type(self: Any, dtype=None):
         """The type name ("deeplite.FloatTensor", as ``Tensor.type()``), or with ``dtype`` the
         tensor cast to it (a dtype, its name, or a type name like "torch.LongTensor")."""
         if dtype is None:
@@ -315,7 +317,7 @@ class TensorOps(tensor_math.TensorMath):
         """Fill in place with normal draws (``mean``, ``std``) from the seeded generator."""
         return _creation.fill_random_(self, "normal", mean, std)
 
-    def __format__(self, spec: str) -> str:
+    def __format__(self: Any, spec: str) -> str:
         # A 0-d tensor formats as its number (f"{loss:.4f}"), as in PyTorch.
         if self.ndim == 0:
             return format(self.item(), spec)

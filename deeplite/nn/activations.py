@@ -2,6 +2,8 @@
 ``torch.nn``: each stores its options and calls the ``deeplite.functional`` function of the same
 name. ``inplace=`` is accepted for PyTorch code and ignored: results are always new tensors.
 """
+from typing import Any
+
 from .. import functional as F
 from ..tensor import Tensor
 from .module import Module
@@ -10,7 +12,7 @@ from .module import Module
 class _Activation(Module):
     """A parameter-free module ``function(x, **options)``; subclasses set ``function``."""
 
-    function = None
+    function: Any = None  # a deeplite.functional function, set by each subclass
 
     def __init__(self, **options):
         super().__init__()

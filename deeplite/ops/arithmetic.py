@@ -225,7 +225,7 @@ class _Compare(Function):
 
 
 def _comparison(kernel: str):
-    op = type(kernel, (_Compare,), {"name": kernel})
+    op: type[Function] = type(kernel, (_Compare,), {"name": kernel})
 
     def compare(x, y) -> Tensor:
         return op.apply(*lift_pair(x, y))
@@ -343,6 +343,7 @@ def _scalar_anchor(x, y, condition: Tensor) -> Tensor:
     import numbers
 
     b = condition._backend
+    dtype: np.dtype
     if isinstance(x, bool) and isinstance(y, bool):
         dtype = dtypes.bool_
     elif isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral):

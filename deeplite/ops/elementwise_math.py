@@ -7,6 +7,7 @@ is written once in differentiable ops, so second derivatives work. Integer input
 default float dtype (as PyTorch); out-of-domain inputs (asin(2), log2(-1)) give nan quietly.
 """
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -50,9 +51,10 @@ class Unary(Function):
         raise NotImplementedError
 
 
-def _unary(name: str, derivative, doc: str, kernel: str | None = None):
+def _unary(name: str, derivative, doc: str,
+           kernel: str | None = None) -> tuple[type[Function], Callable[[Tensor], Tensor]]:
     """The Function class for one ufunc and its public function (integers promoted to float)."""
-    op = type(name.capitalize(), (Unary,), {
+    op: type[Function] = type(name.capitalize(), (Unary,), {
         "name": name, "kernel": kernel or name, "derivative": staticmethod(derivative),
         "__doc__": f"{name}: {doc}"})
 
@@ -70,6 +72,16 @@ _LN2, _LN10, _TWO_OVER_SQRT_PI = math.log(2.0), math.log(10.0), 2.0 / math.sqrt(
 def _erf_derivative(x):
     return _TWO_OVER_SQRT_PI * exp(-x * x)
 
+
+# Declared ahead: the derivatives below refer to functions defined a few lines further down.
+sin: Callable[[Tensor], Tensor]
+cos: Callable[[Tensor], Tensor]
+tan: Callable[[Tensor], Tensor]
+sinh: Callable[[Tensor], Tensor]
+cosh: Callable[[Tensor], Tensor]
+rsqrt: Callable[[Tensor], Tensor]
+exp2: Callable[[Tensor], Tensor]
+reciprocal: Callable[[Tensor], Tensor]
 
 Sin, sin = _unary("sin", lambda x: cos(x), "Sine, elementwise")
 Cos, cos = _unary("cos", lambda x: -sin(x), "Cosine, elementwise")
