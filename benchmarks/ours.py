@@ -8,8 +8,12 @@ from typing import Callable
 from .contenders import Contender
 
 
-def deeplite_step(contender: Contender, spec, data, weights) -> Callable:
-    """One deeplite training step of ``spec`` on the contender's backend, from ``weights``."""
+def deeplite_step(contender: Contender, spec, data, weights, jit: bool = False) -> Callable:
+    """One deeplite training step of ``spec`` on the contender's backend, from ``weights``.
+
+    With ``jit`` the step is ``deeplite.jit``'s replay of the same code (traced on its first
+    calls, which the timing's warm-up absorbs); the callable then has the plan as ``.jitted``.
+    """
     import deeplite
     import deeplite.functional as F
 
@@ -22,9 +26,19 @@ def deeplite_step(contender: Contender, spec, data, weights) -> Callable:
             layer.bias.copy_(contender.put(b))
     optimizer = deeplite.optim.SGD(model.parameters(), lr=spec.lr)
 
-    def step():
+    def step(x=x, target=target):
         optimizer.zero_grad()
-        loss_fn(model(x), target).backward()
+        loss = loss_fn(model(x), target)
+        loss.backward()
         optimizer.step()
+        return loss
 
-    return step
+    if not jit:
+        return step
+    jitted = deeplite.jit(step)
+
+    def replay():
+        jitted(x, target)
+
+    replay.jitted = jitted
+    return replay

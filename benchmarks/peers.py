@@ -1,9 +1,11 @@
-"""The peers' training steps: a hand-written NumPy MLP (forward, backward, SGD) and PyTorch's.
+"""The peers' training steps: a hand-written NumPy MLP (forward, backward, SGD), PyTorch's (eager
+and ``torch.compile``d) and JAX's ``jax.jit`` of the whole step.
 
 The NumPy step is what a careful person writes by hand with no framework: in-place updates, the
 ReLU mask taken from the saved activations, the softmax and its gradient in one place. It is the
 floor a Python framework on NumPy can approach, so deeplite's ratio to it is its framework overhead.
 """
+import functools
 from typing import Callable
 
 import numpy as np
@@ -89,5 +91,51 @@ def torch_step(contender: Contender, spec, data, weights) -> Callable:
         optimizer.zero_grad()
         loss_fn(model(x), target).backward()
         optimizer.step()
+
+    return step
+
+
+def torch_compiled_step(contender: Contender, spec, data, weights) -> Callable:
+    """PyTorch's step compiled whole (forward, backward, SGD) by ``torch.compile``."""
+    import torch
+
+    return torch.compile(torch_step(contender, spec, data, weights))
+
+
+def jax_step(spec, data, weights) -> Callable:
+    """The step as a JAX user writes it: ``jax.jit`` of loss, gradient and SGD, buffers donated.
+
+    The caller pins the process to the run's CPUs first (``os.sched_setaffinity``): XLA's CPU
+    client sizes its thread pool from the cores it may use, and no XLA flag limits it.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    last = len(weights) - 1
+
+    def loss_of(params, x, target):
+        h = x
+        for i, (w, b) in enumerate(params):
+            h = h @ w + b
+            if i < last:
+                h = jax.nn.relu(h)
+        if spec.loss == "ce":
+            log_p = jax.nn.log_softmax(h, axis=1)
+            return -jnp.mean(jnp.take_along_axis(log_p, target[:, None], axis=1))
+        # stable form: max(z, 0) - z*y + log1p(exp(-|z|))
+        return jnp.mean(jnp.maximum(h, 0) - h * target + jnp.log1p(jnp.exp(-jnp.abs(h))))
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def update(params, x, target):
+        loss, grads = jax.value_and_grad(loss_of)(params, x, target)
+        params = jax.tree_util.tree_map(lambda p, g: p - spec.lr * g, params, grads)
+        return params, loss
+
+    state = [[(jnp.asarray(w), jnp.asarray(b)) for w, b in weights]]
+    x, target = (jnp.asarray(array) for array in data)
+
+    def step():
+        state[0], loss = update(state[0], x, target)
+        loss.block_until_ready()  # JAX dispatches asynchronously: wait, as the others do
 
     return step

@@ -89,7 +89,8 @@ clamp = clip
 cat = concatenate
 
 # Submodules that import heavier packages load on first use: deeplite.nn, deeplite.cuda, ...
-_LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "viz", "utils"}
+_LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "viz", "utils",
+         "jit"}
 
 
 def __getattr__(name):

@@ -67,14 +67,15 @@ class Function:
         needs_grad = first.requires_grad
         node = _new(cls)
         try:
-            if len(inputs) == 1:
-                data = node.forward(backend, first.data, **params)
-            elif len(inputs) == 2:
+            count = len(inputs)
+            if count == 2:
                 second = inputs[1]
                 if second._backend is not backend:
                     raise _device_mismatch(cls.name, inputs)
                 needs_grad = needs_grad or second.requires_grad
                 data = node.forward(backend, first.data, second.data, **params)
+            elif count == 1:
+                data = node.forward(backend, first.data, **params)
             else:
                 for tensor in inputs:
                     if tensor._backend is not backend:
@@ -95,9 +96,7 @@ class Function:
         out = _new(Tensor)
         out.data = data
         out._backend = backend
-        out.requires_grad = False
         out.grad = None
-        out._node = None
         if needs_grad and cls.differentiable and _mode.enabled:
             node.inputs = inputs
             if versions.clock:  # the class default 0 is right until the first in-place write
@@ -106,6 +105,9 @@ class Function:
             out._node = node
             if cls.save_output:
                 node._output = weakref.ref(out)
+        else:
+            out.requires_grad = False
+            out._node = None
         return node.finish(out, inputs) if cls.special else out
 
     def finish(self, out: Tensor, inputs: tuple):

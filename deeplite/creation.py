@@ -6,6 +6,7 @@ so ``manual_seed(n)`` makes the draws identical on every backend.
 import numpy as np
 
 from . import backends, dtypes
+from .jit import hooks as jit_hooks
 from .tensor import Tensor
 
 _settings: dict = {"device": None}
@@ -43,6 +44,7 @@ def _backend(device):
 def _finish(data, backend, requires_grad) -> Tensor:
     out = Tensor._wrap(data, backend)
     if requires_grad:
+        jit_hooks.refuse_creation("a tensor with requires_grad=True")
         out.requires_grad_()
     return out
 
@@ -148,7 +150,9 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 def _random(draw, size, dtype, device, requires_grad) -> Tensor:
     backend = _backend(device)
     dtype = _dtype(dtype)
-    host = draw(_generator[0], _shape(size)).astype(dtype)
+    shape = _shape(size)
+    host = draw(_generator[0], shape).astype(dtype)
+    jit_hooks.mark_random(host, lambda: draw(_generator[0], shape).astype(dtype))
     return _finish(backend.asarray(host), backend, requires_grad)
 
 

@@ -5,6 +5,7 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
 from .creation import generator
+from .jit import hooks as jit_hooks
 from .ops import classification_losses as _classification
 from .ops import linear as _linear
 from .ops import pointwise_losses as _pointwise
@@ -98,9 +99,14 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p == 1.0:
         return x * 0
-    keep = generator().random(x.shape) >= p
-    mask = lift((keep / (1.0 - p)).astype(x.dtype), x)
-    return x * mask
+
+    def draw():
+        keep = generator().random(x.shape) >= p
+        return (keep / (1.0 - p)).astype(x.dtype)
+
+    host_mask = draw()
+    jit_hooks.mark_random(host_mask, draw)  # a replayed step draws a fresh mask each time
+    return x * lift(host_mask, x)
 
 
 def _legacy_reduction(weight, reduction: str) -> tuple:

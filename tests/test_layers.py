@@ -19,6 +19,8 @@ LAYER_OF = {
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
     "deeplite.tensor_ops": "tape", "deeplite.tensor_math": "tape",
+    # jit records and replays backend kernels: it imports only the tensor and the backends.
+    "deeplite.jit": "tape",
     "deeplite.functional": "functional",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.

@@ -193,6 +193,7 @@ py::object SoftmaxPy(py::handle x, int axis, bool log) {
 
 namespace deeplite::cpu::bind {
 void BindTraining(py::module_& m);  // bindings_train.cpp
+void BindPlan(py::module_& m);      // bindings_plan.cpp: deeplite.jit's captured steps
 }  // namespace deeplite::cpu::bind
 
 PYBIND11_MODULE(_C, m) {
@@ -226,4 +227,5 @@ PYBIND11_MODULE(_C, m) {
   m.def("log_softmax", [](py::handle x, int axis) { return SoftmaxPy(x, axis, true); }, "x"_a,
         "axis"_a);
   BindTraining(m);
+  BindPlan(m);
 }

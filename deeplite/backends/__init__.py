@@ -37,6 +37,13 @@ class Backend:
                 setattr(self, kernel, getattr(module, kernel))
             else:
                 setattr(self, kernel, functools.partial(getattr(fallbacks, kernel), self))
+        self.kernels = {kernel: getattr(self, kernel) for kernel in (*REQUIRED, *OPTIONAL)}
+
+    # ---- recording hook (deeplite.jit): every kernel call passes through wrap(name, kernel) ----
+    def intercept(self, wrap) -> None:
+        """Route each kernel through ``wrap(name, kernel)``; ``wrap=None`` restores them."""
+        for name, kernel in self.kernels.items():
+            setattr(self, name, kernel if wrap is None else wrap(name, kernel))
 
     if TYPE_CHECKING:  # the kernels are set per instance in __init__, by name
         def __getattr__(self, kernel: str) -> Any: ...

@@ -63,6 +63,9 @@ def register(subparsers) -> None:
     run.add_argument("--cuda-graph", action="store_true",
                      help="capture the training step as one CUDA graph (cuda, sgd only; drops "
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
+    run.add_argument("--no-jit", action="store_true",
+                     help="run every step eagerly instead of replaying the captured step "
+                          "(deeplite.jit, on cpu and numpy; the results are identical)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet, --tensorboard are read)")
@@ -138,6 +141,17 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
     return cuda.CUDAGraph(step, static_x, static_y)
 
 
+def jit_step(args, device, model, optimizer, task):
+    """The training step captured by ``deeplite.jit`` (None: eager, for --no-jit, --diagnose,
+    whose gradient norms are host reads inside the step, and cuda, whose CUDA-graph replay has
+    not run on a GPU yet)."""
+    if getattr(args, "no_jit", False) or args.diagnose or device == "cuda":
+        return None
+    from ..jit import jit
+
+    return jit(make_train_step(model, optimizer, task))
+
+
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
     if args.resume:
@@ -168,7 +182,7 @@ def run_train(args) -> int:
     if resume_from is not None:
         resume.restore(resume_from, model, optimizer, train_loader, done)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
-        else None
+        else jit_step(args, device, model, optimizer, task)
     run_dir = run_files.new_run_dir(args.out, args.dataset)
     if args.diagnose:  # the lecture's computational graph of one training step
         from ..viz.training import draw_training_step

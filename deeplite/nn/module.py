@@ -6,6 +6,7 @@ state-dict names such as ``layers.0.weight``) is deterministic.
 """
 from typing import Optional
 
+from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
 from .hooks import ModuleHooks, RemovableHandle, call_with_hooks
 from .module_state import IncompatibleKeys, ModuleState, join
@@ -31,6 +32,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __new__(cls, data=None, requires_grad: bool = True):
+        jit_hooks.refuse_creation("a Parameter")
         if not isinstance(data, Tensor):
             from ..creation import tensor
 

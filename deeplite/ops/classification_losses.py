@@ -7,7 +7,9 @@ its gradient); with them it composes log_softmax and a gather, in PyTorch's form
 """
 from .. import dtypes
 from ..errors import ShapeError
+from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
+from . import loss as loss_ops
 from .activation import log_softmax
 from .arithmetic import clip, where
 from .loss import SoftmaxCE, check_reduction
@@ -52,16 +54,35 @@ def as_rows(scores: Tensor, labels: Tensor, name: str) -> tuple:
 
 def check_label_range(labels: Tensor, classes: int, ignore_index: int, name: str) -> bool:
     """Raise when a label (other than ignore_index) is outside [0, classes); return whether any
-    label equals ignore_index. Host devices only: on cuda the read would stall every step."""
-    if labels.device == "cuda" or labels.numel() == 0:
+    label equals ignore_index. Only where a host read is cheap (numpy/cpu): on cuda it would
+    stall every step. Inside a deeplite.jit trace the check reruns on every replay."""
+    if not labels._backend.cheap_host_sync or labels.numel() == 0:
         return False
-    host = labels._backend.to_numpy(labels.data)
-    ignored = host == ignore_index
-    kept = host[~ignored]
+    any_ignored = _labels_in_range(labels.data, classes, ignore_index, name, None)
+    if name == "cross_entropy" and not any_ignored:
+        # The fused path's own check, which a native jit replay runs in C++ (an ignored label,
+        # being out of range, fails it too).
+        jit_hooks.guard(loss_ops.check_label_range, labels.data, classes)
+    else:
+        jit_hooks.guard(_labels_in_range, labels.data, classes, ignore_index, name, any_ignored)
+    return any_ignored
+
+
+def _labels_in_range(labels, classes: int, ignore_index: int, name: str, expect_ignored) -> bool:
+    """The range check on a host array; with ``expect_ignored`` (a replay), also that the batch
+    takes the same path (fused, or composed for ignored labels) as the traced one."""
+    ignored = labels == ignore_index
+    kept = labels[~ignored]
     if kept.size and (kept.min() < 0 or kept.max() >= classes):
         bad = kept.min() if kept.min() < 0 else kept.max()
         raise ValueError(f"{name}: label {int(bad)} is out of range for {classes} classes")
-    return bool(ignored.any())
+    any_ignored = bool(ignored.any())
+    if expect_ignored is not None and any_ignored != expect_ignored:
+        raise ValueError(f"{name}: this batch {'has' if any_ignored else 'has no'} labels equal to "
+                         f"ignore_index={ignore_index}, unlike the batch the step was traced "
+                         f"with; pass weight= (which always takes the composed path) or run "
+                         f"without deeplite.jit")
+    return any_ignored
 
 
 def _picked(log_probs: Tensor, labels: Tensor) -> Tensor:

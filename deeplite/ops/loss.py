@@ -124,3 +124,11 @@ def _clamped_log(b, x):
     """max(log(x), -100) as PyTorch's BCE, without evaluating log(0) (no divide-by-zero warning)."""
     floor = x.dtype.type(-100)
     return b.maximum(b.log(b.maximum(x, x.dtype.type(np.exp(-100.0)))), floor)
+
+
+def check_label_range(labels, classes: int) -> None:
+    """Raise ValueError unless every label (a host array) is in [0, classes)."""
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= classes:
+        bad = low if low < 0 else high
+        raise ValueError(f"cross_entropy: label {bad} is out of range for {classes} classes")

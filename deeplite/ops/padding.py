@@ -102,7 +102,7 @@ def one_hot(labels: Tensor, num_classes: int = -1) -> Tensor:
         raise TypeError("one_hot: labels must be an integer tensor (int64)")
     if num_classes == -1:
         num_classes = int(labels.data.max()) + 1 if labels.numel() else 0
-    if labels.numel() and labels.device != "cuda":
+    if labels.numel() and labels._backend.cheap_host_sync:
         low, high = int(labels.data.min()), int(labels.data.max())
         if low < 0 or high >= num_classes:
             raise ValueError(f"one_hot: label {low if low < 0 else high} is out of range for "

@@ -53,7 +53,8 @@ class Sum(Function):
 
     def forward(self, b, x, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
-        return b.sum(x, axis=dims, keepdims=keepdim)
+        # axis=None for every dim: the kernel call deeplite.jit lowers natively (an accuracy count).
+        return b.sum(x, axis=None if len(dims) == x.ndim else dims, keepdims=keepdim)
 
     def backward(self, gy):
         return expand_reduced(gy, self.inputs[0].shape, self.dims, self.keepdim)
@@ -126,7 +127,7 @@ class ArgExtreme(Function):
         if keepdim:
             shape = (1,) * x.ndim if dim is None else kept_shape(x.shape, (dim,))
             out = b.reshape(out, shape)
-        return b.astype(out, b.xp.int64)
+        return out if out.dtype == b.xp.int64 else b.astype(out, b.xp.int64)
 
 
 def sum(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None,
@@ -142,7 +143,7 @@ def sum(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims
     dim, keepdim = pick_names("sum", axis, keepdims, dim, keepdim)
     if dtype is not None:
         x = x.to(dtype=dtype)
-    elif x.dtype.kind in "biu":
+    elif x.dtype.kind == "u":  # NumPy sums bool and signed ints to int64 already, unsigned not
         x = x.to(dtype="int64")
     return Sum.apply(x, dims=dims_of(dim, x.ndim, "sum"), keepdim=keepdim)
 

@@ -8,6 +8,7 @@ whole group in one pass and the NumPy backend uses the reference composition.
 import copy
 
 from ..autograd import enable_grad, no_grad
+from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
 
 
@@ -91,6 +92,7 @@ class Optimizer:
             for index, group in enumerate(self.param_groups):
                 params = [param for param in group["params"] if param.grad is not None]
                 if params:
+                    jit_hooks.optimizer_update(self, group, params)  # a trace reads lr per replay
                     self._update(group, params, _group_backend(type(self).__name__, index, params))
         return loss
 

@@ -1,0 +1,45 @@
+"""What the rest of deeplite tells a trace in progress (deeplite.jit); import-free, so eager code
+pays one list lookup per call and nothing else.
+
+Four kinds of places report to the recorder: ``Optimizer.step`` (which group each optimizer kernel
+updates, so its learning rate and step counts become per-replay scalars), random draws (redrawn on
+every replay), input checks that read data on the host (rerun on every replay), and whatever
+creates a parameter (refused inside a trace).
+"""
+
+
+class TraceError(TypeError):
+    """A traced function did something its replay could not reproduce; the message says the fix."""
+
+
+# The Recorder of the trace in progress, or None: a one-element list so importers share it.
+active: list = [None]
+
+
+def optimizer_update(optimizer, group: dict, params: list) -> None:
+    """Called by ``Optimizer.step`` before it updates ``group`` (its ``params`` have gradients)."""
+    recorder = active[0]
+    if recorder is not None:
+        recorder.optimizer_update(optimizer, group, params)
+
+
+def mark_random(host_array, draw) -> None:
+    """Called with each host array of random numbers; ``draw()`` makes the next one like it."""
+    recorder = active[0]
+    if recorder is not None:
+        recorder.mark_random(host_array, draw)
+
+
+def guard(check, *args) -> None:
+    """Called with a check that reads tensor data on the host: a replay reruns ``check(*args)``."""
+    recorder = active[0]
+    if recorder is not None:
+        recorder.guard(check, args)
+
+
+def refuse_creation(what: str) -> None:
+    """Raise TraceError if ``what`` (a parameter, say) is being created inside a traced function."""
+    if active[0] is not None:
+        raise TraceError(f"deeplite.jit: {what} created inside the traced function; a replay "
+                         f"would reuse one object forever. Create models, parameters and "
+                         f"optimizers once, outside the function")

@@ -1,0 +1,69 @@
+"""deeplite.jit on cuda: the replay is captured as a CUDA graph while its scalars stay the same.
+
+Written without a GPU: these tests have not run yet (they skip without one).
+"""
+import numpy as np
+import pytest
+
+import deeplite as dl
+import deeplite.nn.functional as F
+from deeplite import optim
+
+pytestmark = pytest.mark.cuda
+
+
+def _run(make_optimizer, jit, lr_change_at=None, steps=8):
+    dl.manual_seed(0)
+    model = dl.nn.MLP([6, 32, 1], device="cuda")
+    optimizer = make_optimizer(model.parameters())
+    rng = np.random.default_rng(0)
+
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    run = dl.jit(step) if jit else step
+    losses = []
+    for index in range(steps):
+        if index == lr_change_at:
+            optimizer.param_groups[0]["lr"] *= 0.5
+        x = dl.tensor(rng.standard_normal((16, 6)).astype(np.float32), device="cuda")
+        y = dl.tensor((rng.random((16, 1)) < 0.5).astype(np.float32), device="cuda")
+        losses.append(float(run(x, y)))
+    return losses, [p.detach().numpy() for p in model.parameters()], run
+
+
+def _sgd(params):
+    return optim.SGD(params, lr=0.1, momentum=0.9)
+
+
+def test_sgd_replay_is_one_graph_and_equals_eager():
+    eager_losses, eager_params, _ = _run(_sgd, jit=False)
+    losses, params, run = _run(_sgd, jit=True)
+    assert losses == eager_losses
+    for a, b in zip(eager_params, params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    (plan,) = run.plans()
+    assert plan.graph is not None and plan.graph.captures == 1
+
+
+def test_a_changed_learning_rate_is_captured_again():
+    eager_losses, _, _ = _run(_sgd, jit=False, lr_change_at=5)
+    losses, _, run = _run(_sgd, jit=True, lr_change_at=5)
+    assert losses == eager_losses
+    assert run.plans()[0].graph.captures == 2
+
+
+def test_adam_replays_from_python_with_fresh_step_counts():
+    def adam(params):
+        return optim.Adam(params, lr=1e-2)
+
+    eager_losses, eager_params, _ = _run(adam, jit=False)
+    losses, params, run = _run(adam, jit=True)
+    assert losses == eager_losses
+    for a, b in zip(eager_params, params, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert run.plans()[0].graph.captures == 0  # its step counts change every step
