@@ -1,9 +1,10 @@
 """Build script: packaging metadata lives in pyproject.toml; this file builds the C++ extension.
 
 ``deeplite._C`` (csrc/cpu/*.cpp) links OpenBLAS from the ``scipy-openblas32`` wheel for GEMM.
-A failed build never fails the install: the package installs without ``_C``, the ``numpy``
-backend serves, and the compiler's first error line goes to ``deeplite/_C_build_error.txt``,
-which ``deeplite.backends.cpu_backend`` reports as the reason ``cpu`` is unavailable.
+The files compile in parallel, one per core; ``pip install -e .`` builds ``_C`` in place. A
+failed build never fails the install: the package installs without ``_C``, the ``numpy`` backend
+serves, and the compiler's first error line goes to ``deeplite/_C_build_error.txt``, which
+``deeplite.backends.cpu_backend`` reports as the reason ``cpu`` is unavailable.
 """
 import os
 import subprocess
@@ -17,9 +18,15 @@ from setuptools.command.build_ext import build_ext
 ERROR_FILE = "_C_build_error.txt"
 
 try:
-    from pybind11.setup_helpers import Pybind11Extension
+    from pybind11.setup_helpers import ParallelCompile, Pybind11Extension
 except ImportError:  # no pybind11 in a --no-build-isolation build: install without _C
-    Pybind11Extension = None
+    ParallelCompile = Pybind11Extension = None
+
+# Compile the csrc/cpu/*.cpp files at once, one per core (DEEPLITE_BUILD_JOBS=N to choose):
+# serially the build takes as long as all files together, in parallel about as long as the
+# slowest one.
+if ParallelCompile is not None:
+    ParallelCompile("DEEPLITE_BUILD_JOBS", default=0).install()
 
 
 def openblas_flags() -> dict:
@@ -118,6 +125,8 @@ def extensions() -> list:
     return [Pybind11Extension(
         "deeplite._C",
         sorted(glob("csrc/cpu/*.cpp")),
+        # Headers too: without them an edited dl_math.h left a stale _C that looked up to date.
+        depends=sorted(glob("csrc/cpu/*.h") + glob("deeplite/kernels/*.h")),
         include_dirs=["deeplite/kernels", "csrc/cpu", *blas["include_dirs"]],
         library_dirs=blas["library_dirs"],
         libraries=blas["libraries"],

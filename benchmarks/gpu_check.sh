@@ -84,6 +84,10 @@ print('cuda:', reason or 'available (CuPy, a GPU, NVRTC and cuBLAS all work)')
 sys.exit(1 if reason else 0)"
 run_step cuda-tests "$(within 220 110)" "$python" -m pytest -q -m cuda -p no:cacheprovider \
   --continue-on-collection-errors --durations=15 tests
+# Data-parallel on one GPU: a 1-rank NCCL communicator, 2 ranks staging through the host (they
+# skip, saying why, without NCCL or without mpi4py + mpich: pip install "deeplite[dist]").
+run_step distributed "$(within 40 110)" "$python" -m pytest -q -rs -p no:cacheprovider \
+  tests/test_distributed_cuda.py
 run_step benchmarks "$(within 110 0)" "$python" benchmarks/gpu_bench.py
 
 echo

@@ -23,8 +23,9 @@ from .worker import PREFIX
 
 log = logging.getLogger("benchmarks")
 
-# Memory is measured once, in the first thread configuration: a thread pool barely changes it.
-ONCE = ("memory",)
+# Measured once, in the first thread configuration: a thread pool barely changes memory, and
+# the distributed ranks pin one thread each.
+ONCE = ("memory", "distributed")
 
 
 def families_for(only: List[str], quick: bool) -> List[str]:
@@ -110,6 +111,7 @@ def run(options, command: str) -> int:
     Path(options.out).mkdir(parents=True, exist_ok=True)
     plan = [(threads, families if i == 0 else [f for f in families if f not in ONCE])
             for i, threads in enumerate(options.threads)]
+    plan = [(threads, fams) for threads, fams in plan if fams]  # e.g. --only memory: one run
     results = {"command": command, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                "quick": options.quick, "runs": [], "errors": [], "records": []}
     failed = False

@@ -44,6 +44,7 @@ from .dtypes import (
 from .forward_mode import jvp
 from .functional import heaviside, log_sigmoid, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .gradcheck import GradcheckError, gradcheck
+from .interop import from_dlpack
 from .ops import (
     abs,
     add,
@@ -90,13 +91,13 @@ cat = concatenate
 
 # Submodules that import heavier packages load on first use: deeplite.nn, deeplite.cuda, ...
 _LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "viz", "utils",
-         "jit"}
+         "jit", "distributed"}
 
 
 def __getattr__(name):
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
-    if name in ("save", "load"):
+    if name in ("save", "load", "save_training_state", "load_training_state"):
         return getattr(_importlib.import_module(".serialization", __name__), name)
     raise AttributeError(f"module 'deeplite' has no attribute {name!r}")
 

@@ -3,9 +3,12 @@
 Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
 so ``manual_seed(n)`` makes the draws identical on every backend.
 """
+import warnings
+
 import numpy as np
 
 from . import backends, dtypes
+from .interop.dlpack import detached, from_dlpack, is_foreign_array
 from .jit import hooks as jit_hooks
 from .tensor import Tensor
 
@@ -23,6 +26,10 @@ def get_default_device() -> str:
     """The device set by ``set_default_device``, else "cpu" when built, else "numpy"."""
     if _settings["device"] is None:
         _settings["device"] = "cpu" if backends.is_available("cpu") else "numpy"
+        if _settings["device"] == "numpy":  # never a silent slow-down: say what happened
+            warnings.warn(f"deeplite: using the numpy backend (slower): the cpu backend is "
+                          f"unavailable: {backends.why_unavailable('cpu')}", RuntimeWarning,
+                          stacklevel=2)
     return _settings["device"]
 
 
@@ -66,7 +73,8 @@ def _host_array(data, dtype):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A new leaf tensor holding a copy of ``data`` (nested lists, numbers, arrays, tensors).
+    """A new leaf tensor holding a copy of ``data`` (lists, numbers, arrays, tensors of any
+    DLPack library: NumPy, PyTorch, JAX, CuPy).
 
     As in PyTorch: Python floats and lists give float32, Python ints give int64, and a NumPy
     array keeps its dtype.
@@ -76,6 +84,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
         >>> x = deeplite.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     """
     backend = _backend(device)
+    if is_foreign_array(data):  # PyTorch, JAX, CuPy, ...: read in place, copied below
+        data = from_dlpack(detached(data))
     if isinstance(data, Tensor) and data._backend is backend:
         data = data.data
     if hasattr(data, "__cuda_array_interface__") and backend.name == "cuda":
@@ -89,10 +99,15 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing ``array``'s memory, on the default host device ("cpu" or "numpy")."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array, backends.get(host_device()))
+
+
+def host_device() -> str:
+    """The default device when it is a host one, else "cpu" (or "numpy" when cpu is not built)."""
     device = get_default_device()
-    if device not in ("cpu", "numpy"):
-        device = "cpu" if backends.is_available("cpu") else "numpy"
-    return Tensor._wrap(array, backends.get(device))
+    if device in ("cpu", "numpy"):
+        return device
+    return "cpu" if backends.is_available("cpu") else "numpy"
 
 
 def _shape(size) -> tuple:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, backends
+from .backends import build_info
 from .backends.cuda_probe import CUDA_EXTRAS, driver_cuda_version, matching_wheel, nvidia_smi
 
 BUILD_ERROR_FILE = Path(__file__).parent / "_C_build_error.txt"  # written by setup.py on failure
@@ -90,12 +91,8 @@ def diagnose_cuda(reason: str, driver, wheels: dict, gpus: list) -> str:
 
 def diagnose_cpu(reason: str) -> str:
     """The fix for an unavailable cpu backend (the C++ extension ``deeplite._C``)."""
-    if BUILD_ERROR_FILE.exists():
-        first_line = (BUILD_ERROR_FILE.read_text().strip().splitlines() or ["unknown error"])[0]
-        return (f"the C++ extension failed to compile: {first_line}\n      fix that error (a C++17 "
-                f"compiler is needed, e.g. apt install g++), then reinstall: pip install -e .")
-    return ("the C++ extension deeplite._C is not built: install a C++17 compiler and reinstall "
-            "(pip install -e . in a checkout, or pip install --force-reinstall deeplite)")
+    return build_info.explain_missing_extension(ImportError(reason),
+                                                build_error_file=BUILD_ERROR_FILE)
 
 
 def backend_statuses() -> list:
@@ -129,6 +126,7 @@ def report() -> str:
     from .creation import get_default_device
 
     lines = [f"deeplite {__version__}",
+             f"from     {build_info.describe_import()}",
              f"Python   {sys.version.split()[0]} ({platform.platform()})",
              f"NumPy    {np.__version__}"]
     wheels = installed_cupy_wheels()
@@ -149,4 +147,7 @@ def report() -> str:
                  f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
                  f"of {threads['cpu_count']} CPUs")
     lines.append(f"default device: {get_default_device()}")
+    from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
+
+    lines += ["", *probe.report_lines()]
     return "\n".join(lines)

@@ -94,6 +94,27 @@ class TensorBase:
         array = self._backend.to_numpy(self.data)
         return array if dtype is None else array.astype(dtype, copy=False)
 
+    # DLPack and CUDA array interface: zero-copy hand-offs to NumPy, PyTorch, JAX, CuPy.
+    # Writes made through a foreign view bypass deeplite's version counters (see docs/interop.md).
+    def __dlpack__(self, *, stream=None, **kwargs):
+        """A DLPack capsule sharing this tensor's memory (``torch.from_dlpack(t)``, ...)."""
+        if self.requires_grad:
+            raise RuntimeError("__dlpack__: can't export a tensor that requires grad; "
+                               "use tensor.detach()")
+        return self.data.__dlpack__(stream=stream, **kwargs)
+
+    def __dlpack_device__(self) -> tuple:
+        """The DLPack (device type, device id) of the data: (1, 0) on the host, (2, id) on CUDA."""
+        return self.data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """The CUDA array interface of a cuda tensor's data (absent on host tensors)."""
+        if self._backend.name != "cuda":
+            raise AttributeError(f"__cuda_array_interface__: a {self.device} tensor is not on "
+                                 "a GPU; use __array__ or __dlpack__")
+        return self.data.__cuda_array_interface__
+
     def item(self):
         """The single element as a Python number."""
         if self.data.size != 1:

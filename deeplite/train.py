@@ -1,64 +1,20 @@
 """The training loop behind ``deeplite train``: ``fit``, ``evaluate``, divergence, diagnostics.
 
+The tasks (what is learned: ``Classification``, ``Regression``) live in ``deeplite.tasks``.
+
 ``fit`` reports through callbacks (``on_step``, ``on_epoch``) and never prints, so the CLI owns the
 progress bar and the files, and a notebook can call the same loop quietly.
 """
 import math
 import time
 from collections import defaultdict, deque
+from typing import Optional
 
 import numpy as np
 
-from . import functional as F
 from .autograd import no_grad
+from .tasks import Classification, Regression  # noqa: F401  (the tasks fit and evaluate take)
 from .tensor import Tensor
-
-
-class Classification:
-    """Loss, predictions and accuracy of a K-class classifier (one logit when K == 2).
-
-    Binary problems use a single output and ``binary_cross_entropy_with_logits``; K > 2 classes
-    use K outputs and ``cross_entropy``. Both losses are fused kernels.
-    """
-
-    def __init__(self, n_classes: int):
-        if n_classes < 2:
-            raise ValueError(f"Classification: need at least 2 classes, got {n_classes}; "
-                             f"the target column holds a single value")
-        self.n_classes = int(n_classes)
-        self.binary = self.n_classes == 2
-        self.n_outputs = 1 if self.binary else self.n_classes
-
-    def targets(self, labels: np.ndarray) -> np.ndarray:
-        """Class indices in the dtype the loss wants: float32 0/1 for binary, int64 otherwise."""
-        return np.asarray(labels, dtype=np.float32 if self.binary else np.int64)
-
-    def loss(self, outputs: Tensor, targets: Tensor, labels_checked: bool = False) -> Tensor:
-        """Mean loss of a batch; ``labels_checked`` skips the host-side label range check.
-
-        That check reads the labels on the host, which a CUDA graph capture forbids; the CLI
-        validates all labels once before capturing instead.
-        """
-        if self.binary:
-            return F.binary_cross_entropy_with_logits(outputs.reshape(-1), targets)
-        return F.cross_entropy(outputs, targets, check_labels=not labels_checked)
-
-    def predict(self, outputs: Tensor) -> Tensor:
-        """Predicted class index per row (int64 for K > 2, bool for binary)."""
-        return outputs.reshape(-1) > 0 if self.binary else outputs.argmax(axis=1)
-
-    def correct(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        """Number of right predictions in the batch, as a 0-d tensor (no host sync)."""
-        if self.binary:
-            return (self.predict(outputs) == (targets > 0.5)).sum()
-        return (self.predict(outputs) == targets).sum()
-
-    def probabilities(self, outputs: Tensor) -> np.ndarray:
-        """(n, K) class probabilities on the host."""
-        if self.binary:
-            positive = F.sigmoid(outputs.reshape(-1)).numpy().astype(np.float64)
-            return np.stack([1.0 - positive, positive], axis=1)
-        return F.softmax(outputs, axis=1).numpy().astype(np.float64)
 
 
 class DivergenceMonitor:
@@ -71,8 +27,8 @@ class DivergenceMonitor:
 
     def __init__(self, learning_rate: float, window: int = 20, factor: float = 10.0):
         self.learning_rate, self.factor = learning_rate, factor
-        self.recent = deque(maxlen=window + 1)  # window steps back, plus the current one
-        self.first = None
+        self.recent: deque = deque(maxlen=window + 1)  # window steps back, plus the current one
+        self.first: Optional[float] = None
         self.steps = 0
 
     @property
@@ -96,6 +52,27 @@ class DivergenceMonitor:
             return (f"loss grew {loss / max(low, 1e-30):.0f}x in {steps} "
                     f"({low:.3g} -> {loss:.3g}): {advice}")
         return None
+
+    def state_dict(self) -> dict:
+        """The watch's memory (first loss, recent window, step count), JSON-ready.
+
+        It is part of a run's training state: a resumed run must judge its losses against the
+        same reference as the uninterrupted run, not against its first batch after resuming.
+        """
+        return {"first": self.first, "recent": list(self.recent), "steps": self.steps}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned (checked: a damaged entry is a ValueError)."""
+        try:
+            first = None if state["first"] is None else float(state["first"])
+            recent = [float(value) for value in state["recent"]]
+            steps = int(state["steps"])
+        except (TypeError, KeyError, ValueError):
+            raise ValueError(f"DivergenceMonitor.load_state_dict: expected first, recent and "
+                             f"steps, got {state!r}") from None
+        self.first, self.steps = first, steps
+        self.recent.clear()
+        self.recent.extend(recent)
 
 
 def gradient_norms(model) -> dict:
@@ -131,26 +108,34 @@ def dead_relu_fractions(model, probe: Tensor) -> dict:
     return fractions
 
 
-def evaluate(model, task: Classification, loader) -> tuple:
-    """(mean loss, accuracy) of ``model`` over ``loader``, in eval mode without gradients."""
+def evaluate(model, task, loader) -> dict:
+    """{"loss": mean loss, **task metrics} of ``model`` over ``loader``, without gradients.
+
+    The task's metrics: ``accuracy`` for a Classification; ``rmse``, ``mae``, ``r2`` (in the
+    target's units) for a Regression.
+    """
     was_training = model.training
     model.eval()
-    loss_sum, correct, seen = 0.0, 0, 0
+    sums: defaultdict = defaultdict(float)
+    loss_sum, seen = 0.0, 0
     with no_grad():
         for inputs, targets in loader:
             outputs = model(inputs)
             loss_sum += float(task.loss(outputs, targets)) * len(targets)
-            correct += int(task.correct(outputs, targets))
+            for key, value in task.batch_sums(outputs, targets).items():
+                sums[key] += value
             seen += len(targets)
     model.train(was_training)
     if seen == 0:
         raise ValueError("evaluate: the loader yielded no samples")
-    return loss_sum / seen, correct / seen
+    return {"loss": loss_sum / seen, **task.metrics(sums, seen)}
 
 
-def make_train_step(model, optimizer, task: Classification, diagnose_into=None,
-                    labels_checked: bool = False):
-    """``step(x, y) -> (loss, correct)``: one optimizer update; no host sync unless diagnosing.
+def make_train_step(model, optimizer, task, diagnose_into=None, labels_checked: bool = False):
+    """``step(x, y) -> (loss, score)``: one optimizer update; no host sync unless diagnosing.
+
+    ``score`` is ``task.score`` of the batch (right predictions of a classifier; None for a
+    regression, whose running RMSE comes from the loss).
 
     With ``diagnose_into`` (a dict of lists), each step appends the weight gradient norms.
     """
@@ -163,60 +148,69 @@ def make_train_step(model, optimizer, task: Classification, diagnose_into=None,
             for layer, norm in gradient_norms(model).items():
                 diagnose_into[layer].append(norm)
         optimizer.step()
-        return loss, task.correct(outputs.detach(), targets)
+        return loss, task.score(outputs.detach(), targets)
     return step
 
 
-def fit(model, optimizer, task: Classification, train_loader, epochs: int, *, test_loader=None,
-        diagnose: bool = False, probe: Tensor = None, step=None, on_step=None,
-        on_epoch=None, first_epoch: int = 1) -> dict:
+def fit(model, optimizer, task, train_loader, epochs: int, *, test_loader=None,
+        diagnose: bool = False, probe: Optional[Tensor] = None, step=None, on_step=None,
+        on_epoch=None, first_epoch: int = 1,
+        monitor: Optional[DivergenceMonitor] = None) -> dict:
     """Train ``model`` up to epoch ``epochs``; stop early, with a message, if the loss diverges.
 
     Args:
         model, optimizer: a deeplite.nn Module and a deeplite.optim optimizer over its parameters.
-        task: a ``Classification`` (loss, predictions, accuracy).
+        task: a ``Classification`` or ``Regression`` (loss, targets, metrics).
         train_loader: yields (inputs, targets) batches; test_loader: the same, evaluated per epoch.
         diagnose: record per-layer gradient norms (mean over the epoch's steps) and, on the
             ``probe`` inputs, the fraction of dead ReLUs each epoch.
-        step: a replacement for the default step ``(x, y) -> (loss, correct)`` (e.g. a CUDA graph).
-        on_step: called as ``on_step(loss, running_accuracy)`` after each step.
+        step: a replacement for the default step ``(x, y) -> (loss, score)`` (e.g. a CUDA graph).
+        on_step: called as ``on_step(loss, running_score)`` after each step (the running
+            accuracy of a classifier, the running RMSE of a regression).
         on_epoch: called with each finished epoch's record (not for a diverged epoch), so the
-            caller can checkpoint only good epochs.
+            caller can checkpoint only good epochs (with ``monitor.state_dict()``).
         first_epoch: the number of the first epoch to run (above 1 when resuming a run).
+        monitor: the divergence watch; pass the resumed run's restored one so its reference
+            loss is the uninterrupted run's. None starts a fresh watch.
     Returns:
-        {"epochs": [per-epoch dicts], "stopped": None or the divergence message}.
+        {"epochs": [per-epoch dicts], "stopped": None or the divergence message}. A record holds
+        ``train_loss``, ``train_<score>`` and, with a test loader, ``test_loss`` and
+        ``test_<metric>`` for each of the task's metrics.
     """
     if epochs < first_epoch:
         raise ValueError(f"fit: epochs ({epochs}) must be at least first_epoch ({first_epoch})")
-    grad_log = defaultdict(list) if diagnose else None
+    grad_log: Optional[defaultdict] = defaultdict(list) if diagnose else None
     step = step or make_train_step(model, optimizer, task, grad_log)
-    monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
-    history = {"epochs": [], "stopped": None}
+    monitor = monitor or DivergenceMonitor(optimizer.param_groups[0]["lr"])
+    history: dict = {"epochs": [], "stopped": None}
     model.train()
     for epoch in range(first_epoch, epochs + 1):
         started = time.perf_counter()
-        loss_sum, correct, seen = 0.0, 0, 0
+        loss_sum, score_sum, seen = 0.0, 0, 0
         for inputs, targets in train_loader:
-            loss, batch_correct = step(inputs, targets)
+            loss, batch_score = step(inputs, targets)
             value = float(loss)  # one host sync per step: the progress bar and the watch need it
             message = monitor.update(value)
             if message:
                 history["stopped"] = f"epoch {epoch}: {message}"
                 return history
             loss_sum += value * len(targets)
-            correct += int(batch_correct)
+            if batch_score is not None:
+                score_sum += int(batch_score)
             seen += len(targets)
             if on_step is not None:
-                on_step(value, correct / seen)
-        record = {"epoch": epoch, "train_loss": loss_sum / seen, "train_accuracy": correct / seen}
+                on_step(value, task.running(loss_sum, score_sum, seen))
+        record = {"epoch": epoch, "train_loss": loss_sum / seen,
+                  f"train_{task.score_name}": task.running(loss_sum, score_sum, seen)}
         if test_loader is not None:
-            record["test_loss"], record["test_accuracy"] = evaluate(model, task, test_loader)
+            scores = evaluate(model, task, test_loader)
+            record.update({f"test_{key}": value for key, value in scores.items()})
             if not math.isfinite(record["test_loss"]):
                 # The epoch's last update can break the weights after its loss was checked.
                 history["stopped"] = (f"epoch {epoch}: the test loss became "
                                       f"{record['test_loss']}: {monitor.advice}")
                 return history
-        if diagnose:
+        if grad_log is not None:  # diagnosing
             record["grad_norms"] = {layer: float(np.mean(values))
                                     for layer, values in grad_log.items()}
             grad_log.clear()

@@ -123,7 +123,7 @@ def test_corrupt_checkpoint_is_reported_not_crashed(tmp_path, tiny_csv, capsys):
     blob[-5] ^= 0xFF  # flip bits in the weights: the CRC-32 check must notice
     checkpoint.write_bytes(bytes(blob))
     assert main(["eval", str(out), "--device", "numpy"]) == 1
-    assert "cannot load the weights" in capsys.readouterr().err
+    assert "not a readable checkpoint" in capsys.readouterr().err
     checkpoint.write_bytes(bytes(blob[:20]))  # truncated
     assert main(["eval", str(out), "--device", "numpy"]) == 1
     assert "not a readable checkpoint" in capsys.readouterr().err
@@ -197,7 +197,9 @@ def test_doctor_reports_the_compiler_error_for_cpu(monkeypatch, tmp_path):
     fix = doctor.diagnose_cpu("No module named 'deeplite._C'")
     assert "matmul.cpp:12:5: error: 'foo' was not declared" in fix and "more" not in fix
     monkeypatch.setattr(doctor, "BUILD_ERROR_FILE", tmp_path / "absent.txt")
-    assert "not built" in doctor.diagnose_cpu("No module named 'deeplite._C'")
+    fix = doctor.diagnose_cpu("No module named 'deeplite._C'")
+    assert f"deeplite was imported from {doctor.build_info.PACKAGE}" in fix
+    assert "pip install -e ." in fix
 
 
 # ---- divergence watch ----------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def test_load_csv_numbers_and_text_labels(tmp_path, rng):
     ("a,b,y\n1,2,0\n3,4,1,9\n", r"line 3: 4 cells"),
     ("", r"the file is empty"),
     ("a,b,y\n", r"no data rows"),
-    ("a,b,y\n1,2,0\n3,4,one\n", r"line 3, column 'y': cannot read 'one'"),
+    ("a,b,y\n1,2,0\n3,4,one\n", r"line 3, column 'y': 'one' among numbers"),
     ("a,b,y\n1,2,0\n3,4,\n", r"line 3, column 'y': empty cell"),
 ])
 def test_load_csv_errors_name_file_line_and_column(tmp_path, text, message):

@@ -21,12 +21,17 @@ LAYER_OF = {
     "deeplite.tensor_ops": "tape", "deeplite.tensor_math": "tape",
     # jit records and replays backend kernels: it imports only the tensor and the backends.
     "deeplite.jit": "tape",
+    "deeplite.interop": "tape",  # DLPack: how a tensor's storage crosses to other libraries
     "deeplite.functional": "functional",
+    # Collectives over tensors sit beside functional: nn.parallel and data's sampler use them;
+    # their checkpoint helpers read and write files, as serialization does.
+    "deeplite.distributed": "functional", "deeplite.distributed.checkpoint": "api",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
     "deeplite": "api", "deeplite.surface": "api", "deeplite.cuda": "api",
     "deeplite.serialization": "api",
     "deeplite.train": "api", "deeplite.doctor": "api", "deeplite.plotting": "api",
+    "deeplite.sklearn": "api", "deeplite.onnx": "api",
     "deeplite.cli": "cli", "deeplite.examples": "examples",
 }
 BELOW_NN = {"backends", "tape", "functional"}

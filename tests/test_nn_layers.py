@@ -250,8 +250,6 @@ def test_flatten_gradient_flows_back_to_the_input_shape(device, rng):
     assert dl.gradcheck(lambda a: nn.Unflatten(1, (-1, 1))(a) * 3.0, (x,))
 
 
-@pytest.mark.xfail(strict=True, reason="serialization writes 0-d arrays through "
-                   "np.ascontiguousarray, which makes them shape (1,); num_batches_tracked is 0-d")
 def test_batch_norm_state_survives_a_training_state_checkpoint(tmp_path):
     from deeplite.serialization import load_training_state, save_training_state
 

@@ -5,8 +5,8 @@ one-call optimizer steps, activations, and large binary ops and reductions on se
 Every other REQUIRED kernel is the NumPy reference's. A native kernel raises ``_C.Unsupported``
 for inputs it does not cover (another dtype, an unusual layout or broadcast); this module then
 runs the NumPy reference, so results never depend on which path ran. Threads: the environment
-variable ``DEEPLITE_NUM_THREADS`` (default: every core this process may use), or
-``set_num_threads``.
+variable ``DEEPLITE_NUM_THREADS``, else ``OMP_NUM_THREADS`` (default: every core this process may
+use), or ``set_num_threads``. Idle pool threads sleep (``OMP_WAIT_POLICY=PASSIVE`` unless set).
 """
 import functools
 import os
@@ -21,13 +21,17 @@ BUILD_ERROR_FILE = Path(__file__).resolve().parent.parent / "_C_build_error.txt"
 
 
 def _unavailable(error: ImportError) -> ImportError:
-    """An ImportError that says why ``deeplite._C`` cannot be used and how to get it."""
-    if BUILD_ERROR_FILE.exists():
-        reason = f"the C++ extension failed to build: {BUILD_ERROR_FILE.read_text().strip()}"
-    else:
-        reason = f"the C++ extension deeplite._C cannot be imported ({error})"
-    return ImportError(f"{reason}; reinstall deeplite with a C++17 compiler (pip install .)")
+    """An ImportError saying which deeplite was imported, why its ``_C`` is unusable, the fix."""
+    from .build_info import explain_missing_extension
 
+    return ImportError(explain_missing_extension(error, build_error_file=BUILD_ERROR_FILE))
+
+
+# OpenMP threads that finish early sleep instead of spinning (libgomp's default spins for a
+# while). A spinning worker burns the core another process needs, and on a busy machine the
+# pool collapses: 2 threads ran a digits training step 40x slower than 1. libgomp reads this
+# once, when it loads with _C, so it is set first; a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     import scipy_openblas32  # noqa: F401  loads the OpenBLAS that _C links, for any install layout
@@ -38,12 +42,15 @@ except ImportError as import_error:
 
 
 def _threads_from_environment() -> int:
-    """DEEPLITE_NUM_THREADS, or every core this process may run on."""
-    value = os.environ.get("DEEPLITE_NUM_THREADS", "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ImportError(f"DEEPLITE_NUM_THREADS must be a positive integer, got {value!r}")
-        return int(value)
+    """DEEPLITE_NUM_THREADS, else OMP_NUM_THREADS (its first number), else every usable core."""
+    for variable in ("DEEPLITE_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(variable, "").strip()
+        if value:
+            # OMP_NUM_THREADS may list one count per nesting level ("4,2"): the first is ours.
+            first = value.split(",")[0].strip() if variable == "OMP_NUM_THREADS" else value
+            if not first.isdigit() or int(first) < 1:
+                raise ImportError(f"{variable} must be a positive integer, got {value!r}")
+            return int(first)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -125,8 +125,12 @@ def reduce_loss(b, loss, grad, reduction):
 
 def sigmoid_bce(b, z, y, reduction):
     """Binary cross-entropy on logits and its gradient sigmoid(z) - y."""
-    # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)).
+    # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)), except at
+    # z = +-inf (inf - inf there): PyTorch's (1 - y) z + max(-z, 0), so the loss of z = +inf,
+    # y < 1 is inf and NaN exactly where PyTorch's is (as dl_math.h's BceTerm).
     loss = b.sub(b.softplus(z), b.mul(z, y))
+    at_infinity = b.add(b.mul(b.sub(_const(y, 1), y), z), b.maximum(b.neg(z), _const(z, 0)))
+    loss = b.where(b.eq(b.abs(z), _const(z, np.inf)), at_infinity, loss)
     return reduce_loss(b, loss, b.sub(b.sigmoid(z), y), reduction)
 
 

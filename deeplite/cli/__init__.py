@@ -11,6 +11,7 @@ adding a module and one name to ``COMMANDS``.
     $ deeplite bench --quick             # the benchmark suite, from a source checkout
 """
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -31,6 +32,7 @@ COMMANDS = {
     "predict": "eval_command",
     "doctor": "doctor_command",
     "bench": "bench_command",
+    "export": "export_command",
 }
 
 
@@ -39,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deeplite", description="Train, evaluate and diagnose deeplite models.")
     parser.add_argument("--version", action="version", version=f"deeplite {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show deeplite's debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     registered = set()
     for module_name in COMMANDS.values():
@@ -49,18 +52,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_debug_lines(verbose: bool) -> None:
+    """Warnings from everyone; with ``-v`` deeplite's own debug lines (not matplotlib's)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)  # other libraries' debug lines stay hidden
+    logging.getLogger("deeplite").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _os_error_line(error: OSError) -> str:
+    """An OSError as the one line a user needs: what failed on which file, and why."""
+    where = f"{error.filename}: " if error.filename else ""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        reason += " (free some space, or write the run elsewhere with --out)"
+    return f"{where}{reason}"
+
+
 def main(argv=None) -> int:
     """Entry point of the ``deeplite`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    _log_debug_lines(args.verbose)
     if args.command is None:
         parser.print_help()
         return 2
     try:
         return args.func(args)
-    except (CommandError, DataError, FileNotFoundError) as error:
+    except (CommandError, DataError) as error:
         # Bad input or a failed run: the message says what and how to fix it; a traceback would
         # only bury it. Bugs (any other exception) keep their traceback.
         print(f"deeplite {args.command}: error: {error}", file=sys.stderr)
@@ -70,3 +88,8 @@ def main(argv=None) -> int:
         # error. Point stdout at devnull so Python's exit-time flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:
+        # The machine, not the code: a missing or unreadable file, a full disk, a read-only
+        # folder. Name the file and the reason.
+        print(f"deeplite {args.command}: error: {_os_error_line(error)}", file=sys.stderr)
+        return 1

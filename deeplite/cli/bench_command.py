@@ -20,10 +20,13 @@ def register(subparsers) -> None:
     """Add the ``bench`` subcommand; every argument after it goes to the suite unchanged."""
     parser = subparsers.add_parser(
         "bench", help="benchmark deeplite beside NumPy and PyTorch (python -m benchmarks)",
-        description="Run the benchmark suite; `deeplite bench --help` shows its options.",
+        description="Run the benchmark suite of a source checkout (python -m benchmarks); every "
+                    "argument goes to it unchanged. `deeplite bench --help` shows this and the "
+                    "suite's own options.",
         add_help=False, prefix_chars="\0")  # no option of its own: --quick, --help... pass through
-    parser.add_argument("bench_args", nargs="*")
-    parser.set_defaults(func=run)
+    parser.add_argument("bench_args", nargs="*", metavar="ARGS",
+                        help="arguments for python -m benchmarks, e.g. --quick")
+    parser.set_defaults(func=run, parser=parser)
 
 
 def checkout_folders() -> list:
@@ -41,7 +44,19 @@ def load_suite():
 
 
 def run(args) -> int:
-    """Forward the arguments to the suite; its exit status."""
+    """Forward the arguments to the suite; its exit status. ``--help`` is deeplite's own."""
+    if args.bench_args in (["--help"], ["-h"]):
+        print(args.parser.format_help())
+        main = load_suite()
+        if main is None:
+            print(HOW_TO)
+        else:
+            print("The suite's options (python -m benchmarks --help):\n")
+            try:
+                main(["--help"])
+            except SystemExit:  # argparse's --help exits after printing
+                pass
+        return 0
     main = load_suite()
     if main is None:
         raise CommandError(HOW_TO)

@@ -1,31 +1,50 @@
 """``deeplite train --resume RUN_DIR``: continue a run from its checkpoint, exactly.
 
-Resumed, a run ends with the same weights as had it never stopped: the checkpoint restores the
-weights, the optimizer's buffers and step counts and deeplite's random generator; the loader's
-own shuffling generator is advanced past the finished epochs; every other setting comes from the
-run's saved config, so only ``--epochs`` (the new total), ``--device`` and ``--quiet`` apply.
+Resumed, a run ends as had it never stopped, messages included: the checkpoint restores the
+weights, the optimizer's buffers and step counts, deeplite's random generator, the finished
+epochs' records and the divergence watch (whose reference loss is the run's first, not the
+first after resuming); the loader's own shuffling generator is advanced past the finished
+epochs; every other setting comes from the run's saved config, so only ``--epochs`` (the new
+total), ``--device`` and ``--quiet`` apply.
 """
-import json
-import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 from .. import serialization
-from . import CommandError, run_files
-
-log = logging.getLogger(__name__)
+from . import CommandError, data_source, run_files
 
 # Saved config key -> train option it restores (the options that shape the run's results).
-RESTORED = ("dataset", "target", "activation", "optimizer", "lr", "momentum", "weight_decay",
-            "batch_size", "seed", "test_fraction", "diagnose")
+RESTORED = ("dataset", "target", "task", "activation", "optimizer", "lr", "momentum",
+            "weight_decay", "batch_size", "seed", "test_fraction", "diagnose")
 
 
-def resume_arguments(args) -> tuple:
-    """Fill ``args`` from the run's config; (checkpoint path, epochs done, their records)."""
+@dataclass
+class Resumed:
+    """What ``--resume`` found: the checkpoint, its epoch count, records and config."""
+
+    path: Path
+    done: int
+    records: list
+    config: dict
+
+
+def resume_arguments(args) -> Resumed:
+    """Fill ``args`` from the run's config; the checkpoint it resumes."""
     path = run_files.checkpoint_path(args.resume)
     config = run_files.read_config(path)
+    if config["format"] != run_files.FORMAT or not isinstance(config.get("history"), list) \
+            or not isinstance(config.get("monitor"), dict):
+        raise CommandError(f"{path} was written by an older deeplite (format "
+                           f"{config['format']}) without the run's history; it can be "
+                           f"evaluated but not resumed exactly")
+    if config.get("data_file") is not None:
+        args.dataset, note = data_source.locate(config, path.parent)
+        if note:
+            raise CommandError(f"{note}; resuming would train on other data than the run's")
     for key in RESTORED:
-        setattr(args, key, config[key])
+        if key != "dataset" or config.get("data_file") is None:
+            setattr(args, key, config[key])
     args.hidden = ",".join(str(width) for width in config["sizes"][1:-1])
-    args.out = str(path.parent)
     args.epochs = args.epochs or config["epochs"]
     if args.device == "auto":
         args.device = config["device"]  # the same device gives the same numbers
@@ -33,30 +52,17 @@ def resume_arguments(args) -> tuple:
     if args.epochs <= done:
         raise CommandError(f"{path} already has {done} epochs; pass --epochs above {done} to "
                            f"train further")
-    return path, done, _earlier_records(path.parent / run_files.METRICS, done)
+    if len(config["history"]) != done:
+        raise CommandError(f"{path}: the run config is damaged ({len(config['history'])} epoch "
+                           f"records for {done} epochs); train the run again")
+    return Resumed(path, done, config["history"], config)
 
 
-def _earlier_records(metrics_path, done: int) -> list:
-    """The per-epoch records of the finished epochs, from the run's metrics.json."""
-    if not metrics_path.exists():
-        log.warning("%s is missing: the resumed metrics start at epoch %d", metrics_path, done + 1)
-        return []
-    history = json.loads(metrics_path.read_text())["history"]
-    records = []
-    for index, epoch in enumerate(history["epoch"][:done]):
-        record = {key: values[index] for key, values in history.items()
-                  if isinstance(values, list)}
-        for key in ("grad_norms", "dead_relu"):  # per-layer series: {layer: [per epoch]}
-            if key in history:
-                record[key] = {layer: values[index] for layer, values in history[key].items()}
-        records.append(record)
-    return records
-
-
-def restore(path, model, optimizer, train_loader, done: int) -> None:
-    """Load the training state into ``model`` and ``optimizer`` and fast-forward the loader."""
+def restore(resumed: Resumed, model, optimizer, train_loader, monitor) -> None:
+    """Load the training state into ``model``, ``optimizer`` and ``monitor``; skip the loader."""
     try:
-        serialization.load_training_state(str(path), model, optimizer)
+        serialization.load_training_state(str(resumed.path), model, optimizer)
+        monitor.load_state_dict(resumed.config["monitor"])
     except ValueError as error:
-        raise CommandError(f"{path}: cannot resume: {error}") from None
-    train_loader.skip_epochs(done)
+        raise CommandError(f"{resumed.path}: cannot resume: {error}") from None
+    train_loader.skip_epochs(resumed.done)

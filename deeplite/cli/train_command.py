@@ -1,11 +1,13 @@
-"""``deeplite train``: train an MLP classifier and write a run folder.
+"""``deeplite train``: train an MLP classifier or regressor and write a run folder.
 
-The run folder holds ``checkpoint.safetensors`` (the last good epoch), ``metrics.json`` (per-epoch
-losses and accuracies, the final ``test_accuracy``) and ``curves.png``; with ``--diagnose`` also
+The run folder holds ``checkpoint.safetensors`` (the last good epoch, with the run's history),
+``metrics.json`` (per-epoch losses and scores, the final test metrics) and ``curves.png``; a
+regression also ``predictions.png`` (predicted against true values); with ``--diagnose`` also
 per-layer gradient norms and dead-ReLU fractions, plotted in ``diagnostics.png``, and the graph of
 one training step (``graph.png``).
 """
-import argparse
+import logging
+import sys
 import time
 
 from tqdm import tqdm
@@ -13,9 +15,19 @@ from tqdm import tqdm
 from .. import backends, nn, optim
 from ..creation import manual_seed, tensor
 from ..data import DataLoader, TensorDataset, split_and_standardize
-from ..train import Classification, fit, make_train_step
-from . import CommandError, plots, resume, run_files, tensorboard_run
-from .sources import BUILTIN, load_dataset
+from ..tasks import Classification, Regression
+from ..train import DivergenceMonitor, fit, make_train_step
+from . import (
+    CommandError,
+    data_source,
+    distributed_session,
+    resume,
+    run_files,
+    run_report,
+    tensorboard_run,
+    train_checks,
+)
+from .sources import BUILTIN, load_dataset, with_task
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
 DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
@@ -23,55 +35,71 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")
 DEFAULT_EPOCHS = 20
 PROBE_ROWS = 512  # training rows on which --diagnose counts dead ReLUs
 TEST_BATCH = 1024  # evaluation needs no gradients, so large batches are fine
+log = logging.getLogger(__name__)
+SHOWN = {"accuracy": "acc", "rmse": "rmse"}  # a task's score, as the progress bar names it
 
 
 def register(subparsers) -> None:
-    """Add the ``train`` subcommand and its options."""
+    """Add the ``train`` subcommand and its options (each help line states its default once)."""
     parser = subparsers.add_parser(
-        "train", help="train an MLP classifier (default: digits) and write a run folder",
-        description="Train an MLP classifier and write a run folder with the checkpoint, "
-                    "metrics.json and a plot of the loss and accuracy curves. The same seed and "
-                    "device give the same result.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        "train", help="train an MLP (default: digits) and write a run folder",
+        description="Train an MLP classifier or regressor and write a run folder with the "
+                    "checkpoint, metrics.json and plots of the training curves. The same seed "
+                    "and device give the same result.")
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="digits",
-                      help=f"{' | '.join(BUILTIN)} | PATH.csv | PATH.npz")
+                      help=f"{' | '.join(BUILTIN)} | PATH.csv | PATH.npz (default: digits)")
     data.add_argument("--target", default=None,
                       help="target column of a csv (default: the last column)")
+    data.add_argument("--task", default="auto", choices=("auto", "classification", "regression"),
+                      help="what to learn (default: auto: text labels and few distinct integers "
+                           "are classes; other numbers are a regression)")
     data.add_argument("--test-fraction", type=float, default=0.2,
-                      help="share of the samples held out for testing (stratified)")
+                      help="share of the samples held out for testing, stratified for classes "
+                           "(default: 0.2)")
     model = parser.add_argument_group("model and optimisation")
     model.add_argument("--hidden", default="512",
-                       help="hidden layer widths, comma-separated (e.g. 128,128)")
-    model.add_argument("--activation", default="relu", choices=ACTIVATIONS)
-    model.add_argument("--optimizer", default="adam", choices=sorted(DEFAULT_LR))
+                       help="hidden layer widths, comma-separated, e.g. 128,128; '' for a linear "
+                            "model (default: 512)")
+    model.add_argument("--activation", default="relu", choices=ACTIVATIONS,
+                       help="activation of the hidden layers (default: relu)")
+    model.add_argument("--optimizer", default="adam", choices=sorted(DEFAULT_LR),
+                       help="the optimizer (default: adam)")
     model.add_argument("--lr", type=float, default=None,
                        help="learning rate (default: sgd 0.1, adagrad 0.01, others 0.001)")
-    model.add_argument("--momentum", type=float, default=0.9, help="momentum of sgd and rmsprop")
-    model.add_argument("--weight-decay", type=float, default=0.0)
+    model.add_argument("--momentum", type=float, default=0.9,
+                       help="momentum of sgd and rmsprop (default: 0.9)")
+    model.add_argument("--weight-decay", type=float, default=0.0,
+                       help="L2 penalty; adamw's decoupled decay (default: 0, adamw 0.01)")
     model.add_argument("--epochs", type=int, default=None,
-                       help=f"epochs in all (default {DEFAULT_EPOCHS}; with --resume: the run's)")
-    model.add_argument("--batch-size", type=int, default=32)
+                       help=f"epochs in all (default: {DEFAULT_EPOCHS}; with --resume: the run's)")
+    model.add_argument("--batch-size", type=int, default=32,
+                       help="samples per optimizer step (default: 32)")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0,
-                     help="seeds the split, the weights and the order")
+                     help="seeds the split, the weights and the order (default: 0)")
     run.add_argument("--device", default="auto",
-                     help="auto (cuda, else cpu, else numpy) | cuda | cpu | numpy")
+                     help="auto (cuda, else cpu, else numpy) | cuda | cpu | numpy (default: auto)")
     run.add_argument("--out", default=None, help="run folder (default: runs/<dataset>-<time>)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the run already in --out (without it, such an --out is refused)")
     run.add_argument("--diagnose", action="store_true",
                      help="record per-layer gradient norms and dead-ReLU fractions each epoch")
     run.add_argument("--cuda-graph", action="store_true",
                      help="capture the training step as one CUDA graph (cuda, sgd only; drops "
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
-    run.add_argument("--no-jit", action="store_true",
-                     help="run every step eagerly instead of replaying the captured step "
-                          "(deeplite.jit, on cpu and numpy; the results are identical)")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet, --tensorboard are read)")
     run.add_argument("--tensorboard", nargs="?", const="", default=None, metavar="DIR",
                      help="log curves, histograms and hparams for TensorBoard (DIR default: tb/ "
                           "in the run folder; needs pip install 'deeplite[tensorboard]')")
+    run.add_argument("--no-jit", action="store_true",
+                     help="run every step eagerly instead of replaying the captured step "
+                          "(deeplite.jit, on cpu and numpy; the results are identical)")
+    run.add_argument("--distributed", action="store_true",
+                     help="data-parallel over the ranks of mpiexec -n N (--batch-size is the "
+                          "global batch; see docs/distributed.md)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_train)
 
@@ -79,7 +107,11 @@ def register(subparsers) -> None:
 def resolve_device(name: str) -> str:
     """``auto`` -> the fastest available backend; an unavailable device is a CommandError."""
     if name == "auto":
-        return backends.available()[0]  # available() lists the fastest first: cuda, cpu, numpy
+        chosen = backends.available()[0]  # available() lists the fastest first: cuda, cpu, numpy
+        if chosen == "numpy":  # the slow reference: say why the cpu backend is not in use
+            print(f"deeplite: using --device numpy (slower): the cpu backend is unavailable: "
+                  f"{backends.why_unavailable('cpu')}", file=sys.stderr)
+        return chosen
     if name not in backends.MODULES:
         raise CommandError(f"unknown device {name!r}; choose auto, {', '.join(backends.MODULES)}")
     reason = backends.why_unavailable(name)
@@ -87,18 +119,6 @@ def resolve_device(name: str) -> str:
         raise CommandError(f"device {name!r} is not available here: {reason}. Run 'deeplite "
                            f"doctor' for the fix, or use --device auto")
     return name
-
-
-def parse_hidden(text: str) -> list:
-    """"128,128" -> [128, 128]; "" -> [] (a linear model)."""
-    try:
-        widths = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise CommandError(f"--hidden {text!r}: expected comma-separated integers such as "
-                           f"128,128") from None
-    if any(width < 1 for width in widths):
-        raise CommandError(f"--hidden {text!r}: layer widths must be positive")
-    return widths
 
 
 def make_optimizer(args, parameters):
@@ -152,26 +172,49 @@ def jit_step(args, device, model, optimizer, task):
     return jit(make_train_step(model, optimizer, task))
 
 
+def progress_postfix(loss: float, score_name: str, score: float) -> dict:
+    """The progress bar's figures, 4 significant digits: a late loss shows as 3.2e-05, not 0."""
+    return {"loss": f"{loss:.4g}", SHOWN[score_name]: f"{score:.4g}"}
+
+
+def _prepare_data(args, resumed):
+    """(train, test, scaler, table, task, why): the dataset split, scaled, with its task."""
+    table, kind, why = with_task(load_dataset(args.dataset, args.target, args.seed), args.task)
+    why = resumed.config.get("task_why", why) if resumed else why
+    print(f"task: {kind} ({why})")
+    log.debug("%s: %d rows, %d features, target %r", args.dataset, len(table), table.n_features,
+              table.target_name)
+    try:
+        task = Classification(len(table.classes)) if kind == "classification" else None
+        # Split first, then fit the scaling on the training part only: statistics of the test
+        # rows must not leak into the inputs the model learns from.
+        train, test, scaler = split_and_standardize(table, args.test_fraction, args.seed)
+    except ValueError as error:  # one class only, too few rows for the split
+        raise CommandError(f"{args.dataset}: {error}") from None
+    return train, test, scaler, table, task or Regression.fit(train.y), why
+
+
 def run_train(args) -> int:
     """Run ``deeplite train``; exit status 0, or 1 when training diverged."""
+    session = distributed_session.start(args)  # None unless --distributed
+    main_rank = session is None or session.is_main
+    files = session or run_files  # under --distributed, rank 0 writes and the others wait
     if args.resume:
-        resume_from, done, finished = resume.resume_arguments(args)
+        resumed = (session or resume).resume_arguments(args)
     else:
-        resume_from, done, finished = None, 0, []
+        resumed = None
         args.epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
+    train_checks.check_numbers(args)
     device = resolve_device(args.device)
-    hidden = parse_hidden(args.hidden)
-    if args.epochs < 1 or args.batch_size < 1:
-        raise CommandError("--epochs and --batch-size must be at least 1")
-    table = load_dataset(args.dataset, args.target, args.seed)
-    task = Classification(len(table.classes))
-    # Split first, then fit the scaling on the training part only: statistics of the test rows
-    # must not leak into the inputs the model learns from.
-    train, test, scaler = split_and_standardize(table, args.test_fraction, args.seed)
+    hidden = train_checks.parse_hidden(args.hidden)
+    train, test, scaler, table, task, why = _prepare_data(args, resumed)
+    kind = task.kind
     manual_seed(args.seed)  # the weights (and anything else drawn) follow the seed
     model = nn.MLP([table.n_features, *hidden, task.n_outputs], activation=args.activation,
                    device=device)
     optimizer = make_optimizer(args, model.parameters())
+    log.debug("model %s on %s, %s lr %g", model.sizes, device, type(optimizer).__name__,
+              optimizer.param_groups[0]["lr"])
     # The loader owns a generator seeded from --seed, so the batch order is reproducible and a
     # resumed run can fast-forward it. A CUDA graph replays fixed shapes: no partial last batch.
     train_loader = DataLoader(TensorDataset(train.x, task.targets(train.y)), args.batch_size,
@@ -179,101 +222,79 @@ def run_train(args) -> int:
                               device=device)
     test_loader = DataLoader(TensorDataset(test.x, task.targets(test.y)), TEST_BATCH,
                              device=device)
-    if resume_from is not None:
-        resume.restore(resume_from, model, optimizer, train_loader, done)
+    monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
+    done, finished = (resumed.done, resumed.records) if resumed else (0, [])
+    if resumed:
+        (session or resume).restore(resumed, model, optimizer, train_loader, monitor)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else jit_step(args, device, model, optimizer, task)
-    run_dir = run_files.new_run_dir(args.out, args.dataset)
-    if args.diagnose:  # the lecture's computational graph of one training step
+    if session is not None:
+        step = session.train_step(model, optimizer, task)
+    run_dir = resumed.path.parent if resumed else \
+        files.new_run_dir(args.out, args.dataset, args.overwrite)
+    for name in run_files.remove_stale_temporaries(run_dir) if main_rank else ():
+        print(f"removed {run_dir / name}, left by a write that was interrupted", file=sys.stderr)
+    if args.diagnose:  # the lecture's computational graph of one step (--distributed refuses it)
         from ..viz.training import draw_training_step
 
-        draw_training_step(model, task, train.x, train.y, device, run_dir / "graph.png")
+        draw_training_step(model, task, train.x, train.y, device, run_dir / run_files.GRAPH)
     config = {"format": run_files.FORMAT, "dataset": args.dataset, "target": table.target_name,
-              "sizes": model.sizes, "activation": args.activation, "classes": table.classes,
+              "task": kind, "task_why": why, "sizes": model.sizes, "activation": args.activation,
+              "classes": table.classes if kind == "classification" else None,
               "feature_names": table.feature_names, "seed": args.seed,
               "test_fraction": args.test_fraction, "device": device,
               "optimizer": args.optimizer, "lr": optimizer.param_groups[0]["lr"],
               "momentum": args.momentum, "weight_decay": args.weight_decay,
               "batch_size": args.batch_size, "epochs": args.epochs, "diagnose": args.diagnose,
-              "scaler": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()}}
+              "scaler": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()},
+              "data_file": resumed.config.get("data_file") if resumed else
+              data_source.describe(args.dataset, run_dir)}
+    if kind == "regression":
+        config["target_scaler"] = {"mean": task.mean, "scale": task.scale}
     checkpoint = run_dir / run_files.CHECKPOINT
-    if resume_from is None:
+    run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
+           "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished,
+           "task": task, "final_keys": run_report.final_keys(task)}
+
+    def save(epoch: int) -> None:
+        # The records and the divergence watch ride in the checkpoint: it alone resumes the run.
+        state = {**config, "epoch": epoch, "history": finished, "monitor": monitor.state_dict()}
+        files.save_checkpoint(checkpoint, model, optimizer, state,
+                                  kept_epoch=run["checkpoint_epoch"] if epoch else None)
+        run["checkpoint_epoch"] = epoch
+
+    if resumed is None:
         # Epoch 0 (the initial weights) is saved too, so a run that diverges in its first epoch
         # still leaves a loadable checkpoint behind.
-        run_files.save_checkpoint(checkpoint, model, optimizer, {**config, "epoch": 0})
-    run = {"dir": run_dir, "device": device, "n_train": len(train), "n_test": len(test),
-           "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished}
-
-    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config)
+        save(0)
+    tensorboard = tensorboard_run.open_logger(args.tensorboard, run_dir, done, config) \
+        if main_rank else None
     bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
-    def on_step(loss: float, accuracy: float) -> None:
+    def on_step(loss: float, score: float) -> None:
         # refresh=False: tqdm redraws on its own clock, not on every one of thousands of steps.
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}", acc=f"{accuracy:.3f}", refresh=False)
+        bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
 
     def on_epoch(record: dict) -> None:
         if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
             tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
-        run_files.save_checkpoint(checkpoint, model, optimizer,
-                                  {**config, "epoch": record["epoch"]})
-        run["checkpoint_epoch"] = record["epoch"]
         finished.append(record)
-        # metrics.json too, each epoch, so a killed run still tells its story (and resumes).
-        run_files.write_json(run_dir / run_files.METRICS, _metrics(args, run, None))
-        bar.set_description(f"epoch {record['epoch']}/{args.epochs} "
-                            f"test acc {record['test_accuracy']:.3f}")
+        save(record["epoch"])
+        # metrics.json too, each epoch, so a killed run still tells its story.
+        files.write_json(run_dir / run_files.METRICS, run_report.metrics(args, run, None))
+        bar.set_description(f"epoch {record['epoch']}/{args.epochs} test "
+                            f"{SHOWN[task.score_name]} {record[f'test_{task.score_name}']:.4g}")
 
     probe = tensor(train.x[:PROBE_ROWS], device=device) if args.diagnose else None
     history = fit(model, optimizer, task, train_loader, args.epochs, test_loader=test_loader,
                   diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
-                  on_epoch=on_epoch, first_epoch=done + 1)
+                  on_epoch=on_epoch, first_epoch=done + 1, monitor=monitor)
     bar.close()
     if tensorboard is not None:
         tensorboard.close(finished)
-    return _report(args, run, history["stopped"])
-
-
-def _metrics(args, run: dict, stopped) -> dict:
-    """The content of metrics.json: per-epoch series, the final test accuracy, the outcome."""
-    epochs = run["epochs"]
-    series = {key: [record[key] for record in epochs]
-              for key in ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
-                          "seconds")}
-    for key in ("grad_norms", "dead_relu"):
-        if epochs and key in epochs[-1]:
-            series[key] = {layer: [record[key][layer] for record in epochs]
-                           for layer in epochs[-1][key]}
-    return {"format": run_files.FORMAT, "dataset": args.dataset, "device": run["device"],
-            "arguments": {key: value for key, value in vars(args).items() if key != "func"},
-            "n_train": run["n_train"], "n_test": run["n_test"], "history": series,
-            "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None,
-            "checkpoint_epoch": run["checkpoint_epoch"], "stopped": stopped,
-            "wall_seconds": time.perf_counter() - run["started"]}
-
-
-def _report(args, run: dict, stopped) -> int:
-    """Write metrics.json and the plots, print the outcome; the exit status."""
-    run_dir, epochs = run["dir"], run["epochs"]
-    metrics = _metrics(args, run, stopped)
-    run_files.write_json(run_dir / run_files.METRICS, metrics)
-    title = f"deeplite train --dataset {args.dataset} ({run['device']})"
-    written = [run_files.CHECKPOINT, run_files.METRICS]
-    if epochs:
-        plots.plot_curves(epochs, run_dir / run_files.CURVES, title)
-        written.append(run_files.CURVES)
-        if args.diagnose:
-            plots.plot_diagnostics(epochs, run_dir / run_files.DIAGNOSTICS, title)
-            written += [run_files.DIAGNOSTICS, "graph.png"]
-    if stopped:
-        print(f"stopped early, {stopped}")
-        print(f"kept the last good checkpoint (epoch {run['checkpoint_epoch']}) in {run_dir}")
-        return 1
-    final = metrics["test_accuracy"]
-    # The one line a user (or a script) looks for: accuracy, sample counts, epochs, time, device.
-    print(f"test accuracy: {final:.2%} ({round(final * run['n_test'])}/{run['n_test']}) after "
-          f"{len(epochs)} epochs, {metrics['wall_seconds']:.1f}s on {run['device']}")
-    print(f"wrote {run_dir}: {', '.join(written)}")
-    return 0
+    if session is not None and not session.is_main:
+        return session.follow(history["stopped"])
+    return run_report.report(args, run, history["stopped"], model, test)

@@ -16,7 +16,9 @@ from .datasets import (
     make_gaussian_classes,
     make_regression_1d,
 )
+from .distributed_sampler import DistributedSampler
 from .loader import DataLoader
+from .pandas_support import from_pandas
 from .samplers import (
     BatchSampler,
     RandomSampler,
@@ -45,4 +47,4 @@ __all__ = ["DataError", "DataLoader", "Dataset", "Standardizer", "TabularData", 
            "ConcatDataset", "StackDataset", "Subset", "random_split", "default_collate",
            "default_convert", "load_diabetes", "load_iris", "load_wine", "BatchSampler",
            "RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler"]
+           "WeightedRandomSampler", "DistributedSampler", "from_pandas"]

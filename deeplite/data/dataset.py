@@ -31,7 +31,10 @@ class TensorDataset(Dataset):
     samples one by one.
 
     Args:
-        *tensors: Tensors or NumPy arrays, all with the same first dimension (the sample axis).
+        *tensors: Tensors or NumPy arrays, all with the same first dimension (the sample axis);
+            pandas DataFrames and Series too (text columns one-hot encoded, a text Series as
+            class indices; see ``deeplite.data.pandas_support``), a DataFrame's column names
+            kept in ``feature_names``.
     Example:
         >>> import deeplite
         >>> data = TensorDataset(deeplite.randn(100, 3), deeplite.randint(0, 2, 100))
@@ -41,6 +44,10 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset: give at least one tensor, e.g. TensorDataset(x, y)")
+        from .pandas_support import arrays_from_pandas  # deferred: it imports tabular, which
+        # imports this module
+
+        tensors, self.feature_names = arrays_from_pandas(tensors)
         for item in tensors:
             if not isinstance(item, (Tensor, np.ndarray)):
                 raise TypeError(f"TensorDataset: expected Tensors or NumPy arrays, got "

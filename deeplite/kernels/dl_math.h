@@ -235,7 +235,13 @@ DL_HD T Tanh(T x) {
 // stable computation of the cross entropy on logits: max(z,0) - z*y + log1p(exp(-|z|)).
 template <typename T>
 DL_HD T BceTerm(T z, T y) {
-  return Softplus(z) - z * y;
+  // softplus(z) - z y, except at z = +-inf, where that is inf - inf: there PyTorch's form
+  // (1 - y) z - log sigmoid(z), whose last term is max(-z, 0) at infinity. So the loss of
+  // z = +inf, y < 1 is +inf (it truly is infinite), and NaN exactly where PyTorch's is NaN.
+  // |z| * 0.5 == |z| > 0 holds for infinities only (a select: the loop still vectorises).
+  const T size = fabs(z);
+  const T at_infinity = (T(1) - y) * z + (z < T(0) ? -z : T(0));
+  return size > T(0) && size * T(0.5) == size ? at_infinity : Softplus(z) - z * y;
 }
 
 // d BceTerm / dz.

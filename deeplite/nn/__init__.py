@@ -10,7 +10,7 @@ Example:
     >>> loss = dl.nn.BCEWithLogitsLoss()(model(x).reshape(-1), y)
     >>> loss.backward()
 """
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .activations import *  # noqa: F401,F403  GELU, SiLU, ELU, ... (deeplite/nn/activations.py)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .embedding import Embedding

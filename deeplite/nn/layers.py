@@ -44,6 +44,9 @@ class Linear(Module):
         if activation not in ACTIVATIONS:
             raise ValueError(f"Linear: unknown activation {activation!r}; choose one of "
                              f"{', '.join(ACTIVATIONS)}")
+        if int(in_features) < 1 or int(out_features) < 1:
+            raise ValueError(f"Linear: in_features and out_features must be at least 1, got "
+                             f"Linear({in_features}, {out_features})")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.activation, self.negative_slope = activation, negative_slope
         self.weight = Parameter(empty(self.in_features, self.out_features, device=device,

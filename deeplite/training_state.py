@@ -1,0 +1,199 @@
+"""Training state in one safetensors file: model + optimizer (+ scheduler, RNG), to resume exactly.
+
+Tensors: ``model.<name>`` for the parameters and ``optimizer.state.<i>.<key>`` for optimizer
+buffers. Metadata: the caller's (str -> str), plus JSON of the optimizer's hyperparameters and step
+counts, the scheduler's state and the random generator's state. Loading checks everything before
+it changes anything, and changes all or nothing: a damaged entry leaves the model, optimizer,
+scheduler and generator as they were.
+"""
+import json
+from typing import Optional
+
+from . import backends
+from .creation import generator
+from .safetensors_file import (
+    RESERVED,
+    CheckpointError,
+    check_metadata,
+    host_array,
+    read_file,
+    write_file,
+)
+from .tensor import Tensor
+
+_OPTIMIZER_KEY = "deeplite.optimizer"
+_SCHEDULER_KEY = "deeplite.scheduler"
+_RNG_KEY = "deeplite.rng"
+
+
+def flatten_optimizer_state(state_dict: dict, prefix: str = "optimizer.") -> tuple:
+    """Split ``optimizer.state_dict()`` into tensors for the file and JSON for the metadata.
+
+    Returns ``(tensors, info)``: tensors named ``{prefix}state.{index}.{key}`` (e.g.
+    ``optimizer.state.0.exp_avg``), and a JSON-ready dict of the param_groups (hyperparameters)
+    and the non-tensor state (``step`` counts).
+    """
+    tensors: dict = {}
+    scalars: dict = {}
+    for index, values in state_dict["state"].items():
+        for key, value in values.items():
+            if isinstance(value, Tensor):
+                tensors[f"{prefix}state.{index}.{key}"] = value
+            else:
+                scalars.setdefault(str(index), {})[key] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def unflatten_optimizer_state(tensors: dict, info: dict, prefix: str = "optimizer.") -> dict:
+    """Inverse of ``flatten_optimizer_state``: a dict for ``optimizer.load_state_dict``."""
+    state = {int(index): dict(values) for index, values in info["scalars"].items()}
+    head = f"{prefix}state."
+    for name, value in tensors.items():
+        if name.startswith(head):
+            index, key = name[len(head):].split(".", 1)
+            state.setdefault(int(index), {})[key] = value
+    # JSON turned tuples (Adam's betas) into lists: turn them back, "params" aside.
+    groups = [{key: value if key == "params" or not isinstance(value, list) else tuple(value)
+               for key, value in group.items()} for group in info["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = None, *,
+                        scheduler=None) -> None:
+    """Save everything needed to resume training exactly, atomically, in one safetensors file.
+
+    Tensors: ``model.<name>`` for the parameters and ``optimizer.state.<i>.<key>`` for optimizer
+    buffers. Metadata: yours (str -> str; keys must not start with "deeplite."), plus JSON of the
+    optimizer's hyperparameters and step counts, the scheduler's state and the random generator's
+    state (so dropout and shuffling continue identically).
+
+    Example:
+        >>> import os, tempfile
+        >>> import deeplite
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.safetensors")
+        >>> model = deeplite.nn.MLP([2, 16, 1])
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
+        >>> scheduler = deeplite.optim.lr_scheduler.StepLR(optimizer, step_size=10)
+        >>> save_training_state(path, model, optimizer, {"epoch": "3"}, scheduler=scheduler)
+    """
+    try:
+        metadata = check_metadata(metadata)
+    except ValueError as error:
+        raise ValueError(f"save_training_state: {error}") from None
+    tensors = {f"model.{name}": value for name, value in model.state_dict().items()}
+    if optimizer is not None:
+        optimizer_tensors, info = flatten_optimizer_state(optimizer.state_dict())
+        tensors.update(optimizer_tensors)
+        metadata[_OPTIMIZER_KEY] = json.dumps({"type": type(optimizer).__name__, "state": info})
+    if scheduler is not None:
+        metadata[_SCHEDULER_KEY] = json.dumps({"type": type(scheduler).__name__,
+                                               "state": scheduler.state_dict()})
+    metadata[_RNG_KEY] = json.dumps(generator().bit_generator.state)
+    write_file(path, {name: host_array(name, value) for name, value in tensors.items()}, metadata)
+
+
+def _component(metadata: dict, key: str, obj, path):
+    """The saved JSON state of ``obj`` (optimizer, scheduler; None: the RNG), checked."""
+    what = key.split(".")[-1]
+    if key not in metadata:
+        raise CheckpointError(f"load_training_state: {path} holds no {what} state; it was "
+                              f"saved without one")
+    try:
+        saved = json.loads(metadata[key])
+        if obj is None:
+            return saved
+        kind, state = saved["type"], saved["state"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        raise CheckpointError(f"load_training_state: {path}: the {what} entry is damaged (not "
+                              f"the JSON deeplite writes)") from None
+    if kind != type(obj).__name__:
+        raise ValueError(f"load_training_state: {path} holds {kind} state, but the {what} given "
+                         f"is a {type(obj).__name__}")
+    return state
+
+
+def _snapshot(model, optimizer, scheduler) -> tuple:
+    """What ``_restore`` needs to undo a half-applied load."""
+    weights = {name: value.numpy().copy() for name, value in model.state_dict().items()}
+    return (weights, optimizer.state_dict() if optimizer is not None else None,
+            scheduler.state_dict() if scheduler is not None else None,
+            generator().bit_generator.state)
+
+
+def _restore(snapshot, model, optimizer, scheduler) -> None:
+    weights, optimizer_state, scheduler_state, rng_state = snapshot
+    model.load_state_dict(weights)
+    if optimizer is not None:
+        optimizer.load_state_dict(optimizer_state)
+    if scheduler is not None:
+        scheduler.load_state_dict(scheduler_state)
+    generator().bit_generator.state = rng_state
+
+
+def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: bool = True,
+                        restore_rng: bool = True) -> dict:
+    """Restore what ``save_training_state`` wrote into ``model`` (and optimizer, scheduler).
+
+    Build the model, optimizer and scheduler as for a fresh run, then call this: parameters and
+    optimizer buffers are copied in place onto the model's device, hyperparameters and step
+    counts restored, and (with ``restore_rng``) the random generator set back to its saved state.
+    Every part is read and checked first; should applying one still fail, the others are put
+    back, so an error leaves everything as it was. Returns your metadata (the keys not starting
+    with "deeplite.").
+
+    Raises:
+        CheckpointError (a ValueError): a truncated, corrupt or damaged file or entry.
+        ValueError: the file does not fit this model, optimizer or scheduler.
+    Example:
+        >>> import os, tempfile
+        >>> from deeplite import nn, optim
+        >>> model = nn.MLP([3, 8, 2])
+        >>> adam = optim.Adam(model.parameters())
+        >>> state = os.path.join(tempfile.mkdtemp(), "state.safetensors")
+        >>> save_training_state(state, model, adam, {"epoch": "3"})
+        >>> info = load_training_state(state, model, adam)
+        >>> int(info["epoch"]) + 1
+        4
+    """
+    arrays, metadata = read_file(path)
+    device = next((parameter.device for parameter in model.parameters()), None)
+    backend = backends.get(device) if device else None
+    tensors = {name: Tensor._wrap(backend.asarray(array), backend) if backend else array
+               for name, array in arrays.items()}
+    model_state = {name[len("model."):]: value for name, value in tensors.items()
+                   if name.startswith("model.")}
+    if not model_state and _OPTIMIZER_KEY not in metadata:
+        raise CheckpointError(f"load_training_state: {path} is not a training state (no "
+                              f"'model.*' tensors); load a plain checkpoint with deeplite.load")
+    optimizer_state = scheduler_state = rng_state = None
+    if optimizer is not None:
+        info = _component(metadata, _OPTIMIZER_KEY, optimizer, path)
+        try:
+            optimizer_state = unflatten_optimizer_state(tensors, info)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise CheckpointError(f"load_training_state: {path}: the optimizer entry is "
+                                  f"damaged") from None
+    if scheduler is not None:
+        scheduler_state = _component(metadata, _SCHEDULER_KEY, scheduler, path)
+    if restore_rng and _RNG_KEY in metadata:
+        rng_state = _component(metadata, _RNG_KEY, None, path)
+    snapshot = _snapshot(model, optimizer, scheduler)
+    stage = "model"
+    try:
+        model.load_state_dict(model_state, strict=strict)
+        stage = "optimizer"
+        if optimizer is not None:
+            optimizer.load_state_dict(optimizer_state)
+        stage = "scheduler"
+        if scheduler is not None:
+            scheduler.load_state_dict(scheduler_state)
+        stage = "rng"
+        if rng_state is not None:
+            generator().bit_generator.state = rng_state
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        _restore(snapshot, model, optimizer, scheduler)
+        if stage == "model":
+            raise  # a model that does not fit the file: load_state_dict says which keys/shapes
+        raise CheckpointError(f"load_training_state: {path}: the {stage} entry does not load "
+                              f"({type(error).__name__}: {error}); nothing was changed") from None
+    return {key: value for key, value in metadata.items() if not key.startswith(RESERVED)}
