@@ -97,6 +97,11 @@ _LAZY = {"nn", "optim", "data", "cuda", "serialization", "cli", "examples", "viz
 def __getattr__(name):
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
+    if name == "bfloat16":  # ml_dtypes is optional: imported on first use
+        return dtypes.bfloat16_dtype()
+    if name in ("autocast", "amp"):
+        amp = _importlib.import_module(".amp", __name__)
+        return amp if name == "amp" else amp.autocast
     if name in ("save", "load", "save_training_state", "load_training_state"):
         return getattr(_importlib.import_module(".serialization", __name__), name)
     raise AttributeError(f"module 'deeplite' has no attribute {name!r}")

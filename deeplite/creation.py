@@ -88,7 +88,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
         data = from_dlpack(detached(data))
     if isinstance(data, Tensor) and data._backend is backend:
         data = data.data
-    if hasattr(data, "__cuda_array_interface__") and backend.name == "cuda":
+    if hasattr(data, "__cuda_array_interface__") and not backend.host_storage:
         array = data if dtype is None else backend.astype(data, dtypes.resolve(dtype))
         return _finish(backend.copy(array), backend, requires_grad)
     array = _host_array(data, dtype)

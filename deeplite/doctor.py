@@ -150,4 +150,7 @@ def report() -> str:
     from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
 
     lines += ["", *probe.report_lines()]
+    from .backends import amx  # mixed precision: does bf16 run on AMX here?
+
+    lines += ["", f"mixed precision: {amx.describe()}"]
     return "\n".join(lines)

@@ -29,7 +29,8 @@ import numpy as np
 
 from . import __version__
 
-# safetensors dtype codes deeplite reads and writes (BF16 is read only, widened to float32).
+# safetensors dtype codes deeplite reads and writes; BF16 (ml_dtypes' bfloat16) is added on first
+# use, and read as float32 where ml_dtypes is not installed.
 DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2", "I32": "<i4",
           "I64": "<i8", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?"}
 _CODES = {np.dtype(spec).newbyteorder("="): code for code, spec in DTYPES.items()}
@@ -57,6 +58,8 @@ def host_array(name: str, value) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise TypeError(f"save: {name!r} is a {type(value).__name__}; values must be Tensors or "
                         f"NumPy arrays")
+    if value.dtype.name == "bfloat16":
+        _CODES.setdefault(value.dtype, "BF16")
     if value.dtype.newbyteorder("=") not in _CODES:
         raise TypeError(f"save: {name!r} has dtype {value.dtype}, which safetensors checkpoints "
                         f"do not hold here; use one of {', '.join(DTYPES)}")
@@ -238,12 +241,21 @@ def _verify(path, prefix: bytes, raw: bytes, body: bytes, metadata: dict) -> Non
                               f"which is missing from the header")
 
 
+def _bfloat16_array(bits: np.ndarray) -> np.ndarray:
+    """BF16 bits as a bfloat16 array, or widened to float32 where ml_dtypes is not installed."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        # bfloat16 is the top half of a float32: shift it back into place (a new array)
+        return (bits.astype(np.uint32) << 16).view(np.float32)
+    return bits.view(ml_dtypes.bfloat16).copy()
+
+
 def _to_numpy(path, name: str, entry: dict) -> np.ndarray:
     """One tensor the safetensors library parsed, as an owned NumPy array."""
     code, shape, data = entry["dtype"], tuple(entry["shape"]), entry["data"]
-    if code == "BF16":  # bfloat16 is the top half of a float32: shift it back into place
-        return (np.frombuffer(data, dtype="<u2").astype(np.uint32) << 16).view(
-            np.float32).reshape(shape)
+    if code == "BF16":
+        return _bfloat16_array(np.frombuffer(data, dtype="<u2").reshape(shape))
     if code not in DTYPES:
         raise CheckpointError(f"load: {path}: tensor {name!r} has dtype {code!r}, which deeplite "
                               f"does not support (supported: {', '.join(DTYPES)}, BF16)")

@@ -130,6 +130,14 @@ class Tensor(TensorOps, TensorBase):
         """Cast to int64."""
         return self.to(dtype=dtypes.int64)
 
+    def half(self) -> "Tensor":
+        """Cast to float16."""
+        return self.to(dtype=dtypes.float16)
+
+    def bfloat16(self) -> "Tensor":
+        """Cast to bfloat16 (needs ml_dtypes: ``pip install 'deeplite[bf16]'``)."""
+        return self.to(dtype=dtypes.bfloat16_dtype())
+
     # ---- operators ----------------------------------------------------------------------------
     # The fast path takes two tensors of one dtype; mixed dtypes promote as PyTorch's rules say
     # (lift_pair), and true division of integers gives the default float dtype (ops.div).
@@ -155,8 +163,10 @@ class Tensor(TensorOps, TensorBase):
         return _ops.div(self, other)
 
     def __matmul__(self, other) -> "Tensor":
-        if isinstance(other, Tensor):
+        if isinstance(other, Tensor) and _autocast.dtype is None:
             return _matmul(self, other)
+        if isinstance(other, Tensor):
+            return _ops.matmul(self, other)  # under deeplite.autocast
         return _matmul(*_lift_pair(self, other))
 
     def __radd__(self, other) -> "Tensor":
@@ -435,6 +445,7 @@ from . import engine as _engine  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from . import ops as _ops  # noqa: E402
 from . import versions as _versions  # noqa: E402
+from .ops.autocast import state as _autocast  # noqa: E402
 from .ops.arithmetic import Add, Div, Mul, Sub  # noqa: E402
 from .ops.linalg import MatMul  # noqa: E402
 from .ops.scalars import lift_pair as _lift_pair  # noqa: E402

@@ -110,7 +110,7 @@ class TensorBase:
     @property
     def __cuda_array_interface__(self) -> dict:
         """The CUDA array interface of a cuda tensor's data (absent on host tensors)."""
-        if self._backend.name != "cuda":
+        if self._backend.host_storage:
             raise AttributeError(f"__cuda_array_interface__: a {self.device} tensor is not on "
                                  "a GPU; use __array__ or __dlpack__")
         return self.data.__cuda_array_interface__

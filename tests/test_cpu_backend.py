@@ -252,7 +252,9 @@ def test_optimizer_with_an_unsupported_tensor_falls_back_for_all(rng):
     CPU.sgd_step(params, grads, None, True, 0.1, 0.0, 0.0, 0.0, False, False)
     REFERENCE.sgd_step(expected, grads, None, True, 0.1, 0.0, 0.0, 0.0, False, False)
     close(params[0], expected[0])
-    np.testing.assert_array_equal(params[1], expected[1])
+    # float16 is updated in float32 and rounded once (deeplite.backends.low_precision)
+    np.testing.assert_allclose(params[1].astype(np.float32), expected[1].astype(np.float32),
+                               rtol=2e-3, atol=2e-3)
 
 
 def threads_in_fresh_process(value):

@@ -4,7 +4,7 @@ of records (one group per case and shape, every contender in it) and ``IN_QUICK`
 import importlib
 
 FAMILIES = ("overhead", "gemm", "activations", "losses", "optimizers", "kernels", "training",
-            "scaling", "memory", "tensorboard", "gpu", "distributed", "contention")
+            "scaling", "memory", "tensorboard", "gpu", "distributed", "contention", "amp")
 
 
 def load(family: str):

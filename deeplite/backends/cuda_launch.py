@@ -9,7 +9,7 @@ import functools
 import hashlib
 import pathlib
 
-import cupy  # type: ignore[import-not-found]
+import cupy
 import numpy
 
 from . import cuda_probe

@@ -148,7 +148,7 @@ def _in_float32(update):
     results back (every list argument of arrays; None entries and lists pass through)."""
     @functools.wraps(update)
     def wrapped(b, *args, **kwargs):
-        copies = []
+        copies: list = []
 
         def widen(arg):
             if not isinstance(arg, list) or not any(getattr(a, "dtype", None) == np.float16

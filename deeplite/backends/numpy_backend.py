@@ -5,6 +5,7 @@ It implements no OPTIONAL kernel on purpose: its fused kernels are the reference
 """
 import numpy as np
 
+from . import low_precision
 from .contract import is_basic_index
 
 xp = np
@@ -42,10 +43,23 @@ eq, ne, lt, le = np.equal, np.not_equal, np.less, np.less_equal
 gt, ge = np.greater, np.greater_equal
 neg, exp, log, log1p, expm1 = np.negative, np.exp, np.log, np.log1p, np.expm1
 sqrt, abs, sign, tanh = np.sqrt, np.abs, np.sign, np.tanh
-clip, where = np.clip, np.where
+where = np.where
+
+
+def clip(a, low, high):
+    """``a`` clipped to [low, high] (either may be None), keeping 16-bit float dtypes."""
+    return low_precision.clip(a, low, high) if low_precision.is_low(a) else np.clip(a, low, high)
+
 
 # reductions
-sum, max, min = np.sum, np.max, np.min
+max, min = np.max, np.min
+
+
+def sum(a, axis=None, keepdims=False):
+    """Sum over ``axis``; 16-bit floats accumulate in float32."""
+    if low_precision.is_low(a):
+        return low_precision.sum(a, axis=axis, keepdims=keepdims)
+    return np.sum(a, axis=axis, keepdims=keepdims)
 
 
 def argmax(a, axis):
@@ -54,7 +68,13 @@ def argmax(a, axis):
 
 
 # linear algebra and movement
-matmul = np.matmul
+def matmul(a, b):
+    """``a @ b``; 16-bit floats accumulate in float32 (NumPy's own loops are slow or widen)."""
+    if low_precision.is_low(a) or low_precision.is_low(b):
+        return low_precision.matmul(a, b)
+    return np.matmul(a, b)
+
+
 reshape, transpose, broadcast_to = np.reshape, np.transpose, np.broadcast_to
 
 

@@ -116,12 +116,8 @@ class Session:
     def restore(self, resumed, model, optimizer, train_loader, monitor) -> None:
         """Rank 0 loads the training state and broadcasts it; every rank restores the
         divergence watch and fast-forwards its loader."""
-        try:
-            checkpoint.load_training_state(str(resumed.path), model, optimizer)
-            monitor.load_state_dict(resumed.config["monitor"])
-        except ValueError as error:
-            raise CommandError(f"{resumed.path}: cannot resume: {error}") from None
-        train_loader.skip_epochs(resumed.done)
+        resume.restore(resumed, model, optimizer, train_loader, monitor,
+                       load_state=checkpoint.load_training_state)
 
     def follow(self, stopped) -> int:
         """The exit status of a rank other than 0, which writes and prints nothing."""

@@ -58,10 +58,14 @@ def resume_arguments(args) -> Resumed:
     return Resumed(path, done, config["history"], config)
 
 
-def restore(resumed: Resumed, model, optimizer, train_loader, monitor) -> None:
-    """Load the training state into ``model``, ``optimizer`` and ``monitor``; skip the loader."""
+def restore(resumed: Resumed, model, optimizer, train_loader, monitor,
+            load_state=serialization.load_training_state) -> None:
+    """Load the training state into ``model``, ``optimizer`` and ``monitor``; skip the loader.
+
+    ``load_state`` reads the file (``--distributed`` passes one that reads on rank 0 alone).
+    """
     try:
-        serialization.load_training_state(str(resumed.path), model, optimizer)
+        load_state(str(resumed.path), model, optimizer)
         monitor.load_state_dict(resumed.config["monitor"])
     except ValueError as error:
         raise CommandError(f"{resumed.path}: cannot resume: {error}") from None

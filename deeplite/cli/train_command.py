@@ -88,6 +88,9 @@ def register(subparsers) -> None:
     run.add_argument("--cuda-graph", action="store_true",
                      help="capture the training step as one CUDA graph (cuda, sgd only; drops "
                           "the last partial batch; see deeplite.cuda.CUDAGraph)")
+    run.add_argument("--amp", choices=("bf16", "fp16"), default=None,
+                     help="mixed precision: GEMMs in bfloat16/float16 under deeplite.autocast "
+                          "(fp16 with loss scaling); see docs/amp.md")
     run.add_argument("--resume", metavar="RUN_DIR", default=None,
                      help="continue a run from its checkpoint, exactly; its saved settings apply "
                           "(only --epochs, --device, --quiet, --tensorboard are read)")
@@ -226,10 +229,17 @@ def run_train(args) -> int:
     done, finished = (resumed.done, resumed.records) if resumed else (0, [])
     if resumed:
         (session or resume).restore(resumed, model, optimizer, train_loader, monitor)
+    if args.amp and (args.cuda_graph or session is not None):
+        raise CommandError("--amp does not combine with --cuda-graph or --distributed yet; "
+                           "drop one of them")
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
-        else jit_step(args, device, model, optimizer, task)
+        else None if args.amp else jit_step(args, device, model, optimizer, task)
     if session is not None:
         step = session.train_step(model, optimizer, task)
+    if args.amp:  # eager, under deeplite.autocast (deeplite.jit does not capture autocast yet)
+        from ..amp.training import amp_train_step
+
+        step = amp_train_step(model, optimizer, task, device, args.amp)
     run_dir = resumed.path.parent if resumed else \
         files.new_run_dir(args.out, args.dataset, args.overwrite)
     for name in run_files.remove_stale_temporaries(run_dir) if main_rank else ():
@@ -243,6 +253,7 @@ def run_train(args) -> int:
               "classes": table.classes if kind == "classification" else None,
               "feature_names": table.feature_names, "seed": args.seed,
               "test_fraction": args.test_fraction, "device": device,
+              "amp": args.amp,
               "optimizer": args.optimizer, "lr": optimizer.param_groups[0]["lr"],
               "momentum": args.momentum, "weight_decay": args.weight_decay,
               "batch_size": args.batch_size, "epochs": args.epochs, "diagnose": args.diagnose,

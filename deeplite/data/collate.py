@@ -26,7 +26,13 @@ def default_collate(batch, device: Optional[str] = None):
     PyTorch). ``device`` places the new tensors (the default device when None).
 
     Example:
-        >>> default_collate([(np.zeros(3), 1), (np.ones(3), 0)])  # [Tensor (2, 3), Tensor (2,)]
+        >>> import numpy as np
+        >>> from deeplite.data import default_collate
+        >>> x, y = default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
+        >>> x.shape, y.shape
+        ((2, 3), (2,))
+        >>> x.tolist(), y.tolist()
+        ([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]], [1, 0])
     """
     elem = batch[0]
     elem_type: Any = type(elem)  # containers are rebuilt as their own type where it can be

@@ -79,7 +79,12 @@ class Subset(Dataset):
     A Subset of a TensorDataset keeps the DataLoader's whole-batch gathering fast path.
 
     Example:
+        >>> import deeplite
+        >>> from deeplite.data import Subset, TensorDataset
+        >>> dataset = TensorDataset(deeplite.arange(100))
         >>> first_ten = Subset(dataset, range(10))
+        >>> len(first_ten), int(first_ten[9][0])
+        (10, 9)
     """
 
     def __init__(self, dataset, indices):
@@ -99,7 +104,13 @@ class ConcatDataset(Dataset):
     """Several datasets one after another: index ``len(first)`` is the second's sample 0.
 
     Example:
+        >>> import deeplite
+        >>> from deeplite.data import ConcatDataset, TensorDataset
+        >>> train = TensorDataset(deeplite.arange(5))
+        >>> extra = TensorDataset(deeplite.arange(100, 103))
         >>> both = ConcatDataset([train, extra])   # or train + extra
+        >>> len(both), int(both[5][0])
+        (8, 100)
     """
 
     def __init__(self, datasets):
@@ -158,7 +169,14 @@ def random_split(dataset, lengths, generator=None) -> list:
     Args:
         generator: a numpy Generator, an int seed, or None for deeplite's generator.
     Example:
+        >>> import deeplite
+        >>> from deeplite.data import TensorDataset, random_split
+        >>> dataset = TensorDataset(deeplite.arange(10))
         >>> train, val = random_split(dataset, [0.8, 0.2], generator=0)
+        >>> len(train), len(val)
+        (8, 2)
+        >>> sorted(train.indices + val.indices) == list(range(10))
+        True
     """
     from .samplers import as_generator
 

@@ -1,5 +1,11 @@
 """deeplite.jit: capture a whole training step once, then replay its kernels without Python.
 
+    >>> import deeplite
+    >>> import deeplite.nn.functional as F
+    >>> model = deeplite.nn.Linear(2, 3)
+    >>> for parameter in model.parameters():  # a fixed start, so the losses below are fixed
+    ...     _ = deeplite.nn.init.zeros_(parameter)
+    >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.5)
     >>> @deeplite.jit
     ... def step(x, y):
     ...     optimizer.zero_grad()
@@ -7,6 +13,9 @@
     ...     loss.backward()
     ...     optimizer.step()
     ...     return loss
+    >>> x, y = deeplite.tensor([[1.0, 0.0], [0.0, 1.0]]), deeplite.tensor([0, 1])
+    >>> [round(float(step(x, y)), 4) for _ in range(4)]  # eager, record, replay, replay
+    [1.0986, 0.8693, 0.7068, 0.5877]
 
 The first call with given input shapes runs eagerly (it creates optimizer state), the second
 records every kernel call (forward, backward, optimizer update), and later calls replay them: on

@@ -8,6 +8,7 @@ import operator
 from collections import OrderedDict
 from typing import Any, Callable
 
+from .. import dtypes
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -24,7 +25,7 @@ def _as_parameter(owner: str, value) -> Parameter:
     if isinstance(value, Parameter):
         return value
     if isinstance(value, Tensor):
-        return Parameter(value.detach(), requires_grad=value.dtype.kind == "f")
+        return Parameter(value.detach(), requires_grad=dtypes.is_floating(value.dtype))
     raise TypeError(f"{owner}: expected a Parameter or Tensor, got {type(value).__name__}")
 
 
@@ -181,9 +182,21 @@ class ModuleList(_ListContainer):
     Supports ``append``, ``extend``, ``insert``, ``pop``, indexing, slicing, ``del``, ``+``, ``+=``.
 
     Example:
-        >>> self.blocks = ModuleList([Linear(16, 16) for _ in range(3)])
-        >>> for block in self.blocks:
-        ...     x = block(x)
+        >>> import deeplite
+        >>> from deeplite.nn import Linear, Module, ModuleList
+        >>> class Stack(Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.blocks = ModuleList([Linear(16, 16) for _ in range(3)])
+        ...     def forward(self, x):
+        ...         for block in self.blocks:
+        ...             x = block(x)
+        ...         return x
+        >>> model = Stack()
+        >>> model(deeplite.zeros(4, 16)).shape
+        (4, 16)
+        >>> [name for name, _ in model.named_parameters()][:3]
+        ['blocks.0.weight', 'blocks.0.bias', 'blocks.1.weight']
     """
 
     def __repr__(self) -> str:
@@ -194,8 +207,13 @@ class ModuleDict(_DictContainer):
     """An ordered dict of sub-modules (string keys), named by their keys in the state dict.
 
     Example:
-        >>> self.heads = ModuleDict({"age": Linear(16, 1), "kind": Linear(16, 3)})
-        >>> self.heads["age"](h)
+        >>> import deeplite
+        >>> from deeplite.nn import Linear, ModuleDict
+        >>> heads = ModuleDict({"age": Linear(16, 1), "kind": Linear(16, 3)})
+        >>> heads["kind"](deeplite.zeros(8, 16)).shape
+        (8, 3)
+        >>> list(heads.state_dict())
+        ['age.weight', 'age.bias', 'kind.weight', 'kind.bias']
     """
 
 
@@ -203,7 +221,11 @@ class ParameterList(_ListContainer):
     """A list of Parameters (Tensors given to it become Parameters), named "0", "1", ...
 
     Example:
-        >>> self.scales = ParameterList([Parameter(deeplite.ones(4)) for _ in range(3)])
+        >>> import deeplite
+        >>> from deeplite.nn import ParameterList
+        >>> scales = ParameterList([deeplite.ones(4) for _ in range(3)])
+        >>> type(scales[0]).__name__, [name for name, _ in scales.named_parameters()]
+        ('Parameter', ['0', '1', '2'])
     """
 
     _convert = staticmethod(_as_parameter)

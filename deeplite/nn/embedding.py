@@ -52,7 +52,8 @@ class Embedding(Module):
     Shapes:
         indices: any shape of integers in [0, V) -> (*indices.shape, D); weight (V, D).
     Example:
-        >>> embed = Embedding(10, 4)
+        >>> import deeplite
+        >>> embed = deeplite.nn.Embedding(10, 4)
         >>> embed(deeplite.tensor([[1, 2], [3, 9]])).shape
         (2, 2, 4)
     """

@@ -10,7 +10,8 @@ class Flatten(Module):
     """Merge dimensions ``start_dim`` .. ``end_dim`` into one, as PyTorch's Flatten.
 
     Example:
-        >>> Flatten()(deeplite.randn(32, 1, 8, 8)).shape
+        >>> import deeplite
+        >>> deeplite.nn.Flatten()(deeplite.zeros(32, 1, 8, 8)).shape
         (32, 64)
     """
 
@@ -38,7 +39,8 @@ class Unflatten(Module):
     """Split dimension ``dim`` into ``unflattened_size`` (one entry may be -1), as PyTorch's.
 
     Example:
-        >>> Unflatten(1, (1, 8, 8))(deeplite.randn(32, 64)).shape
+        >>> import deeplite
+        >>> deeplite.nn.Unflatten(1, (1, 8, 8))(deeplite.zeros(32, 64)).shape
         (32, 1, 8, 8)
     """
 

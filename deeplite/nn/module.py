@@ -130,8 +130,14 @@ class Module(ModuleState):
         it (with output None) even when forward raises.
 
         Example:
-            >>> handle = model.hidden.register_forward_hook(lambda m, args, out: print(out.shape))
+            >>> import deeplite
+            >>> model = deeplite.nn.MLP([2, 8, 1])
+            >>> hidden = model.layers[0]
+            >>> handle = hidden.register_forward_hook(lambda m, args, out: print(out.shape))
+            >>> _ = model(deeplite.zeros(4, 2))
+            (4, 8)
             >>> handle.remove()
+            >>> _ = model(deeplite.zeros(4, 2))  # the hook no longer runs
         """
         return self._add_hook("forward", hook, prepend, with_kwargs=with_kwargs,
                               always_call=always_call)
@@ -146,8 +152,14 @@ class Module(ModuleState):
         hook still runs, with ``grad_input`` all None.
 
         Example:
+            >>> import deeplite
+            >>> model = deeplite.nn.MLP([2, 8, 1])
             >>> seen = []
-            >>> model.out.register_full_backward_hook(lambda m, gin, gout: seen.append(gout[0]))
+            >>> out = model.layers[1]
+            >>> handle = out.register_full_backward_hook(lambda m, gin, gout: seen.append(gout[0]))
+            >>> model(deeplite.zeros(3, 2)).sum().backward()
+            >>> seen[0].tolist()  # d(sum)/d(output)
+            [[1.0], [1.0], [1.0]]
         """
         return self._add_hook("backward", hook, prepend)
 
@@ -212,7 +224,12 @@ class Module(ModuleState):
         """The sub-module named ``target`` (dotted, as in ``named_modules()``; "" is self).
 
         Example:
-            >>> model.get_submodule("blocks.0.norm")
+            >>> import deeplite
+            >>> model = deeplite.nn.MLP([2, 8, 1])
+            >>> [name for name, _ in model.named_modules()]
+            ['', 'layers.0', 'layers.1']
+            >>> model.get_submodule("layers.1")
+            Linear(in_features=8, out_features=1, bias=True)
         """
         if target == "":
             return self

@@ -41,7 +41,16 @@ class ModuleState:
         """``setattr(self, name, param)`` with PyTorch's checks: ``param`` is a Parameter or None.
 
         Example:
-            >>> self.register_parameter("scale", Parameter(deeplite.ones(4)))
+            >>> import deeplite
+            >>> from deeplite.nn import Module, Parameter
+            >>> class Scale(Module):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.register_parameter("scale", Parameter(deeplite.ones(4)))
+            ...     def forward(self, x):
+            ...         return x * self.scale
+            >>> [name for name, _ in Scale().named_parameters()]
+            ['scale']
         """
         from .module import Parameter
 
@@ -75,7 +84,15 @@ class ModuleState:
         may be None (a slot filled later). Access it as an attribute: ``self.<name>``.
 
         Example:
-            >>> self.register_buffer("running_mean", deeplite.zeros(8))
+            >>> import deeplite
+            >>> from deeplite.nn import Module
+            >>> class Tracker(Module):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.register_buffer("running_mean", deeplite.zeros(8))
+            >>> tracker = Tracker()
+            >>> tracker.running_mean.shape, list(tracker.state_dict()), list(tracker.parameters())
+            ((8,), ['running_mean'], [])
         """
         self._check_new_name("buffer", name)
         if tensor is not None and not isinstance(tensor, Tensor):
@@ -215,7 +232,7 @@ class ModuleState:
 
 def _floating_only(tensor: Tensor, dtype):
     """``dtype`` if ``tensor`` is floating point (casts leave integer state alone), else None."""
-    return dtype if dtype is not None and tensor.dtype.kind == "f" else None
+    return dtype if dtype is not None and dtypes.is_floating(tensor.dtype) else None
 
 
 def _move(tensor: Tensor, device, dtype) -> None:

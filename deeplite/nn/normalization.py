@@ -58,9 +58,13 @@ class LayerNorm(Module):
     Shapes:
         x (..., *normalized_shape) -> same shape.
     Example:
-        >>> norm = LayerNorm(16)
-        >>> norm(deeplite.randn(8, 16)).shape
-        (8, 16)
+        >>> import deeplite
+        >>> norm = deeplite.nn.LayerNorm(4)
+        >>> y = norm(deeplite.tensor([[1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 4.0, 4.0]]))
+        >>> y.shape
+        (2, 4)
+        >>> [round(v, 4) for v in y[0].tolist()]  # mean 0, variance 1 over the last dimension
+        [-1.3416, -0.4472, 0.4472, 1.3416]
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
@@ -93,8 +97,12 @@ class RMSNorm(Module):
         eps: added to the mean square; None (default) uses the machine epsilon of x's dtype.
         elementwise_affine: learn ``weight`` (ones).
     Example:
-        >>> RMSNorm(16)(deeplite.randn(8, 16)).shape
-        (8, 16)
+        >>> import deeplite
+        >>> y = deeplite.nn.RMSNorm(2)(deeplite.tensor([[3.0, 4.0], [1.0, 1.0]]))
+        >>> y.shape
+        (2, 2)
+        >>> [round(v, 4) for v in y[0].tolist()]  # divided by sqrt((9 + 16) / 2)
+        [0.8485, 1.1314]
     """
 
     def __init__(self, normalized_shape, eps: Optional[float] = None,
@@ -133,9 +141,15 @@ class BatchNorm1d(Module):
     Buffers:
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64.
     Example:
-        >>> norm = BatchNorm1d(16)
-        >>> norm(deeplite.randn(32, 16)).shape
-        (32, 16)
+        >>> import deeplite
+        >>> norm = deeplite.nn.BatchNorm1d(2)
+        >>> y = norm(deeplite.tensor([[1.0, 10.0], [3.0, 30.0]]))
+        >>> y.shape
+        (2, 2)
+        >>> [[round(v, 3) for v in row] for row in y.tolist()]  # each column normalised
+        [[-1.0, -1.0], [1.0, 1.0]]
+        >>> [round(v, 4) for v in norm.running_mean.tolist()]  # 0.9 * 0 + 0.1 * batch mean
+        [0.2, 2.0]
     """
 
     running_mean: Optional[Tensor]

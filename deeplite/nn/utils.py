@@ -65,8 +65,15 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         parameters: a Tensor or an iterable of Tensors (those without ``.grad`` are skipped).
         clip_value: the largest allowed absolute value of a gradient element.
     Example:
+        >>> import deeplite
+        >>> model = deeplite.nn.Linear(2, 1)
+        >>> loss = model(deeplite.tensor([[10.0, -10.0]])).sum()
         >>> loss.backward()
+        >>> model.weight.grad.tolist(), model.bias.grad.tolist()
+        ([[10.0], [-10.0]], [1.0])
         >>> deeplite.nn.utils.clip_grad_value_(model.parameters(), clip_value=0.5)
+        >>> model.weight.grad.tolist(), model.bias.grad.tolist()
+        ([[0.5], [-0.5]], [0.5])
     """
     clip_value = float(clip_value)
     if clip_value < 0:
@@ -81,7 +88,11 @@ def parameters_to_vector(parameters) -> Tensor:
     """All parameters flattened and joined into one 1-D Tensor (differentiable), as PyTorch.
 
     Example:
-        >>> vector = parameters_to_vector(model.parameters())
+        >>> import deeplite
+        >>> model = deeplite.nn.Linear(3, 2)
+        >>> vector = deeplite.nn.utils.parameters_to_vector(model.parameters())
+        >>> vector.shape  # 3 * 2 weights, then 2 biases
+        (8,)
         >>> vector.shape == (sum(p.numel() for p in model.parameters()),)
         True
     """

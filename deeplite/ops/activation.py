@@ -4,6 +4,7 @@ from ..backends.contract import ACTIVATIONS
 from ..errors import normalize_dim
 from ..tensor import Tensor
 from .arithmetic import exp, to_float, where
+from .autocast import float32_op
 
 
 class Act(Function):
@@ -148,12 +149,14 @@ def log_sigmoid(x: Tensor) -> Tensor:
     return -softplus(-x)
 
 
+@float32_op
 def softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (NumPy's ``axis`` works too), as ``F.softmax``; each
     slice sums to 1. Without a dim, the last (PyTorch requires one)."""
     return _along_dim(Softmax, x, dim, dtype, axis, "softmax")
 
 
+@float32_op
 def log_softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
     """x - logsumexp(x) along ``dim`` (or ``axis``; the last by default), stable for any x, as
     ``F.log_softmax``."""

@@ -261,7 +261,7 @@ def div(x, y, *, rounding_mode=None) -> Tensor:
 
         return rounded_div(x, y, rounding_mode)
     x, y = lift_pair(x, y)
-    if x.dtype.kind != "f" and y.dtype.kind != "f":
+    if not dtypes.is_floating(x.dtype) and not dtypes.is_floating(y.dtype):
         x, y = to_float(x), to_float(y)
     return Div.apply(x, y)
 
@@ -269,7 +269,7 @@ def div(x, y, *, rounding_mode=None) -> Tensor:
 def to_float(x: Tensor) -> Tensor:
     """``x`` itself when floating point, else cast to the default float dtype (as PyTorch's
     integer inputs to exp, log, sqrt, sigmoid and true division)."""
-    return x if x.dtype.kind == "f" else x.to(dtype=dtypes.get_default_dtype())
+    return x if dtypes.is_floating(x.dtype) else x.to(dtype=dtypes.get_default_dtype())
 
 
 def pow(x, y) -> Tensor:

@@ -12,6 +12,7 @@ from ..tensor import Tensor
 from . import loss as loss_ops
 from .activation import log_softmax
 from .arithmetic import clip, where
+from .autocast import float32_op
 from .loss import SoftmaxCE, check_reduction
 from .scalars import lift
 
@@ -130,6 +131,7 @@ def _check_weight(weight, classes: int, name: str):
     return weight
 
 
+@float32_op
 def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities, as ``F.nll_loss``.
@@ -147,6 +149,7 @@ def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_ind
     return loss.reshape(shape) if reduction == "none" else loss
 
 
+@float32_op
 def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0, *,
                   check_labels: bool = True) -> Tensor:
@@ -171,7 +174,7 @@ def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_i
     check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if isinstance(target, Tensor) and target.dtype.kind == "f":
+    if isinstance(target, Tensor) and dtypes.is_floating(target.dtype):
         return _soft_cross_entropy(logits, target, weight, reduction, label_smoothing)
     labels = as_labels(target, logits, "cross_entropy")
     rows, labels, shape, _ = as_rows(logits, labels, "cross_entropy")
@@ -205,6 +208,7 @@ def _soft_cross_entropy(logits: Tensor, target: Tensor, weight, reduction: str,
     return reduce_loss(-(target * log_probs).sum(dim=dim), reduction)
 
 
+@float32_op
 def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
     """The multi-class SVM hinge (Weston & Watkins; Crammer & Singer use the max), as

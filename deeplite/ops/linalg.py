@@ -8,6 +8,8 @@ from ..backends.contract import ACTIVATIONS
 from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from .activation import ActGrad
+from .autocast import lower as _autocast_lower
+from .autocast import state as _autocast
 from .movement import broadcast_to, unbroadcast
 
 
@@ -105,6 +107,8 @@ def _rows(x: Tensor) -> Tensor:
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
     """Matrix product with NumPy's rules: 2-D, batched (broadcast batch dims) and vectors."""
+    if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        x, y = _autocast_lower(x, y)
     return MatMul.apply(x, y)
 
 
@@ -120,6 +124,8 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation:
     if x.shape[-1:] != weight.shape[:1] or weight.ndim != 2:
         raise ShapeError(f"linear: shapes {x.shape} and {weight.shape} do not align "
                          f"(weight is (in_features, out_features))")
+    if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        x, weight, bias = _autocast_lower(x, weight, bias)
     if x.dtype != weight.dtype:
         # As PyTorch: never run the whole model in float64 because the batch came from NumPy.
         raise DtypeError(f"linear: input is {x.dtype} but the weight is {weight.dtype}; convert "

@@ -7,6 +7,7 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import Act
 from .arithmetic import abs, clip, exp, log, maximum, where
+from .autocast import float32_op
 from .classification_losses import reduce_loss
 from .loss import BinaryCrossEntropy, SigmoidBCE, check_reduction
 from .scalars import lift
@@ -21,6 +22,7 @@ def as_float_target(target, like: Tensor, name: str) -> Tensor:
     return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
 
 
+@float32_op
 def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | None = None,
                                      reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
@@ -46,6 +48,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | No
     return reduce_loss(loss, reduction)
 
 
+@float32_op
 def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1], logs clamped at -100 (as
@@ -59,6 +62,7 @@ def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
     return reduce_loss(loss if weight is None else loss * weight, reduction)
 
 
+@float32_op
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (x - y)^2, as ``F.mse_loss``."""
     check_reduction("mse_loss", reduction)
@@ -66,12 +70,14 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     return reduce_loss(diff * diff, reduction)
 
 
+@float32_op
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean absolute error |x - y|, as ``F.l1_loss``."""
     check_reduction("l1_loss", reduction)
     return reduce_loss(abs(input - as_float_target(target, input, "l1_loss")), reduction)
 
 
+@float32_op
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y), as ``F.smooth_l1_loss``;
     beta = 0 is the l1 loss."""
@@ -84,6 +90,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
     return reduce_loss(where(diff < beta, 0.5 * diff * diff / beta, diff - 0.5 * beta), reduction)
 
 
+@float32_op
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), as ``F.huber_loss``."""
     check_reduction("huber_loss", reduction)
@@ -94,6 +101,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
                        reduction)
 
 
+@float32_op
 def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence sum target (log target - input) with ``input`` log-probabilities, as
     ``F.kl_div``; ``log_target`` says the target is given as log-probabilities too.
@@ -116,6 +124,7 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
     return reduce_loss(pointwise, reduction)
 
 
+@float32_op
 def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0,
                          reduction: str = "mean") -> Tensor:
     """x where y = 1 and max(0, margin - x) where y = -1, as ``F.hinge_embedding_loss``."""
@@ -125,6 +134,7 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0,
     return reduce_loss(below_margin + where(target != -1, input, 0.0), reduction)
 
 
+@float32_op
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting), as
     ``F.cosine_similarity``."""

@@ -5,10 +5,11 @@ spelling; both at once is an error). ``dim`` is None (all dims), an int or a tup
 takes dim 0 or -1, as in PyTorch. A dim out of range raises ``deeplite.errors.DimError`` (an
 IndexError, as PyTorch's, and a ValueError).
 """
-from .. import return_types
+from .. import dtypes, return_types
 from ..autograd import Function
 from ..errors import normalize_dim
 from ..tensor import Tensor
+from .autocast import float32_op
 from .movement import broadcast_to
 
 
@@ -130,6 +131,7 @@ class ArgExtreme(Function):
         return out if out.dtype == b.xp.int64 else b.astype(out, b.xp.int64)
 
 
+@float32_op
 def sum(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None,
         dtype=None) -> Tensor:
     """Sum over ``dim`` (all elements by default), as ``torch.sum``.
@@ -148,13 +150,14 @@ def sum(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims
     return Sum.apply(x, dims=dims_of(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
+@float32_op
 def mean(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None, keepdims=None,
          dtype=None) -> Tensor:
     """Mean over ``dim`` (all elements by default), as ``torch.mean``; needs a float tensor."""
     dim, keepdim = pick_names("mean", axis, keepdims, dim, keepdim)
     if dtype is not None:
         x = x.to(dtype=dtype)
-    if not x.dtype.kind == "f":
+    if not dtypes.is_floating(x.dtype):
         raise TypeError(f"mean: needs a floating-point tensor, got {x.dtype}; call .float() first")
     return Mean.apply(x, dims=dims_of(dim, x.ndim, "mean"), keepdim=keepdim)
 

@@ -20,7 +20,7 @@ def lift(value, like: Tensor) -> Tensor:
             dtype = like.dtype if like.dtype != dtypes.bool_ else dtypes.bool_
         elif isinstance(value, numbers.Integral):
             dtype = like.dtype if like.dtype != dtypes.bool_ else dtypes.int64
-        elif like.dtype.kind != "f":
+        elif not dtypes.is_floating(like.dtype):
             dtype = dtypes.get_default_dtype()
         return Tensor._wrap(backend.full((), value, dtype), backend)
     if isinstance(value, (list, tuple)):
@@ -74,6 +74,6 @@ def promote(x: Tensor, y: Tensor) -> tuple:
 
 def _promoted(tensor: Tensor, constant: Tensor) -> tuple:
     """An integer tensor meeting a float number becomes the number's float dtype (as PyTorch)."""
-    if tensor.dtype.kind != "f" and constant.dtype.kind == "f":
+    if not dtypes.is_floating(tensor.dtype) and dtypes.is_floating(constant.dtype):
         tensor = tensor.to(dtype=constant.dtype)
     return tensor, constant

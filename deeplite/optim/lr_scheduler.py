@@ -198,7 +198,17 @@ class LambdaLR(_LambdaScheduler):
     Args:
         lr_lambda: a function of the epoch, or a list with one per parameter group.
     Example:
-        >>> LambdaLR(optimizer, lr_lambda=lambda epoch: 0.95 ** epoch)
+        >>> import deeplite
+        >>> from deeplite.optim.lr_scheduler import LambdaLR
+        >>> optimizer = deeplite.optim.SGD(deeplite.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> scheduler = LambdaLR(optimizer, lr_lambda=lambda epoch: 0.5 ** epoch)
+        >>> lrs = []
+        >>> for epoch in range(3):
+        ...     optimizer.step()
+        ...     scheduler.step()
+        ...     lrs.append(round(scheduler.get_last_lr()[0], 4))
+        >>> lrs  # 0.1 * 0.5 ** epoch for epochs 1, 2, 3
+        [0.05, 0.025, 0.0125]
     """
 
     def get_lr(self) -> list:
@@ -210,7 +220,17 @@ class MultiplicativeLR(_LambdaScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` every epoch (after the first).
 
     Example:
-        >>> MultiplicativeLR(optimizer, lr_lambda=lambda epoch: 0.95)
+        >>> import deeplite
+        >>> from deeplite.optim.lr_scheduler import MultiplicativeLR
+        >>> optimizer = deeplite.optim.SGD(deeplite.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> scheduler = MultiplicativeLR(optimizer, lr_lambda=lambda epoch: 0.9)
+        >>> lrs = []
+        >>> for epoch in range(3):
+        ...     optimizer.step()
+        ...     scheduler.step()
+        ...     lrs.append(round(scheduler.get_last_lr()[0], 4))
+        >>> lrs  # the previous lr times 0.9, each epoch
+        [0.09, 0.081, 0.0729]
     """
 
     def get_lr(self) -> list:

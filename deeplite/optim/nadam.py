@@ -22,7 +22,15 @@ class NAdam(Optimizer):
         params. lr: 2e-3. betas: (0.9, 0.999). eps: 1e-8. weight_decay: 0.
         momentum_decay: 4e-3. decoupled_weight_decay: False. maximize: False.
     Example:
-        >>> optimizer = deeplite.optim.NAdam(model.parameters(), lr=2e-3)
+        >>> import deeplite
+        >>> w = deeplite.nn.Parameter(deeplite.tensor([1.0, -1.0]))
+        >>> optimizer = deeplite.optim.NAdam([w], lr=2e-3)
+        >>> (w * 2.0).sum().backward()
+        >>> optimizer.step()
+        >>> [round(v, 4) for v in w.tolist()]
+        [0.9979, -1.0021]
+        >>> sorted(optimizer.state[w])
+        ['exp_avg', 'exp_avg_sq', 'mu_product', 'step']
     """
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,

@@ -7,6 +7,7 @@ whole group in one pass and the NumPy backend uses the reference composition.
 """
 import copy
 
+from .. import dtypes
 from ..autograd import enable_grad, no_grad
 from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
@@ -207,6 +208,6 @@ def _state_value(name: str, value, param: Tensor, key):
         raise ValueError(f"loaded optimizer state {name!r} of parameter {key} has shape "
                          f"{value.shape}, the parameter has shape {param.shape}")
     value = value.detach().to(param.device)
-    if value.dtype.kind == "f":
+    if dtypes.is_floating(value.dtype):
         value = value.to(dtype=param.dtype)
     return Tensor._wrap(value._backend.copy(value.data), value._backend)

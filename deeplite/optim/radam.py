@@ -25,7 +25,15 @@ class RAdam(Optimizer):
         params. lr: 1e-3. betas: (0.9, 0.999). eps: 1e-8. weight_decay: 0.
         decoupled_weight_decay: False. maximize: False.
     Example:
-        >>> optimizer = deeplite.optim.RAdam(model.parameters(), lr=1e-3)
+        >>> import deeplite
+        >>> w = deeplite.nn.Parameter(deeplite.tensor([1.0, -1.0]))
+        >>> optimizer = deeplite.optim.RAdam([w], lr=1e-3)
+        >>> (w * 2.0).sum().backward()
+        >>> optimizer.step()
+        >>> [round(v, 4) for v in w.tolist()]  # an early step: p - lr * m_hat
+        [0.998, -1.002]
+        >>> sorted(optimizer.state[w])
+        ['exp_avg', 'exp_avg_sq', 'step']
     """
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,

@@ -12,9 +12,19 @@ class SequentialLR(LRScheduler):
     later scheduler starts from its epoch 0 (its closed form) at its milestone.
 
     Example (5 epochs of linear warm-up, then cosine annealing):
+        >>> import deeplite
+        >>> from deeplite.optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR
+        >>> optimizer = deeplite.optim.SGD(deeplite.nn.Linear(2, 1).parameters(), lr=0.1)
         >>> warmup = LinearLR(optimizer, start_factor=0.1, total_iters=5)
         >>> cosine = CosineAnnealingLR(optimizer, T_max=45)
         >>> scheduler = SequentialLR(optimizer, [warmup, cosine], milestones=[5])
+        >>> lrs = [round(scheduler.get_last_lr()[0], 4)]
+        >>> for epoch in range(7):
+        ...     optimizer.step()
+        ...     scheduler.step()
+        ...     lrs.append(round(scheduler.get_last_lr()[0], 4))
+        >>> lrs
+        [0.01, 0.028, 0.046, 0.064, 0.082, 0.1, 0.0999, 0.0995]
     """
 
     def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list,
@@ -96,9 +106,16 @@ class ReduceLROnPlateau(LRScheduler):
         ("abs"). cooldown: epochs to wait after a reduction. min_lr: a floor (or one per group).
         eps: reductions smaller than this are skipped.
     Example:
+        >>> import deeplite
+        >>> from deeplite.optim.lr_scheduler import ReduceLROnPlateau
+        >>> optimizer = deeplite.optim.SGD(deeplite.nn.Linear(2, 1).parameters(), lr=0.1)
         >>> scheduler = ReduceLROnPlateau(optimizer, patience=3)
-        >>> for epoch in range(100):
-        ...     scheduler.step(validation_loss())
+        >>> lrs = []
+        >>> for validation_loss in [1.0, 0.9, 0.9, 0.9, 0.9, 0.9]:
+        ...     scheduler.step(validation_loss)
+        ...     lrs.append(round(optimizer.param_groups[0]["lr"], 4))
+        >>> lrs  # the fourth epoch without improvement is more than patience=3
+        [0.1, 0.1, 0.1, 0.1, 0.1, 0.01]
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,

@@ -24,10 +24,19 @@ class OneCycleLR(LRScheduler):
         base_momentum: 0.85. max_momentum: 0.95. div_factor: 25. final_div_factor: 1e4.
         three_phase: a third phase annealing to the minimum after going back to initial_lr.
     Example:
-        >>> scheduler = OneCycleLR(optimizer, max_lr=0.1, epochs=10, steps_per_epoch=len(loader))
-        >>> for epoch in range(10):
-        ...     for x, y in loader:
-        ...         train_step(x, y); scheduler.step()
+        >>> import deeplite
+        >>> from deeplite.optim.lr_scheduler import OneCycleLR
+        >>> model = deeplite.nn.Linear(2, 1)
+        >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> scheduler = OneCycleLR(optimizer, max_lr=0.1, epochs=2, steps_per_epoch=5)
+        >>> lrs = []
+        >>> for epoch in range(2):
+        ...     for batch in range(5):
+        ...         lrs.append(round(scheduler.get_last_lr()[0], 4))
+        ...         optimizer.step()
+        ...         scheduler.step()
+        >>> lrs  # up from 0.1 / 25 over 30% of the 10 steps, then down to 0.004 / 1e4
+        [0.004, 0.052, 0.1, 0.095, 0.0812, 0.0611, 0.0389, 0.0188, 0.005, 0.0]
     """
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: Optional[int] = None,
@@ -132,7 +141,17 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     epoch, as PyTorch documents.
 
     Example:
-        >>> scheduler = CosineAnnealingWarmRestarts(optimizer, T_0=10, T_mult=2)
+        >>> import deeplite
+        >>> from deeplite.optim.lr_scheduler import CosineAnnealingWarmRestarts
+        >>> optimizer = deeplite.optim.SGD(deeplite.nn.Linear(2, 1).parameters(), lr=0.1)
+        >>> scheduler = CosineAnnealingWarmRestarts(optimizer, T_0=2, T_mult=2)
+        >>> lrs = [round(scheduler.get_last_lr()[0], 4)]
+        >>> for epoch in range(7):
+        ...     optimizer.step()
+        ...     scheduler.step()
+        ...     lrs.append(round(scheduler.get_last_lr()[0], 4))
+        >>> lrs  # restarts at epochs 2 (then T_i = 4) and 6 (then T_i = 8)
+        [0.1, 0.05, 0.1, 0.0854, 0.05, 0.0146, 0.1, 0.0962]
     """
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,

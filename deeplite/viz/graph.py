@@ -89,9 +89,16 @@ def graph(output, params=None, show_values: bool = False, show_grads: bool = Fal
         a ``Graph`` with ``to_dot()``, ``render(path)`` and notebook display.
 
     Example:
-        >>> w = deeplite.randn(3, requires_grad=True)
+        >>> import deeplite
+        >>> import deeplite.viz
+        >>> w = deeplite.tensor([0.5, -1.0, 2.0], requires_grad=True)
         >>> loss = deeplite.sigmoid(w * 2).sum()
-        >>> deeplite.viz.graph(loss, {"w": w}).render("graph.png")
+        >>> drawing = deeplite.viz.graph(loss, {"w": w})  # then drawing.render("graph.png")
+        >>> [(node.kind, node.title, node.shape) for node in drawing.nodes]
+        [('param', 'w', (3,)), ('input', '2', ()), ('op', 'mul', (3,)),
+         ('op', 'sigmoid', (3,)), ('op', 'sum', ()), ('output', 'output', ())]
+        >>> drawing.to_dot().splitlines()[0]
+        'digraph tape {'
     """
     outputs = _as_outputs(output)
     named = _named_tensors(params, "params")
