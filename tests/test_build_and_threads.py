@@ -74,8 +74,10 @@ def _python(code: str, **env) -> str:
                    if key not in ("DEEPLITE_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     environment.update(env)
     environment["PYTHONPATH"] = str(build_info.PACKAGE.parent)
+    # cwd beside the package under test: with -c the current folder comes first on sys.path, and
+    # in a source checkout that is the unbuilt deeplite/, not the installed one being tested.
     return subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True,
-                          text=True, check=True).stdout.strip()
+                          text=True, check=True, cwd=build_info.PACKAGE.parent).stdout.strip()
 
 
 needs_cpu = pytest.mark.skipif(build_info.built_extension(build_info.PACKAGE) is None,

@@ -32,6 +32,14 @@ JUSTIFIED_SKIPS = {
 }
 
 
+def _pandas_missing() -> bool:
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
 @pytest.fixture
 def iris():
     X, y = load_iris(return_X_y=True)
@@ -45,7 +53,10 @@ def test_check_estimator_passes(make):
         results = check_estimator(make(max_iter=100, random_state=0), on_fail=None,
                                   on_skip=None)
     failed = {r["check_name"]: str(r["exception"]) for r in results if r["status"] == "failed"}
-    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    # scikit-learn runs its "data not an array" checks through pandas: skipped, with that reason,
+    # when pandas (an optional extra of deeplite) is not installed.
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"
+               and not (_pandas_missing() and "pandas" in str(r.get("exception", "")).lower())}
     assert not failed, failed
     assert skipped <= set(JUSTIFIED_SKIPS), skipped - set(JUSTIFIED_SKIPS)
     assert len(results) > 40  # the whole suite ran
