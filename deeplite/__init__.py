@@ -81,6 +81,7 @@ from .ops import (
     var,
     where,
 )
+from .surface import *  # noqa: E402,F401,F403  the PyTorch tensor surface (deeplite/surface.py)
 from .tensor import Tensor
 
 __version__ = "0.1.0"

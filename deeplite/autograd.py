@@ -16,6 +16,7 @@ import numpy as np
 
 from . import versions
 from .engine import backward, grad, queue_callback
+from .errors import ShapeError
 from .grad_mode import _mode, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor
 from .versions import bump_version, mark_rebased
@@ -59,7 +60,10 @@ class Function:
         # Spelled out for one and two inputs (most ops): a starred call builds a list per op,
         # and small MLPs are overhead-bound. Every path checks devices and collects needs_grad.
         first = inputs[0]
-        backend = first._backend
+        try:
+            backend = first._backend
+        except AttributeError:
+            raise _not_a_tensor(cls.name, first) from None
         needs_grad = first.requires_grad
         node = _new(cls)
         try:
@@ -81,6 +85,11 @@ class Function:
         except ValueError:
             if cls.broadcasts:
                 _check_broadcast(cls.name, inputs)  # raises the op-named error if that was it
+            raise
+        except AttributeError:
+            for tensor in inputs:  # a NumPy array (or a list) where a Tensor belongs
+                if not isinstance(tensor, Tensor):
+                    raise _not_a_tensor(cls.name, tensor) from None
             raise
         # The recording, written out here rather than in a helper: a Python call costs about as
         # much as the rest of this method for a tiny op, and small MLPs are overhead-bound.
@@ -153,5 +162,11 @@ def _check_broadcast(name, inputs) -> None:
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"{name}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+        raise ShapeError(f"{name}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
                          f"together") from None
+
+
+def _not_a_tensor(name, value) -> TypeError:
+    kind = f"{type(value).__module__}.{type(value).__name__}".replace("builtins.", "")
+    return TypeError(f"{name}: expected a deeplite Tensor, got {kind}; wrap it with "
+                     f"deeplite.tensor(...)")

@@ -121,20 +121,27 @@ def _dtype(dtype):
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """A tensor of shape ``size`` filled with ``fill_value``."""
+    """A tensor of shape ``size`` filled with ``fill_value``.
+
+    Without ``dtype`` the value decides, as in PyTorch: a bool gives bool, an int int64, a float
+    the default float dtype (``full((2,), 4)`` is int64).
+    """
     backend = _backend(device)
+    if dtype is None:
+        dtype = dtypes.bool_ if isinstance(fill_value, (bool, np.bool_)) else \
+            dtypes.int64 if isinstance(fill_value, (int, np.integer)) else None
     data = backend.full(_shape((size,)), fill_value, _dtype(dtype))
     return _finish(data, backend, requires_grad)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return full(_shape(size), 0, dtype, device, requires_grad)
+    return full(_shape(size), 0, _dtype(dtype), device, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """A tensor of ones."""
-    return full(_shape(size), 1, dtype, device, requires_grad)
+    return full(_shape(size), 1, _dtype(dtype), device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -196,7 +203,7 @@ def ones_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def full_like(other, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """``fill_value`` with ``other``'s shape, dtype and device."""
+    """``fill_value`` with ``other``'s shape, dtype and device (as ``torch.full_like``)."""
     return full(other.shape, fill_value, other.dtype if dtype is None else dtype,
                 other.device if device is None else device, requires_grad)
 
@@ -209,3 +216,68 @@ def randn_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
 def rand_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform [0, 1) draws with ``other``'s shape, dtype and device."""
     return _like(rand, other, dtype, device, requires_grad)
+
+
+def empty_like(other, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor with ``other``'s shape, dtype and device."""
+    return _like(empty, other, dtype, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The n x m identity matrix (m = n by default), as ``torch.eye``."""
+    m = n if m is None else m
+    if n < 0 or m < 0:
+        raise ValueError(f"eye: n and m must be non-negative, got {n} and {m}")
+    backend = _backend(device)
+    return _finish(backend.asarray(np.eye(n, m, dtype=_dtype(dtype))), backend, requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both ends included, as
+    ``torch.linspace``."""
+    if steps < 0:
+        raise ValueError(f"linspace: number of steps must be non-negative, got {steps}")
+    backend = _backend(device)
+    values = np.linspace(float(start), float(end), int(steps)).astype(_dtype(dtype))
+    return _finish(backend.asarray(values), backend, requires_grad)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, device=None,
+             requires_grad=False) -> Tensor:
+    """``base ** linspace(start, end, steps)``, as ``torch.logspace``."""
+    if steps < 0:
+        raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
+    backend = _backend(device)
+    values = np.logspace(float(start), float(end), int(steps), base=base).astype(_dtype(dtype))
+    return _finish(backend.asarray(values), backend, requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Normal draws, as ``torch.normal``: scalar ``mean``/``std`` with a ``size``, or tensors of
+    means and/or stds (broadcast together) giving one draw per element."""
+    like = mean if isinstance(mean, Tensor) else std if isinstance(std, Tensor) else None
+    if like is None:
+        if size is None:
+            raise TypeError("normal: with a float mean and std, pass size=(...)")
+        if std < 0:
+            raise ValueError(f"normal: std must be non-negative, got {std}")
+        return _random(lambda g, s: g.normal(mean, std, s), (size,), dtype, device, requires_grad)
+    host_mean, host_std = (np.asarray(v, dtype=np.float64) for v in (mean, std))
+    if (host_std < 0).any():
+        raise ValueError("normal: std must be non-negative")
+    shape = np.broadcast_shapes(host_mean.shape, host_std.shape)
+    draws = _generator[0].normal(host_mean, host_std, shape)
+    return tensor(draws, dtype=like.dtype if dtype is None else dtype,
+                  device=like.device if device is None else device, requires_grad=requires_grad)
+
+
+def fill_random_(target: Tensor, distribution: str, a: float, b: float) -> Tensor:
+    """Overwrite ``target`` in place with uniform [a, b) or normal (mean a, std b) draws from the
+    seeded generator: ``Tensor.uniform_`` and ``Tensor.normal_``."""
+    draw = _generator[0].uniform if distribution == "uniform" else _generator[0].normal
+    if distribution == "normal" and b < 0:
+        raise ValueError(f"normal_: std must be non-negative, got {b}")
+    if distribution == "uniform" and a > b:
+        raise ValueError(f"uniform_: expects from <= to, got from={a} and to={b}")
+    host = draw(a, b, target.shape).astype(target.dtype)
+    return target.copy_(target._backend.asarray(host))

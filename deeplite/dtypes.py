@@ -13,9 +13,13 @@ int16 = np.dtype("int16")
 int32 = np.dtype("int32")
 int64 = np.dtype("int64")
 uint8 = np.dtype("uint8")
+uint16 = np.dtype("uint16")
+uint32 = np.dtype("uint32")
+uint64 = np.dtype("uint64")
 bool_ = np.dtype("bool")
 
-SUPPORTED: tuple = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+SUPPORTED: tuple = (float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32,
+                   uint64, bool_)
 _ALIASES: dict = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int64,
             "bool": bool_}
 

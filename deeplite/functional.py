@@ -4,10 +4,11 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 ``binary_cross_entropy_with_logits`` and ``cross_entropy``, compute the loss and its gradient in one
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
-from . import dtypes
 from .creation import generator
 from .jit import hooks as jit_hooks
+from .ops import classification_losses as _classification
 from .ops import linear as _linear
+from .ops import pointwise_losses as _pointwise
 
 # The activations are ops (Tensor's methods call them); they are public here, as in PyTorch.
 from .ops.activation import (
@@ -22,26 +23,54 @@ from .ops.activation import (
     step,
     tanh,
 )
-from .ops.autocast import float32_op
-from .ops.loss import (
-    BinaryCrossEntropy,
-    SigmoidBCE,
-    SoftmaxCE,
-    check_label_range,
-    check_reduction,
+from .ops.activation_functions import (
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    mish,
+    normalize,
+    relu6,
+    selu,
+    silu,
+    softmin,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+from .ops.classification_losses import multi_margin_loss
+from .ops.loss import check_reduction
+from .ops.padding import one_hot, pad
+from .ops.pointwise_losses import (
+    cosine_similarity,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
 )
 from .ops.scalars import lift
 from .tensor import Tensor
 
 __all__ = [
-    "step",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "dropout",
-    "heaviside", "leaky_relu", "linear", "log_sigmoid", "log_softmax", "logistic_loss", "mse_loss",
-    "nll_loss", "relu", "sigmoid", "softmax", "softplus", "tanh",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "cosine_similarity",
+    "cross_entropy", "dropout", "elu", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "heaviside", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss",
+    "leaky_relu", "linear", "log_sigmoid", "log_softmax", "logistic_loss", "mish", "mse_loss",
+    "multi_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "selu",
+    "sigmoid", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "step", "tanh", "tanhshrink", "threshold",
 ]
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "identity",
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: str = "identity",
            negative_slope: float = 0.01) -> Tensor:
     """``activation(x @ weight + bias)`` in one fused kernel.
 
@@ -63,7 +92,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor = None, activation: str = "id
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) (when training)."""
+    """Zero each element with probability ``p``, scaling the rest by 1 / (1 - p) (when training)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:
@@ -80,28 +109,20 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * lift(host_mask, x)
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+def _legacy_reduction(weight, reduction: str) -> tuple:
+    """Older deeplite code passes ``reduction`` third, where PyTorch has ``weight``: a string
+    there is read as the reduction."""
+    return (None, weight) if isinstance(weight, str) else (weight, reduction)
 
 
-def _as_float_target(target, like: Tensor, name: str) -> Tensor:
-    target = target if isinstance(target, Tensor) else lift(target, like)
-    if target.shape != like.shape:
-        raise ValueError(f"{name}: target shape {target.shape} does not match input shape "
-                         f"{like.shape}")
-    return target if target.dtype == like.dtype else target.to(dtype=like.dtype)
-
-
-@float32_op
-def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | None = None,
+                                     reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
     """Binary cross-entropy of ``sigmoid(logits)`` against targets in [0, 1], fused and stable.
 
     One kernel pass computes ``max(z,0) - z*y + log1p(exp(-|z|))`` and, in the same pass, the
-    gradient ``sigmoid(z) - y``. Logits of any size give finite losses and gradients.
+    gradient ``sigmoid(z) - y``. Logits of any size give finite losses and gradients. ``weight``
+    rescales each element and ``pos_weight`` the positive term, as in PyTorch.
 
     Args:
         logits: any shape. target: same shape, values in [0, 1].
@@ -112,9 +133,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "m
         >>> F.binary_cross_entropy_with_logits(logits, deeplite.tensor([0.0, 1.0, 1.0])).item()
         0.2310
     """
-    name = "binary_cross_entropy_with_logits"
-    check_reduction(name, reduction)
-    return SigmoidBCE.apply(logits, _as_float_target(target, logits, name), reduction=reduction)
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _pointwise.binary_cross_entropy_with_logits(logits, target, weight, reduction,
+                                                       pos_weight)
 
 
 def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
@@ -123,90 +144,50 @@ def logistic_loss(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     Equal to ``binary_cross_entropy_with_logits(z, (y + 1) / 2)``, so it uses the fused kernel.
     """
     check_reduction("logistic_loss", reduction)
-    target = _as_float_target(target, logits, "logistic_loss")
-    return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction)
+    target = _pointwise.as_float_target(target, logits, "logistic_loss")
+    return binary_cross_entropy_with_logits(logits, (target + 1) * 0.5, reduction=reduction)
 
 
-@float32_op
-def cross_entropy(logits: Tensor, target, reduction: str = "mean", *,
+def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0, *,
                   check_labels: bool = True) -> Tensor:
-    """Softmax cross-entropy, fused (log-softmax + NLL in one pass per row).
+    """Softmax cross-entropy, as ``F.cross_entropy``; fused when no option is used.
 
     Args:
-        logits: (N, C), or (N, C, d1, ...) with the classes on axis 1, as in PyTorch.
-        target: integer class labels (N,) / (N, d1, ...), or class probabilities shaped like logits.
+        logits: (N, C), (C,) unbatched, or (N, C, d1, ...) with the classes on dim 1.
+        target: integer labels (N,) / () / (N, d1, ...), or class probabilities shaped like logits.
             A label outside [0, C) raises ValueError on numpy/cpu; on cuda (where checking would
             stall every step) it makes the loss NaN.
-        check_labels: False skips that range check, which reads the labels on the host: for
-            labels validated once up front (a CUDA graph capture forbids host reads).
+        weight: (C,) per-class weights. ignore_index: a label that counts for nothing.
+        label_smoothing: in [0, 1].
+        check_labels: False skips the range check, which reads the labels on the host: for
+            labels validated once up front (a CUDA graph capture forbids host reads). Skipped,
+            labels equal to ``ignore_index`` are not looked for either: the fused kernel runs
+            unless ``weight`` or ``label_smoothing`` asks for the composed path.
     Example:
         >>> import deeplite
         >>> logits = deeplite.tensor([[2.0, 0.5, -1.0], [0.0, 0.0, 0.0]])
         >>> deeplite.functional.cross_entropy(logits, deeplite.tensor([0, 2])).item()  # row mean
         0.6700
     """
-    check_reduction("cross_entropy", reduction)
-    if isinstance(target, Tensor) and dtypes.is_floating(target.dtype):
-        return _soft_cross_entropy(logits, target, reduction)
-    labels = target if isinstance(target, Tensor) else lift(target, logits).to(dtype=dtypes.int64)
-    if logits.ndim == 1:  # one sample: a (C,) row and a scalar label
-        loss = cross_entropy(logits.reshape(1, -1), labels.reshape(1), reduction,
-                             check_labels=check_labels)
-        return loss.reshape(()) if reduction == "none" else loss
-    if logits.ndim > 2:  # classes on axis 1: move them last and treat every position as a row
-        classes = logits.shape[1]
-        rows = logits.transpose(0, *range(2, logits.ndim), 1).reshape(-1, classes)
-        loss = cross_entropy(rows, labels.reshape(-1), reduction, check_labels=check_labels)
-        return loss.reshape(labels.shape) if reduction == "none" else loss
-    _check_labels(logits, labels, check_range=check_labels)
-    return SoftmaxCE.apply(logits, labels, reduction=reduction)
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _classification.cross_entropy(logits, target, weight, ignore_index, reduction,
+                                         label_smoothing, check_labels=check_labels)
 
 
-def _check_labels(logits: Tensor, labels: Tensor, check_range: bool = True) -> None:
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: labels must be integers, got {labels.dtype}")
-    if labels.shape != logits.shape[:1]:
-        raise ValueError(f"cross_entropy: labels of shape {labels.shape} for logits of shape "
-                         f"{logits.shape}; expected ({logits.shape[0]},)")
-    # The range check reads the labels on the host: free on numpy/cpu, but on cuda it would stall
-    # every step (and break CUDA-graph capture), so there the fused kernel's NaN loss reports it.
-    if check_range and labels.numel() and labels._backend.cheap_host_sync:
-        check_label_range(labels.data, logits.shape[1])
-        jit_hooks.guard(check_label_range, labels.data, logits.shape[1])  # rerun on each replay
+def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer labels given log-probabilities (N, C), (C,) or
+    (N, C, d1, ...), with PyTorch's ``weight`` and ``ignore_index``."""
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _classification.nll_loss(log_probs, target, weight, ignore_index, reduction)
 
 
-def _soft_cross_entropy(logits: Tensor, target: Tensor, reduction: str) -> Tensor:
-    if target.shape != logits.shape:
-        raise ValueError(f"cross_entropy: probability targets of shape {target.shape} for logits "
-                         f"of shape {logits.shape}")
-    loss = -(target * log_softmax(logits, axis=1)).sum(axis=1)
-    return _reduce(loss, reduction)
-
-
-@float32_op
-def nll_loss(log_probs: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of integer labels given log-probabilities (N, C)."""
-    check_reduction("nll_loss", reduction)
-    _check_labels(log_probs, target)
-    rows = log_probs._backend.arange(0, log_probs.shape[0], 1, dtypes.int64)
-    picked = log_probs[Tensor._wrap(rows, log_probs._backend), target]
-    return _reduce(-picked, reduction)
-
-
-@float32_op
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Mean squared error (x - y)^2."""
-    check_reduction("mse_loss", reduction)
-    diff = input - _as_float_target(target, input, "mse_loss")
-    return _reduce(diff * diff, reduction)
-
-
-@float32_op
-def binary_cross_entropy(input: Tensor, target, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
+                         reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1]; logs are clamped at -100, as in PyTorch.
 
     Prefer ``binary_cross_entropy_with_logits``: it is fused and exact for confident predictions.
     """
-    check_reduction("binary_cross_entropy", reduction)
-    target = _as_float_target(target, input, "binary_cross_entropy")
-    return _reduce(BinaryCrossEntropy.apply(input, target), reduction)
+    weight, reduction = _legacy_reduction(weight, reduction)
+    return _pointwise.binary_cross_entropy(input, target, weight, reduction)

@@ -13,7 +13,7 @@ import weakref
 
 from .autograd import Function, bump_version, mark_rebased
 from .grad_mode import _mode, no_grad
-from .ops.movement import GetItem, raw_index, unbroadcast
+from .ops.movement import GetItem, index_steps, unbroadcast
 from .ops.scalars import lift
 from .tensor import Tensor
 
@@ -38,21 +38,31 @@ class SetItem(Function):
     name = "setitem"
     saved_inputs = False
 
-    def forward(self, b, before, value, index):
-        self.index = index
+    def forward(self, b, before, value, steps):
+        self.steps = steps
         out = b.copy(before)
-        out[index] = value
+        write_items(out, steps, value)
         return out
 
     def backward(self, gy):
         before, value = self.inputs
         zero = Tensor._wrap(gy._backend.full((), 0, gy.dtype), gy._backend)
-        grad_before = SetItem.apply(gy, zero, index=self.index) if before.requires_grad else None
+        grad_before = SetItem.apply(gy, zero, steps=self.steps) if before.requires_grad else None
         grad_value = None
         if value.requires_grad:
-            picked = GetItem.apply(gy, index=self.index)
+            picked = gy
+            for step in self.steps:
+                picked = GetItem.apply(picked, index=step)
             grad_value = unbroadcast(picked, value.shape).to(dtype=value.dtype)
         return grad_before, grad_value
+
+
+def write_items(array, steps, values) -> None:
+    """``array[index] = values`` for an index in (one or two) steps (``index_steps``): every step
+    but the last is basic indexing, a view, so the write lands in ``array``."""
+    for step in steps[:-1]:
+        array = array[step]
+    array[steps[-1]] = values
 
 
 def update(target: Tensor, op: str, function, other) -> Tensor:
@@ -80,7 +90,7 @@ def overwrite(target: Tensor, op: str, source) -> Tensor:
 
 def set_items(target: Tensor, index, value) -> None:
     """``target[index] = value``."""
-    raw = raw_index(index, target._backend)
+    steps = index_steps(index, target._backend, target.shape)
     if isinstance(value, Tensor):
         if value._backend is not target._backend:
             raise ValueError(f"__setitem__: value on {value.device}, tensor on {target.device}; "
@@ -88,10 +98,10 @@ def set_items(target: Tensor, index, value) -> None:
     else:
         value = Tensor._wrap(target._backend.asarray(value, target.dtype), target._backend)
     if not _needs_graph(target, value):
-        target.data[raw] = value.data
+        write_items(target.data, steps, value.data)
         bump_version(target)
         return
-    _rebase(target, "__setitem__", lambda before: SetItem.apply(before, value, index=raw))
+    _rebase(target, "__setitem__", lambda before: SetItem.apply(before, value, steps=steps))
 
 
 def _needs_graph(target: Tensor, other) -> bool:

@@ -32,7 +32,7 @@ from . import __version__
 # safetensors dtype codes deeplite reads and writes; BF16 (ml_dtypes' bfloat16) is added on first
 # use, and read as float32 where ml_dtypes is not installed.
 DTYPES = {"F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2", "I32": "<i4",
-          "I64": "<i8", "U8": "u1", "BOOL": "?"}
+          "I64": "<i8", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "?"}
 _CODES = {np.dtype(spec).newbyteorder("="): code for code, spec in DTYPES.items()}
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # a 100,000-tensor model's header is about 10 MiB
 MAX_TENSORS = 100_000

@@ -12,11 +12,12 @@ import builtins
 from . import dtypes
 from .hooks import RemovableHandle, add_hook
 from .tensor_base import TensorBase
+from .tensor_ops import TensorOps
 
 _new = object.__new__
 
 
-class Tensor(TensorBase):
+class Tensor(TensorOps, TensorBase):
     """An n-dimensional array on one device that can record the ops applied to it.
 
     >>> import deeplite as dl
@@ -34,6 +35,12 @@ class Tensor(TensorBase):
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor  # construction rules live in one place
+
+        if isinstance(dtype, int) and not isinstance(dtype, bool):
+            sizes = ", ".join(str(n) for n in (data, dtype))
+            raise TypeError(f"Tensor({sizes}): deeplite.Tensor takes data, not a shape; call "
+                            f"deeplite.empty({sizes}) (or zeros, ones, randn), or "
+                            f"deeplite.tensor(data) for values")
 
         made = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self.data, self._backend, self.requires_grad = made.data, made._backend, requires_grad
@@ -132,25 +139,28 @@ class Tensor(TensorBase):
         return self.to(dtype=dtypes.bfloat16_dtype())
 
     # ---- operators ----------------------------------------------------------------------------
+    # The fast path takes two tensors of one dtype; mixed dtypes promote as PyTorch's rules say
+    # (lift_pair), and true division of integers gives the default float dtype (ops.div).
     def __add__(self, other) -> "Tensor":
-        if isinstance(other, Tensor):
+        if isinstance(other, Tensor) and other.data.dtype is self.data.dtype:
             return _add(self, other)
         return _add(*_lift_pair(self, other))
 
     def __sub__(self, other) -> "Tensor":
-        if isinstance(other, Tensor):
+        if isinstance(other, Tensor) and other.data.dtype is self.data.dtype:
             return _sub(self, other)
         return _sub(*_lift_pair(self, other))
 
     def __mul__(self, other) -> "Tensor":
-        if isinstance(other, Tensor):
+        if isinstance(other, Tensor) and other.data.dtype is self.data.dtype:
             return _mul(self, other)
         return _mul(*_lift_pair(self, other))
 
     def __truediv__(self, other) -> "Tensor":
-        if isinstance(other, Tensor):
+        if (isinstance(other, Tensor) and other.data.dtype is self.data.dtype
+                and self.data.dtype.kind == "f"):
             return _div(self, other)
-        return _div(*_lift_pair(self, other))
+        return _ops.div(self, other)
 
     def __matmul__(self, other) -> "Tensor":
         if isinstance(other, Tensor) and _autocast.dtype is None:
@@ -270,9 +280,9 @@ class Tensor(TensorBase):
         """``deeplite.mul(self, other)``."""
         return _ops.mul(self, other)
 
-    def div(self, other) -> "Tensor":
-        """``deeplite.div(self, other)``."""
-        return _ops.div(self, other)
+    def div(self, other, *, rounding_mode=None) -> "Tensor":
+        """``deeplite.div(self, other, rounding_mode=...)``."""
+        return _ops.div(self, other, rounding_mode=rounding_mode)
 
     def pow(self, exponent) -> "Tensor":
         """``deeplite.pow(self, exponent)``."""
@@ -391,7 +401,6 @@ class Tensor(TensorBase):
         """``deeplite.broadcast_to(self, shape)``."""
         return _ops.broadcast_to(self, shape)
 
-    expand = broadcast_to
 
     def sigmoid(self) -> "Tensor":
         """``deeplite.sigmoid(self)``."""
@@ -442,3 +451,8 @@ from .ops.linalg import MatMul  # noqa: E402
 from .ops.scalars import lift_pair as _lift_pair  # noqa: E402
 
 _add, _sub, _mul, _div, _matmul = Add.apply, Sub.apply, Mul.apply, Div.apply, MatMul.apply
+from . import creation as _creation  # noqa: E402
+from .ops import surface as _surface_ops  # noqa: E402
+from .tensor_ops import bind as _bind_surface  # noqa: E402
+
+_bind_surface(_surface_ops, _creation)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
+from .errors import ShapeError, normalize_dim
 
 
 class TensorBase:
@@ -63,7 +64,7 @@ class TensorBase:
 
     def size(self, dim=None):
         """The shape, or the size of dimension ``dim`` (as ``torch.Tensor.size``)."""
-        return self.shape if dim is None else self.shape[dim]
+        return self.shape if dim is None else self.shape[normalize_dim(dim, self.ndim, "size")]
 
     def numel(self) -> int:
         """Number of elements."""
@@ -133,7 +134,8 @@ class TensorBase:
 
     def __bool__(self) -> bool:
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             f"use .any() or .all()")
         return bool(self.item())
 
     # ---- printing and hashing -----------------------------------------------------------------

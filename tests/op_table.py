@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy_references import log_softmax as _log_softmax
+from numpy_references import reduce_loss as _reduce
+from numpy_references import sigmoid as _sigmoid
+from numpy_references import softplus as _softplus
+from op_table_surface import SURFACE
 
 import deeplite as dl
 
@@ -22,6 +27,7 @@ class OpInfo:
     samples: Callable  # rng -> list of argument tuples (float arrays get gradients)
     grad: bool = True
     second_order: bool = False
+    exact: bool = False  # integer or bool output: compared exactly, its dtype against NumPy's
 
 
 def _normal(rng, *shape):
@@ -51,23 +57,6 @@ def _binary_samples(make=_normal, make_right=None):
 
 def _unary_samples(make=_normal):
     return lambda rng: [(make(rng, 3, 5),), (make(rng, 7),), (make(rng, 2, 3, 4),), (make(rng, 1),)]
-
-
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
-def _softplus(x):
-    return np.logaddexp(0, x)
-
-
-def _log_softmax(x, axis):
-    shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
-def _reduce(loss, reduction):
-    return {"mean": np.mean, "sum": np.sum, "none": lambda v: v}[reduction](loss)
 
 
 _ACTIVATION_REFERENCES = {
@@ -114,8 +103,8 @@ OPS = [
            lambda a: a.sum(axis=(0, -1), keepdims=True),
            lambda rng: [(_normal(rng, 3, 5),), (_normal(rng, 2, 3, 4),)]),
     OpInfo("mean", lambda a: a.mean(axis=-1), lambda a: a.mean(axis=-1), _unary_samples()),
-    OpInfo("max", lambda a: a.max(axis=0), lambda a: a.max(axis=0), _unary_samples()),
-    OpInfo("min_keepdims", lambda a: a.min(axis=-1, keepdims=True),
+    OpInfo("max", lambda a: a.max(dim=0).values, lambda a: a.max(axis=0), _unary_samples()),
+    OpInfo("min_keepdims", lambda a: dl.amin(a, axis=-1, keepdims=True),
            lambda a: a.min(axis=-1, keepdims=True), _unary_samples()),
     OpInfo("max_all", lambda a: a.max(), np.max, _unary_samples()),
     OpInfo("var", lambda a: a.var(axis=0), lambda a: a.var(axis=0, ddof=1),
@@ -134,7 +123,8 @@ OPS = [
     OpInfo("getitem_gather", lambda a: a[dl.tensor([0, 2, 0, 1], device=a.device)],
            lambda a: a[[0, 2, 0, 1]], lambda rng: [(_normal(rng, 3, 4),), (_normal(rng, 3),)]),
     OpInfo("getitem_pairs",
-           lambda a: a[dl.tensor([0, 1, 1], device=a.device), dl.tensor([2, 0, 2], device=a.device)],
+           lambda a: a[dl.tensor([0, 1, 1], device=a.device),
+                       dl.tensor([2, 0, 2], device=a.device)],
            lambda a: a[[0, 1, 1], [2, 0, 2]], lambda rng: [(_normal(rng, 2, 3),)]),
     OpInfo("getitem_mask", lambda a: a[a > 0], lambda a: a[a > 0],
            lambda rng: [(_away_from_zero(rng, 4, 5),)]),
@@ -202,3 +192,5 @@ OPS.append(OpInfo(
 OPS.append(OpInfo(
     "nll_loss", F.nll_loss, lambda lp, labels: -np.mean(lp[np.arange(len(labels)), labels]),
     lambda rng: [(_normal(rng, 5, 3), _labels(rng, 5, 3))]))
+
+OPS.extend(OpInfo(**fields) for fields in SURFACE)  # the PyTorch surface, tests/op_table_surface.py

@@ -12,10 +12,13 @@ PACKAGE = pathlib.Path(deeplite.__file__).parent
 # Module (or package) -> its layer; a module not listed belongs to its closest listed package.
 LAYER_OF = {
     "deeplite.backends": "backends", "deeplite._C": "backends", "deeplite.dtypes": "backends",
+    # Import-free leaves every layer may use: exception types and the named result tuples.
+    "deeplite.errors": "backends", "deeplite.return_types": "backends",
     "deeplite.autograd": "tape", "deeplite.tensor": "tape", "deeplite.creation": "tape",
     "deeplite.ops": "tape", "deeplite.gradcheck": "tape", "deeplite.forward_mode": "tape",
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
+    "deeplite.tensor_ops": "tape", "deeplite.tensor_math": "tape",
     # jit records and replays backend kernels: it imports only the tensor and the backends.
     "deeplite.jit": "tape",
     "deeplite.interop": "tape",  # DLPack: how a tensor's storage crosses to other libraries
@@ -25,7 +28,8 @@ LAYER_OF = {
     "deeplite.distributed": "functional", "deeplite.distributed.checkpoint": "api",
     "deeplite.nn": "nn", "deeplite.optim": "optim", "deeplite.data": "data",
     # What users call beside the layers: the package's own namespace and the tools over them.
-    "deeplite": "api", "deeplite.cuda": "api", "deeplite.serialization": "api",
+    "deeplite": "api", "deeplite.surface": "api", "deeplite.cuda": "api",
+    "deeplite.serialization": "api",
     "deeplite.train": "api", "deeplite.doctor": "api", "deeplite.plotting": "api",
     "deeplite.sklearn": "api", "deeplite.onnx": "api",
     "deeplite.cli": "cli", "deeplite.examples": "examples",

@@ -9,8 +9,8 @@ from deeplite import nn
 from deeplite.nn import init
 
 
-def _param(rng, *shape, device=None):
-    return nn.Parameter(dl.tensor(rng.standard_normal(shape), device=device))
+def _param(rng, *shape, device=None, dtype=None):
+    return nn.Parameter(dl.tensor(rng.standard_normal(shape), device=device, dtype=dtype))
 
 
 class Block(nn.Module):
@@ -19,10 +19,10 @@ class Block(nn.Module):
     def __init__(self, rng):
         super().__init__()
         self.first = nn.Linear(3, 4)
-        self.scale = _param(rng, 4)
+        self.scale = _param(rng, 4, dtype=dl.float32)  # float32, as the Linear layers' weights
         self.stack = [nn.Linear(4, 4, activation="tanh"), nn.ReLU()]
         self.heads = {"a": nn.Linear(4, 2), "b": nn.Linear(4, 1, bias=False)}
-        self.pair = (self.scale, _param(rng, 2))  # shares self.scale: listed once
+        self.pair = (self.scale, _param(rng, 2, dtype=dl.float32))  # self.scale again: listed once
         self.note = "not a parameter"
 
     def forward(self, x):
@@ -57,7 +57,7 @@ def test_parameters_are_found_in_assignment_order_through_containers(rng):
 
 def test_gradients_reach_every_discovered_parameter(rng):
     block = Block(rng)
-    block(dl.tensor(rng.standard_normal((5, 3)))).backward()
+    block(dl.tensor(rng.standard_normal((5, 3)), dtype=dl.float32)).backward()
     for name, parameter in block.named_parameters():
         assert parameter.grad is not None and parameter.grad.shape == parameter.shape, name
     block.zero_grad()

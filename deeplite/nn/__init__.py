@@ -11,6 +11,7 @@ Example:
     >>> loss.backward()
 """
 from . import functional, init, parallel, utils  # noqa: F401
+from .activations import *  # noqa: F401,F403  GELU, SiLU, ELU, ... (deeplite/nn/activations.py)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten

@@ -1,9 +1,10 @@
 """Activations and their gradients; every activation's backward is the fused ``act_grad`` kernel."""
-from .autocast import float32_op
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
+from ..errors import normalize_dim
 from ..tensor import Tensor
-from .arithmetic import exp
+from .arithmetic import exp, to_float, where
+from .autocast import float32_op
 
 
 class Act(Function):
@@ -105,14 +106,15 @@ def activate(x: Tensor, act: str, slope: float = 0.01) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """Logistic function 1 / (1 + exp(-x)), computed stably for any x.
+    """Logistic function 1 / (1 + exp(-x)), computed stably for any x (integer tensors give the
+    default float dtype).
 
     Example:
         >>> import deeplite
         >>> deeplite.functional.sigmoid(deeplite.tensor([-1e4, 0.0, 1e4])).tolist()
         [0.0, 0.5, 1.0]
     """
-    return activate(x, "sigmoid")
+    return activate(to_float(x), "sigmoid")
 
 
 def relu(x: Tensor) -> Tensor:
@@ -126,13 +128,20 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent."""
-    return activate(x, "tanh")
+    """Hyperbolic tangent (integer tensors give the default float dtype)."""
+    return activate(to_float(x), "tanh")
 
 
-def softplus(x: Tensor) -> Tensor:
-    """log(1 + exp(x)), computed stably for any x."""
-    return activate(x, "softplus")
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold, as ``F.softplus``.
+
+    With the defaults this is the fused, stable kernel (above the threshold it differs from x
+    by log1p(exp(-x)) < 2e-9 relative).
+    """
+    if beta == 1.0 and threshold == 20.0:
+        return activate(to_float(x), "softplus")
+    scaled = x * beta
+    return where(scaled > threshold, x, activate(scaled, "softplus") * (1.0 / beta))
 
 
 def log_sigmoid(x: Tensor) -> Tensor:
@@ -141,15 +150,30 @@ def log_sigmoid(x: Tensor) -> Tensor:
 
 
 @float32_op
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``; each slice sums to 1. Shape unchanged."""
-    return Softmax.apply(x, axis=axis)
+def softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (NumPy's ``axis`` works too), as ``F.softmax``; each
+    slice sums to 1. Without a dim, the last (PyTorch requires one)."""
+    return _along_dim(Softmax, x, dim, dtype, axis, "softmax")
 
 
 @float32_op
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``, stable for any x. Shape unchanged."""
-    return LogSoftmax.apply(x, axis=axis)
+def log_softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
+    """x - logsumexp(x) along ``dim`` (or ``axis``; the last by default), stable for any x, as
+    ``F.log_softmax``."""
+    return _along_dim(LogSoftmax, x, dim, dtype, axis, "log_softmax")
+
+
+def _along_dim(op, x: Tensor, dim, dtype, axis, name: str) -> Tensor:
+    """softmax / log_softmax: PyTorch's dim (or NumPy's axis), a 0-d tensor as one element."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{name}: got both dim={dim!r} and axis={axis!r}; pass one")
+    dim = axis if dim is None else dim
+    if dtype is not None:
+        x = x.to(dtype=dtype)
+    dim = normalize_dim(-1 if dim is None else dim, x.ndim, name)
+    if x.ndim == 0:  # a single element: softmax 1, log_softmax 0, gradient 0
+        return op.apply(x.reshape(1), axis=0).reshape(())
+    return op.apply(x, axis=dim)
 
 
 def heaviside(x: Tensor, value: float = 0.0) -> Tensor:

@@ -1,8 +1,15 @@
-"""Elementwise math: binary ops with NumPy broadcasting, unary ops, comparisons and where."""
+"""Elementwise math: binary ops with NumPy broadcasting, unary ops, comparisons and where.
+
+Math that leaves its domain (log of a negative, 0 / 0) gives nan or inf quietly, as in PyTorch: the
+kernels run under ``numpy.errstate(all="ignore")`` instead of warning from deeplite's internals.
+"""
+import numpy as np
+
+from .. import dtypes
 from ..autograd import Function
 from ..tensor import Tensor
 from .movement import unbroadcast
-from .scalars import lift_pair
+from .scalars import lift, lift_pair
 
 
 class Add(Function):
@@ -51,7 +58,8 @@ class Div(Function):
     broadcasts = True
 
     def forward(self, b, x, y):
-        return b.div(x, y)
+        with np.errstate(all="ignore"):
+            return b.div(x, y)
 
     def backward(self, gy):
         x, y = self.inputs
@@ -62,15 +70,28 @@ class Div(Function):
 
 class Pow(Function):
     name = "pow"
+    save_output = True
     broadcasts = True
 
     def forward(self, b, x, y):
-        return b.pow(x, y)
+        with np.errstate(all="ignore"):
+            return b.pow(x, y)
 
     def backward(self, gy):
         x, y = self.inputs
-        gx = unbroadcast(gy * y * x ** (y - 1), x.shape) if x.requires_grad else None
-        gp = unbroadcast(gy * x ** y * log(x), y.shape) if y.requires_grad else None
+        b = x._backend
+        gx = gp = None
+        if x.requires_grad:
+            # d(x^0)/dx is 0 everywhere (x = 0 included, where y * x^(y-1) would be 0 * inf).
+            # The base is swapped for 1 where the exponent is 0, so no branch holds 0 * inf.
+            zero_power = Tensor._wrap(b.eq(y.data, 0), b)
+            safe_x = where(zero_power, 1.0, x)
+            gx = unbroadcast(where(zero_power, 0.0, gy * y * safe_x ** (y - 1)), x.shape)
+        if y.requires_grad:
+            # d(0^y)/dy is 0 for y >= 0 (x^y log x would be 0 * -inf), as PyTorch defines it.
+            zero_base = Tensor._wrap(b.mul(b.eq(x.data, 0), b.ge(y.data, 0)), b)
+            gp = unbroadcast(where(zero_base, 0.0, gy * self.output() * log(where(
+                zero_base, 1.0, x))), y.shape)
         return gx, gp
 
 
@@ -118,7 +139,8 @@ class Exp(Function):
     saved_inputs = False
 
     def forward(self, b, x):
-        return b.exp(x)
+        with np.errstate(over="ignore"):  # exp(1000) is inf quietly, as in PyTorch
+            return b.exp(x)
 
     def backward(self, gy):
         return gy * self.output()
@@ -128,7 +150,8 @@ class Log(Function):
     name = "log"
 
     def forward(self, b, x):
-        return b.log(x)
+        with np.errstate(all="ignore"):
+            return b.log(x)
 
     def backward(self, gy):
         return gy / self.inputs[0]
@@ -140,7 +163,8 @@ class Sqrt(Function):
     saved_inputs = False
 
     def forward(self, b, x):
-        return b.sqrt(x)
+        with np.errstate(all="ignore"):
+            return b.sqrt(x)
 
     def backward(self, gy):
         return gy / (2 * self.output())
@@ -201,7 +225,7 @@ class _Compare(Function):
 
 
 def _comparison(kernel: str):
-    op = type(kernel, (_Compare,), {"name": kernel})
+    op: type[Function] = type(kernel, (_Compare,), {"name": kernel})
 
     def compare(x, y) -> Tensor:
         return op.apply(*lift_pair(x, y))
@@ -229,9 +253,23 @@ def mul(x, y) -> Tensor:
     return Mul.apply(*lift_pair(x, y))
 
 
-def div(x, y) -> Tensor:
-    """x / y, broadcasting (true division)."""
-    return Div.apply(*lift_pair(x, y))
+def div(x, y, *, rounding_mode=None) -> Tensor:
+    """x / y, broadcasting, as ``torch.div``: true division (integers give the default float
+    dtype), or with ``rounding_mode`` "trunc" / "floor" the quotient rounded toward zero / down."""
+    if rounding_mode is not None:
+        from .integer_math import rounded_div  # integer_math builds on this module
+
+        return rounded_div(x, y, rounding_mode)
+    x, y = lift_pair(x, y)
+    if not dtypes.is_floating(x.dtype) and not dtypes.is_floating(y.dtype):
+        x, y = to_float(x), to_float(y)
+    return Div.apply(x, y)
+
+
+def to_float(x: Tensor) -> Tensor:
+    """``x`` itself when floating point, else cast to the default float dtype (as PyTorch's
+    integer inputs to exp, log, sqrt, sigmoid and true division)."""
+    return x if dtypes.is_floating(x.dtype) else x.to(dtype=dtypes.get_default_dtype())
 
 
 def pow(x, y) -> Tensor:
@@ -255,18 +293,18 @@ def neg(x: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    """e ** x."""
-    return Exp.apply(x)
+    """e ** x (integer tensors give the default float dtype)."""
+    return Exp.apply(to_float(x))
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm."""
-    return Log.apply(x)
+    """Natural logarithm; nan for x < 0, -inf at 0, quietly (as PyTorch)."""
+    return Log.apply(to_float(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    """Square root."""
-    return Sqrt.apply(x)
+    """Square root; nan for x < 0, quietly (as PyTorch)."""
+    return Sqrt.apply(to_float(x))
 
 
 def abs(x: Tensor) -> Tensor:
@@ -282,11 +320,34 @@ def clip(x: Tensor, min=None, max=None) -> Tensor:
 
 
 def where(condition, x, y) -> Tensor:
-    """Elements of x where condition holds, else of y (broadcasting)."""
-    like = x if isinstance(x, Tensor) else y
+    """Elements of x where condition holds, else of y (broadcasting), as ``torch.where``.
+
+    x and y may be tensors or Python numbers: ``where(mask, 1, 3)`` is an int64 tensor,
+    ``where(mask, x, 0.0)`` keeps x's dtype.
+    """
+    like = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else condition
     if not isinstance(like, Tensor):
-        raise TypeError("where: x or y must be a tensor")
+        raise TypeError("where: condition, x or y must be a tensor")
     if not isinstance(condition, Tensor):
         condition = Tensor._wrap(like._backend.asarray(condition, bool), like._backend)
+    elif condition.dtype.kind != "b":
+        condition = condition != 0
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        x = lift(x, _scalar_anchor(x, y, condition))
     x, y = lift_pair(x, y)
     return Where.apply(condition, x, y)
+
+
+def _scalar_anchor(x, y, condition: Tensor) -> Tensor:
+    """An empty tensor on ``condition``'s device whose dtype two Python scalars promote to."""
+    import numbers
+
+    b = condition._backend
+    dtype: np.dtype
+    if isinstance(x, bool) and isinstance(y, bool):
+        dtype = dtypes.bool_
+    elif isinstance(x, numbers.Integral) and isinstance(y, numbers.Integral):
+        dtype = dtypes.int64
+    else:
+        dtype = dtypes.get_default_dtype()
+    return Tensor._wrap(b.zeros((0,), dtype), b)

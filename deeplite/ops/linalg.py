@@ -3,12 +3,13 @@ from typing import Optional
 
 import numpy as np
 
-from .autocast import state as _autocast
-from .autocast import lower as _autocast_lower
 from ..autograd import Function
 from ..backends.contract import ACTIVATIONS
+from ..errors import DtypeError, ShapeError
 from ..tensor import Tensor
 from .activation import ActGrad
+from .autocast import lower as _autocast_lower
+from .autocast import state as _autocast
 from .movement import broadcast_to, unbroadcast
 
 
@@ -22,7 +23,7 @@ class MatMul(Function):
 
     def forward(self, b, x, y):
         if x.ndim and y.ndim and x.shape[-1] != y.shape[-2 if y.ndim > 1 else 0]:
-            raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not align")
+            raise ShapeError(f"matmul: shapes {x.shape} and {y.shape} do not align")
         return b.matmul(x, y)
 
     def backward(self, gy):
@@ -121,9 +122,15 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation:
         raise ValueError(f"linear: unknown activation {activation!r}; "
                          f"choose one of {', '.join(ACTIVATIONS)}")
     if x.shape[-1:] != weight.shape[:1] or weight.ndim != 2:
-        raise ValueError(f"linear: shapes {x.shape} and {weight.shape} do not align "
+        raise ShapeError(f"linear: shapes {x.shape} and {weight.shape} do not align "
                          f"(weight is (in_features, out_features))")
     if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
         x, weight, bias = _autocast_lower(x, weight, bias)
+    if x.dtype != weight.dtype:
+        # As PyTorch: never run the whole model in float64 because the batch came from NumPy.
+        raise DtypeError(f"linear: input is {x.dtype} but the weight is {weight.dtype}; convert "
+                         f"the input with x.to({str(weight.dtype)!r}) (NumPy and scikit-learn "
+                         f"give float64: .astype({str(weight.dtype)!r})), or the model with "
+                         f"model.to({str(x.dtype)!r})")
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return LinearAct.apply(*inputs, act=activation, slope=negative_slope)

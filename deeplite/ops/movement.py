@@ -1,7 +1,9 @@
 """Moving elements without arithmetic: reshape, transpose, broadcast, indexing, joins, casts."""
 from .. import backends, versions
 from ..autograd import Function
+from ..errors import ShapeError, normalize_dim
 from ..tensor import Tensor
+from .index_rules import index_steps
 
 
 def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
@@ -23,7 +25,7 @@ class Reshape(Function):
         try:
             return b.reshape(x, shape)
         except ValueError:
-            raise ValueError(f"reshape: shape {x.shape} ({x.size} elements) cannot be reshaped "
+            raise ShapeError(f"reshape: shape {x.shape} ({x.size} elements) cannot be reshaped "
                              f"to {shape}") from None
 
     def backward(self, gy):
@@ -97,7 +99,7 @@ class Concatenate(Function):
             return b.concatenate(arrays, axis)
         except ValueError as error:
             shapes = " and ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"concatenate: shapes {shapes} do not match outside the joined axis "
+            raise ShapeError(f"concatenate: shapes {shapes} do not match outside the joined axis "
                              f"{axis} ({error})") from None
 
     def backward(self, gy):
@@ -120,7 +122,7 @@ class Stack(Function):
             return b.stack(arrays, axis)
         except ValueError as error:
             shapes = " and ".join(str(a.shape) for a in arrays)
-            raise ValueError(f"stack: shapes {shapes} must all be the same ({error})") from None
+            raise ShapeError(f"stack: shapes {shapes} must all be the same ({error})") from None
 
     def backward(self, gy):
         axis = self.axis % gy.ndim
@@ -136,6 +138,28 @@ class Cast(Function):
 
     def backward(self, gy):
         return cast(gy, self.inputs[0].dtype)
+
+
+class Clone(Function):
+    """A copy in new memory that stays on the tape (``Tensor.clone``)."""
+
+    name = "clone"
+
+    def forward(self, b, x, row_major):
+        return b.xp.ascontiguousarray(x) if row_major else b.copy(x)
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of x in new memory; gradients flow back to x (as ``torch.clone``)."""
+    return Clone.apply(x, row_major=False)
+
+
+def contiguous(x: Tensor) -> Tensor:
+    """x itself when its memory is row-major contiguous, else a row-major copy on the tape."""
+    return x if x.data.flags.c_contiguous else Clone.apply(x, row_major=True)
 
 
 class ToDevice(Function):
@@ -182,30 +206,46 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return Reshape.apply(x, shape=tuple(shape))
 
 
-def transpose(x: Tensor, *axes) -> Tensor:
-    """Permute dimensions: ``transpose(x)`` reverses them, ``transpose(x, 0, 1)`` swaps two (as
-    PyTorch), and a full permutation ``transpose(x, 2, 0, 1)`` reorders them (as NumPy)."""
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    if not axes:
-        axes = tuple(reversed(range(x.ndim)))
-    elif len(axes) == 2 and x.ndim != 2:
-        first, second = (axis % x.ndim for axis in axes)
-        order = list(range(x.ndim))
-        order[first], order[second] = second, first
-        axes = tuple(order)
-    if len(axes) != x.ndim:
-        raise ValueError(f"transpose: axes {axes} do not fit a tensor of shape {x.shape}")
-    return Transpose.apply(x, axes=tuple(axes))
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``x`` with dimensions ``dim0`` and ``dim1`` swapped, for any number of dimensions (as
+    ``torch.transpose``). For a full reordering use ``permute``."""
+    ndim = x.ndim
+    first, second = (normalize_dim(d, ndim, "transpose") for d in (dim0, dim1))
+    if ndim < 2:
+        return x  # PyTorch: transposing a 0-d or 1-d tensor returns it as is
+    order = list(range(ndim))
+    order[first], order[second] = second, first
+    return Transpose.apply(x, axes=tuple(order))
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    """Reorder all dimensions (as ``torch.permute``)."""
+    """Reorder all dimensions: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))`` (as
+    ``torch.permute``); each dim appears once, negative dims count from the end."""
     if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
         dims = tuple(dims[0])
     if len(dims) != x.ndim:
-        raise ValueError(f"permute: {len(dims)} dims for a tensor of shape {x.shape}")
-    return Transpose.apply(x, axes=tuple(dims))
+        raise ShapeError(f"permute: {len(dims)} dims {tuple(dims)} for a tensor of shape "
+                         f"{x.shape}; give each of its {x.ndim} dims once")
+    axes = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"permute: dims {tuple(dims)} repeat a dimension")
+    if x.ndim == 0:
+        return x
+    return Transpose.apply(x, axes=axes)
+
+
+def reverse_dims(x: Tensor) -> Tensor:
+    """All dimensions reversed: ``Tensor.T`` (the transpose of a matrix)."""
+    if x.ndim < 2:
+        return x
+    return Transpose.apply(x, axes=tuple(reversed(range(x.ndim))))
+
+
+def matrix_transpose(x: Tensor) -> Tensor:
+    """The last two dimensions swapped: ``Tensor.mT`` (each matrix of a batch transposed)."""
+    if x.ndim < 2:
+        raise ShapeError(f"mT: needs a tensor with at least 2 dimensions, got shape {x.shape}")
+    return transpose(x, -2, -1)
 
 
 def broadcast_to(x: Tensor, shape) -> Tensor:
@@ -213,51 +253,37 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     return BroadcastTo.apply(x, shape=tuple(shape))
 
 
-def raw_index(index, backend):
-    """A user's index as the backend indexes with it: tensors as arrays, boolean masks as their
-    integer coordinates, lists as arrays (shared by getitem and Tensor.__setitem__)."""
-    index = _raw_parts(index, backend)
-    if isinstance(index, _MaskCoords):
-        return tuple(index)
-    if isinstance(index, list):
-        return backend.asarray(index)
-    return index
-
-
-def _raw_parts(index, backend):
-    if isinstance(index, tuple):
-        parts = []
-        for item in index:
-            item = _raw_parts(item, backend)
-            parts.extend(item if isinstance(item, _MaskCoords) else (item,))
-        return tuple(parts)
-    if isinstance(index, Tensor):
-        if index._backend is not backend:  # devices never mix, indices included
-            raise ValueError(f"getitem: index tensor on {index.device}, indexed tensor on "
-                             f"{backend.name}; call .to({backend.name!r}) on the index")
-        if index.dtype.kind == "b":
-            return _MaskCoords(index.data.nonzero())
-        if index.dtype.kind not in "iu":
-            raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
-                             f"got {index.dtype}")
-        return index.data
-    return index
-
-
-class _MaskCoords(tuple):
-    """The coordinates of a boolean mask, spliced into the surrounding index tuple."""
-
-
 def getitem(x: Tensor, index) -> Tensor:
-    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather), bool masks."""
-    return GetItem.apply(x, index=raw_index(index, x._backend))
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays/tensors (gather) and bool masks,
+    placed as PyTorch places them (an int beside index tensors selects first)."""
+    for step in index_steps(index, x._backend, x.shape):
+        x = GetItem.apply(x, index=step)
+    return x
 
 
-def concatenate(tensors, axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return Concatenate.apply(*tensors, axis=axis)
+def concatenate(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Join tensors along an existing dim (``dim`` or NumPy's ``axis``; 0 by default), as
+    ``torch.cat``. The tensors must match outside that dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    dim = _join_dim(dim, axis, "cat")
+    return Concatenate.apply(*tensors, axis=normalize_dim(dim, tensors[0].ndim, "cat"))
 
 
-def stack(tensors, axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
-    return Stack.apply(*tensors, axis=axis)
+def stack(tensors, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new dim (``dim`` or ``axis``; 0 by default), as
+    ``torch.stack``."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    dim = _join_dim(dim, axis, "stack")
+    return Stack.apply(*tensors, axis=normalize_dim(dim, tensors[0].ndim + 1, "stack"))
+
+
+def _join_dim(dim, axis, name: str) -> int:
+    if dim is not None and axis is not None:
+        raise TypeError(f"{name}: got both dim={dim!r} and axis={axis!r}; pass one")
+    if dim is not None:
+        return dim
+    return 0 if axis is None else axis
