@@ -445,8 +445,8 @@ from . import engine as _engine  # noqa: E402
 from . import inplace as _inplace  # noqa: E402
 from . import ops as _ops  # noqa: E402
 from . import versions as _versions  # noqa: E402
-from .ops.autocast import state as _autocast  # noqa: E402
 from .ops.arithmetic import Add, Div, Mul, Sub  # noqa: E402
+from .ops.autocast import state as _autocast  # noqa: E402
 from .ops.linalg import MatMul  # noqa: E402
 from .ops.scalars import lift_pair as _lift_pair  # noqa: E402
 

@@ -20,7 +20,7 @@ from .binary_math import logical_and
 def special(backend):
     """scipy.special on the host, cupyx.scipy.special on a GPU (imported on first use)."""
     if backend.xp is np:
-        import scipy.special  # type: ignore[import-untyped]
+        import scipy.special
 
         return scipy.special
     import cupyx.scipy.special  # type: ignore[import-not-found]

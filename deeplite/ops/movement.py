@@ -201,9 +201,8 @@ def cast(x: Tensor, dtype) -> Tensor:
 
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape; one dimension may be -1."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return Reshape.apply(x, shape=tuple(shape))
+    dims = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Reshape.apply(x, shape=dims)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
