@@ -4,6 +4,7 @@ Without AMX (AVX512_BF16 only, or no bf16 instructions) a bfloat16 GEMM measured
 float32 on the same Xeon, so autocast on such a CPU warns once and stays in float32.
 """
 import functools
+import importlib.util
 import os
 
 from . import onednn
@@ -34,9 +35,15 @@ def bf16_gemm():
     Off without AMX, without the ``onednn-cpu-gomp`` package (``pip install 'deeplite[bf16]'``),
     or with ``DEEPLITE_ONEDNN=0`` in the environment.
     """
-    if os.environ.get("DEEPLITE_ONEDNN", "1") == "0" or not has_amx_bf16():
+    if os.environ.get("DEEPLITE_ONEDNN", "1") == "0" or not has_amx_bf16() \
+            or not _has_ml_dtypes():
         return None
     return onednn.load()
+
+
+def _has_ml_dtypes() -> bool:
+    """Whether the bfloat16 storage dtype can be had (oneDNN alone is not enough)."""
+    return importlib.util.find_spec("ml_dtypes") is not None
 
 
 def why_no_bf16_gemm():
@@ -47,6 +54,8 @@ def why_no_bf16_gemm():
         return "DEEPLITE_ONEDNN=0 is set"
     if not has_amx_bf16():
         return "this CPU has no AMX (amx_bf16), where bfloat16 GEMMs are slower than float32"
+    if not _has_ml_dtypes():
+        return "ml_dtypes is not installed; pip install 'deeplite[bf16]'"
     return "oneDNN is not installed; pip install 'deeplite[bf16]'"
 
 
