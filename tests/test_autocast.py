@@ -1,4 +1,5 @@
 """deeplite.autocast: the dtype of every op family inside it, gradients, nesting, the cpu rules."""
+import pathlib
 import warnings
 
 import numpy as np
@@ -175,5 +176,8 @@ def test_import_deeplite_loads_no_optional_package():
             "(deeplite.randn(4, 4, device='cpu') @ deeplite.randn(4, 4)).sum()\n"
             "print(sorted(m for m in ('ml_dtypes', 'deeplite.backends.onednn', 'deeplite.amp')"
             " if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # cwd beside the package under test: with -c the current folder comes first on sys.path
+    package_parent = str(pathlib.Path(dl.__file__).parent.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=package_parent)
     assert out.stdout.strip() == "[]"
