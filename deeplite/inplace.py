@@ -82,8 +82,11 @@ def overwrite(target: Tensor, op: str, source) -> Tensor:
         raise ValueError(f"{op}: source on {source.device}, target on {target.device}; "
                          f"call .to({target.device!r}) on the source first")
     if not _needs_graph(target, source):
-        with no_grad():
-            _store(target, Overwrite.apply(target, source), op)
+        # Straight into the storage: no full-size copy first (fill_ and copy_ under no_grad are
+        # how weights get initialised and loaded).
+        backend = target._backend
+        backend.copyto(target.data, backend.astype(source.data, target.dtype))
+        bump_version(target)
         return target
     return _rebase(target, op, lambda before: Overwrite.apply(before, source))
 
