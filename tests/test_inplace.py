@@ -141,3 +141,12 @@ def test_numpy_backend_refuses_an_index_tensor_of_another_device():
     x = dl.arange(6, device="numpy")
     with pytest.raises(ValueError, match="index tensor on cpu"):
         x[dl.tensor([0, 1], device="cpu")]
+
+
+def test_an_optimizer_step_between_two_backwards_raises(rng):
+    w = _leaf(rng, 3)
+    loss = (w * w).sum()  # Mul saved w's values
+    loss.backward(retain_graph=True)
+    dl.optim.SGD([w], lr=0.1).step()  # rewrites w in place
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()  # PyTorch raises here too; the old values are gone

@@ -8,7 +8,7 @@ whole group in one pass and the NumPy backend uses the reference composition.
 import copy
 
 from .. import dtypes
-from ..autograd import enable_grad, no_grad
+from ..autograd import bump_version, enable_grad, no_grad
 from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
 
@@ -95,6 +95,8 @@ class Optimizer:
                 if params:
                     jit_hooks.optimizer_update(self, group, params)  # a trace reads lr per replay
                     self._update(group, params, _group_backend(type(self).__name__, index, params))
+                    for param in params:  # the kernels rewrote them in place, as add_ would:
+                        bump_version(param)  # a graph that saved the old values now raises
         return loss
 
     def _update(self, group: dict, params: list, backend) -> None:
