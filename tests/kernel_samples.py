@@ -133,6 +133,17 @@ def _linear_act_grad_samples(rng, dtype):
     return samples
 
 
+def _linear_act_grad_mixed_samples(rng, dtype):
+    # Parameters in float32: the operands' dtype, or narrower (float64 operands); the 16-bit
+    # operands autocast gives are checked in tests/test_autocast_linear.py.
+    return [sample + (np.dtype(np.float32),) for sample in _linear_act_grad_samples(rng, dtype)]
+
+
+def _np_linear_act_grad_mixed(x, w, y, gy, act, slope, need_x, need_w, need_b, dtype):
+    gx, gw, gb = np_linear_act_grad(x, w, y, gy, act, slope, need_x, need_w, need_b)
+    return gx, None if gw is None else gw.astype(dtype), None if gb is None else gb.astype(dtype)
+
+
 def _act_grad_samples(rng, dtype):
     samples = []
     for act in contract.ACTIVATIONS:
@@ -304,6 +315,8 @@ CASES = {
     "linear_act": KernelCase(_linear_act_samples, lambda x, w, b, act, slope: NP_ACT[act](
         x @ w + b if b is not None else x @ w, slope)),
     "linear_act_grad": KernelCase(_linear_act_grad_samples, np_linear_act_grad),
+    "linear_act_grad_mixed": KernelCase(_linear_act_grad_mixed_samples,
+                                        _np_linear_act_grad_mixed),
     "sigmoid_bce": KernelCase(_loss_samples("bce"), np_sigmoid_bce),
     "softmax_ce": KernelCase(_loss_samples("ce"), np_softmax_ce),
     "sgd_step": KernelCase(_sgd_samples, np_sgd_step, mutates=(0, 2)),

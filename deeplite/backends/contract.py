@@ -69,6 +69,10 @@ OPTIONAL = {
     "linear_act": "linear_act(x, w, b, act, slope) -> act(x @ w + b); b may be None",
     "linear_act_grad": ("linear_act_grad(x, w, y, gy, act, slope, need_x, need_w, need_b) -> "
                         "(gx, gw, gb) of y = act(x @ w + b), x and gy 2-D; None where not needed"),
+    "linear_act_grad_mixed": ("linear_act_grad_mixed(x, w, y, gy, act, slope, need_x, need_w, "
+                              "need_b, dtype) -> linear_act_grad's (gx, gw, gb) with gw and gb "
+                              "in dtype (autocast's float32 master weights; where the backend "
+                              "can, straight from the float32 accumulator); gx in gy's dtype"),
     # fused losses: the loss and, in the same pass, d(loss)/d(logits) scaled by the reduction
     "sigmoid_bce": "sigmoid_bce(z, y, reduction) -> (loss, dz) with dz = (sigmoid(z) - y) * scale",
     "softmax_ce": "softmax_ce(z, labels, reduction) -> (loss, dz); z (N, C), labels int (N,)",

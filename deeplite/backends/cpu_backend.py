@@ -108,6 +108,15 @@ adam_step = _native("adam_step")
 rmsprop_step = _native("rmsprop_step")
 adagrad_step = _native("adagrad_step")
 
+
+def linear_act_grad_mixed(x, w, y, gy, act, slope, need_x, need_w, need_b, dtype):
+    """``linear_act_grad`` with gw and gb in ``dtype``: on AMX CPUs the bfloat16 GEMMs write the
+    float32 gradients straight from their accumulators (no bfloat16 round trip)."""
+    from . import cpu_low_precision  # loaded on the first 16-bit kernel only
+
+    return cpu_low_precision.linear_act_grad_mixed(x, w, y, gy, act, slope, need_x, need_w,
+                                                   need_b, dtype)
+
 # REQUIRED kernels overridden natively. Below this many elements NumPy's single ufunc call is
 # faster than crossing into C++ and waking threads, so the size test comes first.
 NATIVE_MIN_SIZE = 1 << 16

@@ -7,7 +7,7 @@ other kernel, and every GEMM elsewhere, runs on float32 copies (``low_precision.
 import numpy as np
 
 from .. import dtypes
-from . import amx, get, low_precision
+from . import amx, fallbacks, get, low_precision
 
 
 def run(name: str, kernel, args: tuple, kwargs: dict, in_place: bool):
@@ -19,6 +19,18 @@ def run(name: str, kernel, args: tuple, kwargs: dict, in_place: bool):
     if name == "matmul":
         return low_precision.matmul(args[0], args[1], float32_matmul=get("cpu").matmul)
     return low_precision.widened_call(kernel, args, kwargs, in_place)
+
+
+def linear_act_grad_mixed(x, w, y, gy, act, slope, need_x, need_w, need_b, dtype):
+    """The cpu backend's ``linear_act_grad_mixed``: bfloat16 operands and float32 gradients by
+    oneDNN where it serves, else ``linear_act_grad`` and a cast."""
+    onednn = amx.bf16_gemm()
+    if onednn is not None and np.dtype(dtype) == np.float32 \
+            and _all_bf16_matrices("linear_act_grad", (x, w, y, gy)):
+        onednn.set_threads(get("cpu").module.num_threads())
+        return _linear_act_grad(onednn, x, w, y, gy, act, slope, need_x, need_w, need_b, dtype)
+    return fallbacks.linear_act_grad_mixed(get("cpu"), x, w, y, gy, act, slope, need_x, need_w,
+                                           need_b, dtype)
 
 
 def to_bfloat16(a: np.ndarray) -> np.ndarray:
@@ -55,7 +67,8 @@ def _linear_act(onednn, x, w, bias, act, slope):
                          slope)
 
 
-def _linear_act_grad(onednn, x, w, y, gy, act, slope, need_x, need_w, need_b):
+def _linear_act_grad(onednn, x, w, y, gy, act, slope, need_x, need_w, need_b, dtype=None):
+    """gx in gy's dtype; gw and gb in ``dtype`` (default gy's), from float32 accumulators."""
     if act == "identity":
         gz = gy
     elif act == "relu":
@@ -66,9 +79,10 @@ def _linear_act_grad(onednn, x, w, y, gy, act, slope, need_x, need_w, need_b):
         gz = low_precision.widened_call(get("cpu").act_grad, (y, gy, act, slope), {})
     # The bias gradient as a GEMM too, ones(1, M) @ gz: float32 accumulation at GEMM speed.
     ones = np.ones((1, gz.shape[0]), gz.dtype) if need_b else None
+    param_dtype = gy.dtype if dtype is None else dtype
     return (onednn.matmul(gz, w.T, gy.dtype) if need_x else None,
-            onednn.matmul(x.T, gz, gy.dtype) if need_w else None,
-            onednn.matmul(ones, gz, gy.dtype).reshape(-1) if need_b else None)
+            onednn.matmul(x.T, gz, param_dtype) if need_w else None,
+            onednn.matmul(ones, gz, param_dtype).reshape(-1) if need_b else None)
 
 
 _ONEDNN: dict = {"matmul": _matmul, "linear_act": _linear_act, "linear_act_grad": _linear_act_grad}

@@ -23,6 +23,7 @@ USES = {
     "softmax": (), "log_softmax": (),
     "linear_act": ("relu", "leaky_relu", "sigmoid", "softplus"),  # through b.apply_act
     "linear_act_grad": ("act_grad",),
+    "linear_act_grad_mixed": ("linear_act_grad",),
     "sigmoid_bce": ("softplus", "sigmoid"),
     "softmax_ce": ("log_softmax",),
     "sgd_step": (), "adam_step": (), "rmsprop_step": (), "adagrad_step": (),
@@ -90,6 +91,13 @@ def linear_act_grad(b, x, w, y, gy, act, slope, need_x, need_w, need_b):
     return (b.matmul(pre, b.transpose(w, (1, 0))) if need_x else None,
             b.matmul(b.transpose(x, (1, 0)), pre) if need_w else None,
             b.sum(pre, axis=0) if need_b else None)
+
+
+def linear_act_grad_mixed(b, x, w, y, gy, act, slope, need_x, need_w, need_b, dtype):
+    """``linear_act_grad`` in x's dtype, gw and gb then converted to ``dtype``."""
+    gx, gw, gb = b.linear_act_grad(x, w, y, gy, act, slope, need_x, need_w, need_b)
+    return (gx, None if gw is None else b.astype(gw, dtype),
+            None if gb is None else b.astype(gb, dtype))
 
 
 def softmax(b, x, axis):
