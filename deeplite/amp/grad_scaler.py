@@ -3,6 +3,9 @@ import warnings
 
 import numpy as np
 
+from ..jit import hooks
+from . import scaler_replay
+
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
 
@@ -51,6 +54,7 @@ class GradScaler:
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
         self._growth_interval, self._growth_tracker = int(growth_interval), 0
         self._per_optimizer: dict = {}  # id(optimizer) -> {"stage", "found_inf"}
+        self._replay_overflow: dict = {}  # id(optimizer) -> bool, read by a replayed step
 
     # ---- the training step ------------------------------------------------------------------
     def scale(self, outputs):
@@ -63,6 +67,8 @@ class GradScaler:
             return {key: self.scale(value) for key, value in outputs.items()}
         if not hasattr(outputs, "_backend"):
             raise TypeError(f"GradScaler.scale: expected a Tensor, got {type(outputs).__name__}")
+        if hooks.active[0] is not None:  # inside deeplite.jit's trace: see scaler_replay.py
+            return scaler_replay.scale(self, outputs)
         return outputs * self._scale
 
     def _state(self, optimizer) -> dict:
@@ -78,6 +84,13 @@ class GradScaler:
                                "last update().")
         if state["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
+        if hooks.active[0] is not None:
+            grads = [param.grad for group in optimizer.param_groups for param in group["params"]
+                     if param.grad is not None]
+            state["checks"] = scaler_replay.unscale(self, grads)
+            state["stage"], state["found_inf"] = _UNSCALED, scaler_replay.overflowed(
+                state["checks"])
+            return
         inverse, found_inf = 1.0 / self._scale, False
         for group in optimizer.param_groups:
             for param in group["params"]:
@@ -100,7 +113,14 @@ class GradScaler:
             raise RuntimeError("step() has already been called since the last update().")
         if state["stage"] == _READY:
             self.unscale_(optimizer)
-        result = None if state["found_inf"] else optimizer.step(*args, **kwargs)
+        if "checks" in state and not state["found_inf"]:  # traced: replays decide again
+            with scaler_replay.gated_step(self, id(optimizer), state["checks"]):
+                result = optimizer.step(*args, **kwargs)
+        elif state["found_inf"]:
+            hooks.retrace()  # a jitted function warms up again (no optimizer state yet)
+            result = None
+        else:
+            result = optimizer.step(*args, **kwargs)
         state["stage"] = _STEPPED
         return result
 
@@ -108,7 +128,11 @@ class GradScaler:
         """Adapt the scale after this iteration's steps (or set it to ``new_scale``)."""
         if not self._enabled:
             return
+        tracing = hooks.active[0] is not None
         if new_scale is not None:
+            if tracing:
+                raise hooks.TraceError("deeplite.jit: GradScaler.update(new_scale) inside a "
+                                       "traced step; set the scale outside the step")
             self._scale = float(new_scale.item() if hasattr(new_scale, "item") else new_scale)
         else:
             found = [s["found_inf"] for s in self._per_optimizer.values()
@@ -116,17 +140,23 @@ class GradScaler:
             if not found:
                 raise RuntimeError("No inf checks were recorded prior to update(); call "
                                    "scaler.step(optimizer) first.")
-            if any(found):
-                self._scale *= self._backoff_factor
-                self._growth_tracker = 0
-            else:
-                self._growth_tracker += 1
-                if self._growth_tracker == self._growth_interval:
-                    grown = self._scale * self._growth_factor
-                    if np.isfinite(np.float32(grown)):  # as PyTorch: never grow to inf
-                        self._scale = grown
-                    self._growth_tracker = 0
+            self._advance(any(found))
+            if tracing:
+                scaler_replay.record_update(self)
         self._per_optimizer.clear()
+
+    def _advance(self, found_inf: bool) -> None:
+        """The scale schedule after one iteration: back off after an overflow, else grow."""
+        if found_inf:
+            self._scale *= self._backoff_factor
+            self._growth_tracker = 0
+        else:
+            self._growth_tracker += 1
+            if self._growth_tracker == self._growth_interval:
+                grown = self._scale * self._growth_factor
+                if np.isfinite(np.float32(grown)):  # as PyTorch: never grow to inf
+                    self._scale = grown
+                self._growth_tracker = 0
 
     # ---- accessors and checkpoints ----------------------------------------------------------
     def get_scale(self) -> float:

@@ -164,15 +164,15 @@ def cuda_graph_step(args, device, model, optimizer, task, train):
     return cuda.CUDAGraph(step, static_x, static_y)
 
 
-def jit_step(args, device, model, optimizer, task):
-    """The training step captured by ``deeplite.jit`` (None: eager, for --no-jit, --diagnose,
-    whose gradient norms are host reads inside the step, and cuda, whose CUDA-graph replay has
-    not run on a GPU yet)."""
+def jit_step(args, device, model, optimizer, task, step=None):
+    """The training step (``step``, default ``make_train_step``'s) captured by ``deeplite.jit``
+    (None: eager, for --no-jit, --diagnose, whose gradient norms are host reads inside the step,
+    and cuda, whose CUDA-graph replay has not run on a GPU yet)."""
     if getattr(args, "no_jit", False) or args.diagnose or device == "cuda":
         return None
     from ..jit import jit
 
-    return jit(make_train_step(model, optimizer, task))
+    return jit(step or make_train_step(model, optimizer, task))
 
 
 def progress_postfix(loss: float, score_name: str, score: float) -> dict:
@@ -236,10 +236,11 @@ def run_train(args) -> int:
         else None if args.amp else jit_step(args, device, model, optimizer, task)
     if session is not None:
         step = session.train_step(model, optimizer, task)
-    if args.amp:  # eager, under deeplite.autocast (deeplite.jit does not capture autocast yet)
+    if args.amp:  # under deeplite.autocast, captured by deeplite.jit as the float32 step is
         from ..amp.training import amp_train_step
 
         step = amp_train_step(model, optimizer, task, device, args.amp)
+        step = jit_step(args, device, model, optimizer, task, step) or step
     run_dir = resumed.path.parent if resumed else \
         files.new_run_dir(args.out, args.dataset, args.overwrite)
     for name in run_files.remove_stale_temporaries(run_dir) if main_rank else ():

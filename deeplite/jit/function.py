@@ -33,8 +33,11 @@ class Jitted:
         key = _signature(args, kwargs)
         plan = self._plans.get(key)
         if plan is None:
-            self._plans[key] = _WARM
-            return self.fn(*args, **kwargs)  # warm-up: creates optimizer state, lazy buffers
+            hooks.skipped[0] = False
+            outputs = self.fn(*args, **kwargs)  # warm-up: creates optimizer state, lazy buffers
+            if not hooks.skipped[0]:  # else no update ran: warm up again next call
+                self._plans[key] = _WARM
+            return outputs
         if plan is _WARM:
             plan, outputs = self._trace(args, kwargs)
             self._plans[key] = plan
@@ -66,6 +69,8 @@ class Jitted:
         private_args, inputs = _private_inputs(args, backend)
         with Recorder(backend) as recorder:
             outputs = self.fn(*private_args, **kwargs)
+        if recorder.incomplete:  # the step skipped work a replay needs: trace the next call
+            return _WARM, outputs
         plan = Plan(self.fn, backend, recorder, inputs, outputs, self.native)
         # The traced call's own results (its buffers are the plan's now: hand out copies).
         return plan, _output_tree(outputs, None, backend.xp, backend)()

@@ -27,15 +27,18 @@ class Step:
     """One kernel call: the kernel, its trace-time arguments and result, and its per-step scalars.
 
     ``scalars`` maps an argument position to a slot (or a list of slots) of the replay's scalar
-    block; the argument is read from there on every replay.
+    block; the argument is read from there on every replay. ``gate``: a predicate the replay
+    asks before running the kernel (None: always runs); ``group``: the OptimizerGroup an
+    optimizer kernel updates.
     """
 
-    __slots__ = ("name", "kernel", "args", "kwargs", "result", "scalars")
+    __slots__ = ("name", "kernel", "args", "kwargs", "result", "scalars", "gate", "group")
 
-    def __init__(self, name, kernel, args, kwargs, result):
+    def __init__(self, name, kernel, args, kwargs, result, gate=None):
         self.name, self.kernel, self.args, self.kwargs, self.result = (
             name, kernel, args, kwargs, result)
         self.scalars = {}
+        self.gate, self.group = gate, None
 
     def outputs(self) -> tuple:
         """The result as a tuple of values (empty for in-place kernels)."""
@@ -107,6 +110,8 @@ class Recorder:
         self._pending = None  # the group whose optimizer kernel comes next
         self._depth = 0
         self._others = []
+        self.gate = None  # the predicate of the open hooks.gated block, if any
+        self.incomplete = False  # hooks.retrace() was called: the trace is not kept
 
     def __enter__(self):
         if hooks.active[0] is not None:
@@ -135,6 +140,10 @@ class Recorder:
         """Rerun ``check(*args)`` at this point of every replay (it raises on bad data)."""
         self.steps.append(Step(check.__name__, check, args, {}, None))
 
+    def open_gate(self, predicate) -> None:
+        """Gate the kernels recorded from now on by ``predicate`` (None: stop gating)."""
+        self.gate = predicate
+
     def mark_random(self, host_array, draw) -> None:
         """``host_array`` holds random numbers: the replay refills it from ``draw()``."""
         self.randoms.append((host_array, draw))
@@ -150,10 +159,10 @@ class Recorder:
                 result = kernel(*args, **kwargs)
             finally:
                 self._depth = 0
-            step = Step(name, kernel, args, kwargs, result)
+            step = Step(name, kernel, args, kwargs, result, self.gate)
             if name in OPTIMIZER_SCALARS and self._pending is not None:
                 self._bind_optimizer(step, self._pending)
-                self._pending = None
+                step.group, self._pending = self._pending, None
             self.steps.append(step)
             return result
 

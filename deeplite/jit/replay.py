@@ -42,7 +42,9 @@ def compile_steps(steps: list, xp, scalar_count: int, lower=None) -> Compiled:
             continue  # follows its base: nothing to run
         subs = _substitutions(step, compiled)
         reads_cells = len(subs) > len(step.scalars)  # native code cannot read a cell
-        taken = lower(step) if lower is not None and not reads_cells else None
+        # A gated kernel (GradScaler's optimizer update) stays a Python call the gate can skip.
+        native = lower is not None and not reads_cells and step.gate is None
+        taken = lower(step) if native else None
         if taken is not None:
             compiled.native_kernels += 1
             outputs = step.outputs()
@@ -52,11 +54,26 @@ def compile_steps(steps: list, xp, scalar_count: int, lower=None) -> Compiled:
             continue
         if lower is not None:
             _close(compiled, lower)
-        compiled.runs.append(_python_call(step, kinds, subs, compiled, xp))
+        call = _python_call(step, kinds, subs, compiled, xp)
+        compiled.runs.append(call if step.gate is None else _gated(call, step))
         compiled.python_kernels += 1
     if lower is not None:
         _close(compiled, lower)
     return compiled
+
+
+def _gated(call, step: Step):
+    """``call`` run only when the step's gate says so; a skipped optimizer kernel's group takes
+    back the step counts the replay advanced for it."""
+    gate, group = step.gate, step.group
+
+    def gated_call():
+        if gate():
+            call()
+        elif group is not None:
+            group.rewind()
+
+    return gated_call
 
 
 def _close(compiled: Compiled, lower) -> None:
