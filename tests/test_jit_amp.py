@@ -8,6 +8,7 @@ from safetensors.numpy import load_file
 
 import deeplite as dl
 import deeplite.functional as F
+from deeplite.backends import amx
 from deeplite.cli import main
 from deeplite.jit import function
 
@@ -15,10 +16,10 @@ pytest.importorskip("ml_dtypes")
 HOST = ["numpy", "cpu"]
 
 
-def _step(device, dtype, scaler_options=None, optimizer="sgd"):
+def _step(device, dtype, scaler_options=None, optimizer="sgd", sizes=(20, 48, 32, 5)):
     """(model, optimizer, scaler, step) for a small MLP trained under autocast."""
     dl.manual_seed(0)
-    model = dl.nn.MLP([20, 48, 32, 5], device=device)
+    model = dl.nn.MLP(list(sizes), device=device)
     make = dl.optim.Adam if optimizer == "adam" else dl.optim.SGD
     opt = make(model.parameters(), lr=0.01)
     scaler = None if scaler_options is None else dl.amp.GradScaler(device, **scaler_options)
@@ -39,8 +40,8 @@ def _step(device, dtype, scaler_options=None, optimizer="sgd"):
     return model, opt, scaler, step
 
 
-def _batches(rng, device, count, overflow_at=()):
-    xs = [rng.standard_normal((16, 20)).astype(np.float32) for _ in range(count)]
+def _batches(rng, device, count, overflow_at=(), features=20):
+    xs = [rng.standard_normal((16, features)).astype(np.float32) for _ in range(count)]
     for index in overflow_at:
         xs[index][3, 7] = np.inf  # a batch whose gradients are NaN: GradScaler skips it
     return [(dl.tensor(x, device=device), dl.tensor(rng.integers(0, 5, 16), device=device))
@@ -55,15 +56,21 @@ def _assert_same(eager, replayed):
 @pytest.mark.parametrize("device", HOST)
 def test_bf16_autocast_step_replays_as_eager_for_20_steps(device, rng):
     warnings.simplefilter("ignore", RuntimeWarning)  # a cpu without AMX: autocast stays fp32
-    eager_model, _, _, eager = _step(device, dl.bfloat16)
-    model, _, _, step = _step(device, dl.bfloat16)
+    # The first weight is large enough for the cpu's oneDNN cast (cpu_backend.NATIVE_MIN_SIZE).
+    sizes = (300, 256, 32, 5)
+    eager_model, _, _, eager = _step(device, dl.bfloat16, sizes=sizes)
+    model, _, _, step = _step(device, dl.bfloat16, sizes=sizes)
     jitted = dl.jit(step)
-    for x, y in _batches(rng, device, 20):
+    for x, y in _batches(rng, device, 20, features=300):
         expected, got = eager(x, y), jitted(x, y)
         assert expected.detach().numpy().tobytes() == got.detach().numpy().tobytes()
         _assert_same(eager_model, model)
     (plan,) = jitted.plans()
     assert plan.replays == 18  # one eager warm-up, one traced call, 18 replays
+    if device == "cpu" and amx.bf16_gemm() is not None:
+        # oneDNN's kernels run in place on the replay's buffers: the weight cast, the 3 linear
+        # layers and their 3 gradients (backends/cpu_replay.py).
+        assert plan.compiled.bound_kernels == 7, plan
 
 
 @pytest.mark.parametrize("device", HOST)

@@ -148,6 +148,17 @@ def astype(a, dtype):  # type: ignore[no-redef]  # replaces the star-imported Nu
     return np.asarray(a).astype(dtype, copy=False)
 
 
+def bind_replay(name, args, kwargs, result):
+    """deeplite.jit: kernel ``name`` bound to its trace-time buffers where it ran on oneDNN
+    (a callable writing ``result`` in place), else None (see cpu_replay.py)."""
+    if not (low_precision.involved(args) or low_precision.involved(
+            result if isinstance(result, tuple) else (result,))):
+        return None
+    from . import cpu_replay
+
+    return cpu_replay.bind(name, args, kwargs, result)
+
+
 def _low_precision_kernel(name, kernel, args, kwargs, in_place):
     """A kernel on 16-bit floats: oneDNN's where it serves (AMX), else on float32 copies."""
     from . import cpu_low_precision  # loaded on the first 16-bit kernel only

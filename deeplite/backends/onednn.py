@@ -164,6 +164,47 @@ class OneDNN:
         self._check(self.lib.dnnl_stream_wait(self.stream), "stream_wait")
         return out
 
+    def bind_matmul(self, a, b, out, bias=None, act="identity", slope=0.0):
+        """A zero-argument callable writing ``matmul(a, b, ...)`` into ``out``, on these very
+        arrays (deeplite.jit's replay buffers): its own memory objects, the cached primitive."""
+        primitive, memories, args, _ = self._primitive(self._key(a, b, out, bias, act, slope))
+        arrays = (a, b, out) if bias is None else (a, b, out, bias.reshape(1, -1))
+        return self._bound(primitive, memories, args, arrays)
+
+    def bind_convert(self, a, out):
+        """A zero-argument callable writing ``convert(a, out.dtype)`` into ``out``."""
+        self.convert(a, out.dtype)  # creates (or finds) the reorder primitive
+        key = ("reorder", a.shape, tuple(s // a.itemsize for s in a.strides), a.dtype.name,
+               out.dtype.name)
+        primitive, memories, args, _ = self._cache[key]
+        return self._bound(primitive, memories, args, (a, out))
+
+    def _bound(self, primitive, memories, args, arrays):
+        """Execute ``primitive`` on fresh memory objects holding ``arrays`` (the scratchpad, if
+        any, stays the primitive's)."""
+        lib, bound = self.lib, (_ExecArg * len(args))()
+        self._bound_memories = getattr(self, "_bound_memories", [])
+        for index, pair in enumerate(args):
+            bound[index].arg, bound[index].memory = pair.arg, pair.memory
+        for index, (memory, array) in enumerate(zip(memories, arrays, strict=True)):
+            desc, fresh = ctypes.c_void_p(), ctypes.c_void_p()
+            self._check(lib.dnnl_memory_get_memory_desc(memory, ctypes.byref(desc)),
+                        "memory_get_memory_desc")
+            self._check(lib.dnnl_memory_create(ctypes.byref(fresh), desc, self.engine,
+                                               ctypes.c_void_p(array.ctypes.data)),
+                        "memory_create")
+            bound[index].memory = fresh.value
+            self._bound_memories.append(fresh)
+        execute, wait, stream, count = (lib.dnnl_primitive_execute, lib.dnnl_stream_wait,
+                                        self.stream, len(args))
+
+        def run():
+            if execute(primitive, stream, count, bound) or wait(stream):
+                raise RuntimeError("oneDNN: a replayed primitive failed")
+
+        run.arrays = arrays  # alive as long as the callable
+        return run
+
     def convert(self, a: np.ndarray, dtype) -> np.ndarray:
         """``a.astype(dtype)`` between float32, bfloat16 and float16 by a oneDNN reorder (one
         vector instruction per 16 values on AVX512; ml_dtypes converts one value at a time)."""

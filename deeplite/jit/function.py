@@ -91,7 +91,8 @@ class Plan:
 
             lowering = NativeLowering(_C, recorder.scalar_count)
             self._unsupported = _C.Unsupported
-        self.compiled = compile_steps(recorder.steps, xp, recorder.scalar_count, lowering)
+        bind = getattr(backend.module, "bind_replay", None) if native else None
+        self.compiled = compile_steps(recorder.steps, xp, recorder.scalar_count, lowering, bind)
         self.native_plans: list = [] if lowering is None else lowering.closed
         self.block = None if lowering is None else lowering.block
         self.outputs = _output_tree(outputs, self.compiled, xp, backend)
@@ -187,9 +188,11 @@ class Plan:
 
     def __repr__(self) -> str:
         compiled = self.compiled
+        bound = f" ({compiled.bound_kernels} bound in place)" if compiled.bound_kernels else ""
         return (f"<deeplite.jit plan of {self.name} on {self.backend.name}: "
                 f"{len(self.recorder.steps)} kernels, {compiled.native_kernels} native in "
-                f"{len(self.native_plans)} _C call(s), {compiled.python_kernels} from Python>")
+                f"{len(self.native_plans)} _C call(s), {compiled.python_kernels} from Python"
+                f"{bound}>")
 
 
 def _signature(args, kwargs) -> tuple:

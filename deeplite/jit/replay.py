@@ -26,14 +26,17 @@ class Compiled:
         self.cell_of: dict = {}
         self.native_kernels = 0
         self.python_kernels = 0
+        self.bound_kernels = 0  # of the python_kernels: bound to their buffers by the backend
 
 
-def compile_steps(steps: list, xp, scalar_count: int, lower=None) -> Compiled:
+def compile_steps(steps: list, xp, scalar_count: int, lower=None, bind=None) -> Compiled:
     """Turn ``steps`` into replay callables; ``lower(step)`` may claim a step for native code.
 
     ``lower`` returns None when it leaves the step to Python, else a dict giving, for each output
     that is a cell, the array the native code writes it into (often empty). Called with None it
     closes the current native plan and returns the plan's run callable (None when empty).
+    ``bind(name, args, kwargs, result)`` (the backend's ``bind_replay``) may give, for a step left
+    to Python, a callable that writes its results straight into their buffers.
     """
     compiled = Compiled(scalar_count)
     for step in steps:
@@ -54,7 +57,12 @@ def compile_steps(steps: list, xp, scalar_count: int, lower=None) -> Compiled:
             continue
         if lower is not None:
             _close(compiled, lower)
-        call = _python_call(step, kinds, subs, compiled, xp)
+        call = None
+        if bind is not None and not subs and all(kind in ("buffer", "none") for kind in kinds):
+            call = bind(step.name, step.args, step.kwargs, step.result)
+            compiled.bound_kernels += call is not None
+        if call is None:
+            call = _python_call(step, kinds, subs, compiled, xp)
         compiled.runs.append(call if step.gate is None else _gated(call, step))
         compiled.python_kernels += 1
     if lower is not None:
