@@ -10,6 +10,7 @@ import functools
 import glob
 import os
 import sys
+import weakref
 
 import numpy as np
 
@@ -182,8 +183,7 @@ class OneDNN:
     def _bound(self, primitive, memories, args, arrays):
         """Execute ``primitive`` on fresh memory objects holding ``arrays`` (the scratchpad, if
         any, stays the primitive's)."""
-        lib, bound = self.lib, (_ExecArg * len(args))()
-        self._bound_memories = getattr(self, "_bound_memories", [])
+        lib, bound, fresh_memories = self.lib, (_ExecArg * len(args))(), []
         for index, pair in enumerate(args):
             bound[index].arg, bound[index].memory = pair.arg, pair.memory
         for index, (memory, array) in enumerate(zip(memories, arrays, strict=True)):
@@ -194,7 +194,7 @@ class OneDNN:
                                                ctypes.c_void_p(array.ctypes.data)),
                         "memory_create")
             bound[index].memory = fresh.value
-            self._bound_memories.append(fresh)
+            fresh_memories.append(fresh)
         execute, wait, stream, count = (lib.dnnl_primitive_execute, lib.dnnl_stream_wait,
                                         self.stream, len(args))
 
@@ -202,7 +202,8 @@ class OneDNN:
             if execute(primitive, stream, count, bound) or wait(stream):
                 raise RuntimeError("oneDNN: a replayed primitive failed")
 
-        run.arrays = arrays  # alive as long as the callable
+        run.arrays = arrays  # alive as long as the callable; its memory objects die with it
+        weakref.finalize(run, _destroy_memories, lib, fresh_memories)
         return run
 
     def convert(self, a: np.ndarray, dtype) -> np.ndarray:
@@ -246,6 +247,11 @@ class OneDNN:
 
         return (layout(a), layout(b), out.dtype.name, None if bias is None else bias.dtype.name,
                 act, float(slope) if act == "leaky_relu" else 0.0)
+
+
+def _destroy_memories(lib, memories) -> None:
+    for memory in memories:
+        lib.dnnl_memory_destroy(memory)
 
 
 def _dense_strides(shape) -> tuple:
