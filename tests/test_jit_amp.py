@@ -1,16 +1,13 @@
 """deeplite.jit captures autocast steps, GradScaler included: replay == eager, bit for bit."""
-import json
 import warnings
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
+from _train_runs import assert_jit_run_equals_no_jit
 
 import deeplite as dl
 import deeplite.functional as F
 from deeplite.backends import amx
-from deeplite.cli import main
-from deeplite.jit import function
 
 pytest.importorskip("ml_dtypes")
 HOST = ["numpy", "cpu"]
@@ -101,23 +98,6 @@ def test_grad_scaler_skips_backs_off_and_grows_in_replay_as_eager(device, rng):
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_train_amp_replays_and_equals_no_jit(tmp_path, monkeypatch, device, amp):
-    warnings.simplefilter("ignore", RuntimeWarning)
-    replays = []
-    replay = function.Plan.__call__
-    monkeypatch.setattr(function.Plan, "__call__",
-                        lambda plan, args: replays.append(1) or replay(plan, args))
-    runs = {}
-    for name, extra in (("jit", []), ("eager", ["--no-jit"])):
-        replays.clear()
-        out = tmp_path / name
-        assert main(["train", "--dataset", "digits", "--device", device, "--epochs", "2",
-                     "--hidden", "24", "--amp", amp, "--quiet", "--out", str(out), *extra]) == 0
-        assert bool(replays) == (name == "jit" and device != "cuda")
-        history = json.loads((out / "metrics.json").read_text())["history"]
-        history.pop("seconds", None)
-        runs[name] = (history, load_file(str(out / "checkpoint.safetensors")))
-    (jit_history, jit_weights), (eager_history, eager_weights) = runs["jit"], runs["eager"]
-    assert jit_history == eager_history
-    assert jit_weights.keys() == eager_weights.keys()
-    for key in eager_weights:
-        np.testing.assert_array_equal(jit_weights[key], eager_weights[key])
+    warnings.simplefilter("ignore", RuntimeWarning)  # cpu float16 (or no AMX): float32 GEMMs
+    assert_jit_run_equals_no_jit(tmp_path, monkeypatch, device, [
+        "--dataset", "digits", "--epochs", "2", "--hidden", "24", "--amp", amp])

@@ -15,6 +15,8 @@ So a replayed step skips, backs off and grows exactly as the eager step would. A
 whose own gradients overflowed skipped its update and recorded none: it is not kept as a plan
 (``hooks.retrace``), and the next call traces again.
 """
+from typing import Sequence
+
 import numpy as np
 
 from ..jit import hooks
@@ -41,7 +43,7 @@ def unscale(scaler, grads: list) -> list:
     return checks
 
 
-def overflowed(checks: list) -> bool:
+def overflowed(checks: Sequence) -> bool:
     """Whether any inf check found an inf or NaN (read on the host)."""
     return any(bool(np.isnan(float(check))) for check in checks)
 

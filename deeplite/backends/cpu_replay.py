@@ -9,6 +9,8 @@ primitives are those the eager kernel used (same cache keys), so replay equals e
 bit. Only what the eager kernel ran on oneDNN is bound; anything else returns None and stays an
 ordinary replayed call.
 """
+from typing import Any, Callable, Dict
+
 import numpy as np
 
 from . import amx, get, low_precision
@@ -96,5 +98,6 @@ def _linear_act_grad_mixed(onednn, result, x, w, y, gy, act, slope, need_x, need
     return run
 
 
-_BINDERS = {"astype": _astype, "matmul": _matmul, "linear_act": _linear_act,
-            "linear_act_grad_mixed": _linear_act_grad_mixed}
+_BINDERS: Dict[str, Callable[..., Any]] = {
+    "astype": _astype, "matmul": _matmul, "linear_act": _linear_act,
+    "linear_act_grad_mixed": _linear_act_grad_mixed}

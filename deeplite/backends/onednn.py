@@ -198,12 +198,11 @@ class OneDNN:
         execute, wait, stream, count = (lib.dnnl_primitive_execute, lib.dnnl_stream_wait,
                                         self.stream, len(args))
 
-        def run():
+        def run(arrays=arrays):  # the arrays live as long as the callable
             if execute(primitive, stream, count, bound) or wait(stream):
                 raise RuntimeError("oneDNN: a replayed primitive failed")
 
-        run.arrays = arrays  # alive as long as the callable; its memory objects die with it
-        weakref.finalize(run, _destroy_memories, lib, fresh_memories)
+        weakref.finalize(run, _destroy_memories, lib, fresh_memories)  # its memory objects too
         return run
 
     def convert(self, a: np.ndarray, dtype) -> np.ndarray:

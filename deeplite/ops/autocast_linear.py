@@ -42,8 +42,10 @@ class AutocastLinear(Function):
         grad_x = None if gx is None else Tensor._wrap(
             backend.astype(gx, x.dtype).reshape(x.shape), backend)
         grad_w = None if gw is None else Tensor._wrap(gw, backend)
-        grad_b = None if gb is None else Tensor._wrap(backend.astype(gb, bias.dtype), backend)
-        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+        if bias is None:
+            return grad_x, grad_w
+        return grad_x, grad_w, None if gb is None else Tensor._wrap(
+            backend.astype(gb, bias.dtype), backend)
 
     def _composed_backward(self, gy, x, weight, bias, need_b):
         """Cast, then ``LinearActGrad``, then cast back: what the three eager nodes would do."""
@@ -54,8 +56,9 @@ class AutocastLinear(Function):
             need_w=weight.requires_grad, need_b=need_b)
         grad_x = None if gx is None else cast(gx.reshape(x.shape), x.dtype)
         grad_w = None if gw is None else cast(gw, weight.dtype)
-        grad_b = None if gb is None else cast(gb, bias.dtype)
-        return (grad_x, grad_w) if bias is None else (grad_x, grad_w, grad_b)
+        if bias is None:
+            return grad_x, grad_w
+        return grad_x, grad_w, None if gb is None else cast(gb, bias.dtype)
 
 
 def applies(x: Tensor, weight: Tensor, bias, device) -> bool:
