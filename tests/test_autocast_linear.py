@@ -88,3 +88,21 @@ def test_second_order_gradients_flow_through_the_casts(host, rng):
     fused, by_hand = grad_of_weight_gradient(True), grad_of_weight_gradient(False)
     assert np.abs(by_hand).max() > 0.1
     np.testing.assert_allclose(fused, by_hand, rtol=2e-2, atol=1e-2 * np.abs(by_hand).max())
+
+
+def test_batched_input_matches_its_rows(host, rng):
+    x, w, b, _ = _layer(rng, host, rows=12, fan_in=6, fan_out=5)
+    batched = x.detach().reshape(3, 4, 6).requires_grad_()
+    with dl.autocast(host, dtype=dl.bfloat16):
+        y3 = dl.functional.linear(batched, w, b, activation="leaky_relu")
+        y2 = dl.functional.linear(x, w, b, activation="leaky_relu")
+    assert y3.shape == (3, 4, 5) and y3.dtype == dl.bfloat16
+    np.testing.assert_array_equal(y3.float().detach().numpy().reshape(12, 5),
+                                  y2.float().detach().numpy())
+    y3.float().sum().backward()
+    assert batched.grad.shape == (3, 4, 6) and batched.grad.dtype == dl.float32
+    w3 = w.grad.numpy().copy()
+    w.grad = None
+    y2.float().sum().backward()
+    np.testing.assert_array_equal(batched.grad.numpy().reshape(12, 6), x.grad.numpy())
+    np.testing.assert_array_equal(w3, w.grad.numpy())
