@@ -85,10 +85,12 @@ class Session:
         collectives.broadcast_object_list(path, src=0)
         return Path(path[0])
 
-    def save_checkpoint(self, path, model, optimizer, config: dict, kept_epoch=None) -> None:
+    def save_checkpoint(self, path, model, optimizer, config: dict, kept_epoch=None,
+                        scaler=None) -> None:
         """``run_files.save_checkpoint`` on rank 0, then a barrier."""
         if self.is_main:
-            run_files.save_checkpoint(path, model, optimizer, config, kept_epoch=kept_epoch)
+            run_files.save_checkpoint(path, model, optimizer, config, kept_epoch=kept_epoch,
+                                      scaler=scaler)
         collectives.barrier()
 
     def write_json(self, path, payload: dict) -> None:
@@ -113,10 +115,10 @@ class Session:
         vars(args).update(settings)
         return message[1]
 
-    def restore(self, resumed, model, optimizer, train_loader, monitor) -> None:
+    def restore(self, resumed, model, optimizer, train_loader, monitor, scaler=None) -> None:
         """Rank 0 loads the training state and broadcasts it; every rank restores the
         divergence watch and fast-forwards its loader."""
-        resume.restore(resumed, model, optimizer, train_loader, monitor,
+        resume.restore(resumed, model, optimizer, train_loader, monitor, scaler,
                        load_state=checkpoint.load_training_state)
 
     def follow(self, stopped) -> int:

@@ -227,11 +227,15 @@ def run_train(args) -> int:
                              device=device)
     monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
     done, finished = (resumed.done, resumed.records) if resumed else (0, [])
-    if resumed:
-        (session or resume).restore(resumed, model, optimizer, train_loader, monitor)
     if args.amp and (args.cuda_graph or session is not None):
         raise CommandError("--amp does not combine with --cuda-graph or --distributed yet; "
                            "drop one of them")
+    from ..amp.training import loss_scaler
+
+    grad_scaler = loss_scaler(device, args.amp)  # fp16's; its state rides in the checkpoint
+    if resumed:
+        (session or resume).restore(resumed, model, optimizer, train_loader, monitor,
+                                    grad_scaler)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None if args.amp else jit_step(args, device, model, optimizer, task)
     if session is not None:
@@ -239,7 +243,7 @@ def run_train(args) -> int:
     if args.amp:  # eager, under deeplite.autocast (deeplite.jit does not capture autocast yet)
         from ..amp.training import amp_train_step
 
-        step = amp_train_step(model, optimizer, task, device, args.amp)
+        step = amp_train_step(model, optimizer, task, device, args.amp, scaler=grad_scaler)
     run_dir = resumed.path.parent if resumed else \
         files.new_run_dir(args.out, args.dataset, args.overwrite)
     for name in run_files.remove_stale_temporaries(run_dir) if main_rank else ():
@@ -271,7 +275,8 @@ def run_train(args) -> int:
         # The records and the divergence watch ride in the checkpoint: it alone resumes the run.
         state = {**config, "epoch": epoch, "history": finished, "monitor": monitor.state_dict()}
         files.save_checkpoint(checkpoint, model, optimizer, state,
-                                  kept_epoch=run["checkpoint_epoch"] if epoch else None)
+                              kept_epoch=run["checkpoint_epoch"] if epoch else None,
+                              scaler=grad_scaler)
         run["checkpoint_epoch"] = epoch
 
     if resumed is None:
