@@ -1,5 +1,6 @@
 """``deeplite.amp.GradScaler``: dynamic loss scaling for float16 training, as PyTorch's."""
 import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -213,5 +214,6 @@ def _whole(value) -> int:
 
 
 # state_dict's keys (PyTorch's), each with how load_state_dict reads it
-_KEYS = {"scale": _float32, "growth_factor": float, "backoff_factor": float,
-         "growth_interval": _whole, "_growth_tracker": _whole}
+_KEYS: dict[str, Callable[[Any], Any]] = {
+    "scale": _float32, "growth_factor": float, "backoff_factor": float,
+    "growth_interval": _whole, "_growth_tracker": _whole}
