@@ -172,3 +172,20 @@ def test_optimizer_steps_on_16_bit_parameters_round_once(device, dtype, kind, rn
             assert stored.dtype == low, f"{kind}'s {key} is {stored.dtype}"
             units = _units(stored.numpy(), value, dtype, slack=FLOAT32_SLACK)
             assert units <= FUSED_UNITS, f"{kind} step {step}: {key} off by {units:.2f} u"
+
+
+@pytest.mark.parametrize("dtype", LOW)
+def test_nan_and_inf_handling_on_16_bit_floats_matches_torch(device, dtype):
+    torch = pytest.importorskip("torch")
+    values = [[1.0, float("nan"), 3.0, 0.5, float("inf")], [2.0, 1.0, -float("inf"), 3.0, 3.0]]
+    x = dl.tensor(values, dtype=dtype, device=device)
+    tx = torch.tensor(values, dtype=getattr(torch, dtype))
+    for name in ("median", "nanmedian", "cummax", "cummin"):
+        ours, theirs = getattr(dl, name)(x, dim=1), getattr(torch, name)(tx, dim=1)
+        np.testing.assert_array_equal(ours.values.float().numpy(), theirs.values.float().numpy())
+        np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy(), err_msg=name)
+    for name in ("isposinf", "isneginf", "isnan", "nan_to_num"):
+        ours, theirs = getattr(dl, name)(x), getattr(torch, name)(tx)
+        np.testing.assert_array_equal(ours.numpy().astype(np.float64),
+                                      theirs.numpy() if theirs.dtype == torch.bool
+                                      else theirs.float().numpy(), err_msg=name)
