@@ -1,10 +1,20 @@
 """``deeplite train --amp``: the training step under autocast, with loss scaling for float16."""
+import contextlib
+
 from .. import dtypes
 from .autocast_mode import autocast
 from .grad_scaler import GradScaler
 
 # --amp value -> dtype name
 CHOICES = {"bf16": "bfloat16", "fp16": "float16"}
+
+
+def amp_region(device: str, amp):
+    """The context the forward pass and loss of ``--amp amp`` run in: ``autocast(device, its
+    dtype)``, or nothing for float32 (``amp`` None)."""
+    if amp is None:
+        return contextlib.nullcontext()
+    return autocast(device, dtype=dtypes.resolve(CHOICES[amp]))
 
 
 def loss_scaler(device: str, amp):
@@ -18,8 +28,7 @@ def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked
     """``step(x, y) -> (loss, score)`` as ``train.make_train_step``, the forward pass and the
     loss under ``autocast(device, amp's dtype)``; ``scaler`` (a ``GradScaler``; for fp16, a
     fresh one when None) scales the loss."""
-    dtype = dtypes.resolve(CHOICES[amp])
-    region = autocast(device, dtype=dtype)
+    region = amp_region(device, amp)
     if scaler is None:
         scaler = GradScaler(device, enabled=amp == "fp16")
 

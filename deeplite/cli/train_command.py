@@ -227,9 +227,8 @@ def run_train(args) -> int:
                              device=device)
     monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
     done, finished = (resumed.done, resumed.records) if resumed else (0, [])
-    if args.amp and (args.cuda_graph or session is not None):
-        raise CommandError("--amp does not combine with --cuda-graph or --distributed yet; "
-                           "drop one of them")
+    if args.amp and args.cuda_graph:
+        raise CommandError("--amp does not combine with --cuda-graph yet; drop one of them")
     from ..amp.training import loss_scaler
 
     grad_scaler = loss_scaler(device, args.amp)  # fp16's; its state rides in the checkpoint
@@ -239,8 +238,8 @@ def run_train(args) -> int:
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None if args.amp else jit_step(args, device, model, optimizer, task)
     if session is not None:
-        step = session.train_step(model, optimizer, task)
-    if args.amp:  # eager, under deeplite.autocast (deeplite.jit does not capture autocast yet)
+        step = session.train_step(model, optimizer, task, args.amp, grad_scaler)
+    elif args.amp:  # eager, under deeplite.autocast (deeplite.jit does not capture autocast yet)
         from ..amp.training import amp_train_step
 
         step = amp_train_step(model, optimizer, task, device, args.amp, scaler=grad_scaler)
