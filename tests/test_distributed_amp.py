@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from dist_launch import launch_command
+from dist_launch import train_run
 
 import deeplite as dl
 from deeplite import serialization
@@ -17,10 +17,7 @@ TRAIN = ["-m", "deeplite.cli", "train", "--dataset", "breast_cancer", "--hidden"
 
 
 def _train(tmp_path, ranks: int, name: str, *extra):
-    arguments = TRAIN + ["--out", name, *extra] + (["--distributed"] if ranks else [])
-    job = launch_command(ranks, arguments, tmp_path)
-    assert job.returncode == 0, job.describe()
-    return job, json.loads((tmp_path / name / "metrics.json").read_text())
+    return train_run(tmp_path, ranks, TRAIN, name, *extra)
 
 
 def _state(path) -> tuple:
