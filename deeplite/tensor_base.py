@@ -101,6 +101,10 @@ class TensorBase:
         if self.requires_grad:
             raise RuntimeError("__dlpack__: can't export a tensor that requires grad; "
                                "use tensor.detach()")
+        if self._backend.host_storage and self.data.dtype.name == "bfloat16":
+            from .interop.dlpack_capsule import export_bfloat16  # NumPy exports no bfloat16
+
+            return export_bfloat16(self.data, stream=stream, **kwargs)
         return self.data.__dlpack__(stream=stream, **kwargs)
 
     def __dlpack_device__(self) -> tuple:

@@ -1,10 +1,11 @@
-"""Training state in one safetensors file: model + optimizer (+ scheduler, RNG), to resume exactly.
+"""Training state in one safetensors file: model + optimizer (+ scheduler, loss scaler, RNG), to
+resume exactly.
 
 Tensors: ``model.<name>`` for the parameters and ``optimizer.state.<i>.<key>`` for optimizer
 buffers. Metadata: the caller's (str -> str), plus JSON of the optimizer's hyperparameters and step
-counts, the scheduler's state and the random generator's state. Loading checks everything before
-it changes anything, and changes all or nothing: a damaged entry leaves the model, optimizer,
-scheduler and generator as they were.
+counts, the scheduler's state, the GradScaler's state and the random generator's state. Loading
+checks everything before it changes anything, and changes all or nothing: a damaged entry leaves
+the model, optimizer, scheduler, scaler and generator as they were.
 """
 import json
 from typing import Optional
@@ -24,6 +25,7 @@ from .tensor import Tensor
 _OPTIMIZER_KEY = "deeplite.optimizer"
 _SCHEDULER_KEY = "deeplite.scheduler"
 _RNG_KEY = "deeplite.rng"
+_SCALER_KEY = "deeplite.grad_scaler"
 
 
 def flatten_optimizer_state(state_dict: dict, prefix: str = "optimizer.") -> tuple:
@@ -59,13 +61,14 @@ def unflatten_optimizer_state(tensors: dict, info: dict, prefix: str = "optimize
 
 
 def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = None, *,
-                        scheduler=None) -> None:
+                        scheduler=None, scaler=None) -> None:
     """Save everything needed to resume training exactly, atomically, in one safetensors file.
 
     Tensors: ``model.<name>`` for the parameters and ``optimizer.state.<i>.<key>`` for optimizer
     buffers. Metadata: yours (str -> str; keys must not start with "deeplite."), plus JSON of the
-    optimizer's hyperparameters and step counts, the scheduler's state and the random generator's
-    state (so dropout and shuffling continue identically).
+    optimizer's hyperparameters and step counts, the scheduler's state, the
+    ``deeplite.amp.GradScaler``'s state (``scaler``: its scale and growth tracker, for float16
+    training) and the random generator's state (so dropout and shuffling continue identically).
 
     Example:
         >>> import os, tempfile
@@ -74,7 +77,9 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
         >>> model = deeplite.nn.MLP([2, 16, 1])
         >>> optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1)
         >>> scheduler = deeplite.optim.lr_scheduler.StepLR(optimizer, step_size=10)
-        >>> save_training_state(path, model, optimizer, {"epoch": "3"}, scheduler=scheduler)
+        >>> scaler = deeplite.amp.GradScaler("numpy")
+        >>> save_training_state(path, model, optimizer, {"epoch": "3"}, scheduler=scheduler,
+        ...                     scaler=scaler)
     """
     try:
         metadata = check_metadata(metadata)
@@ -88,12 +93,15 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
     if scheduler is not None:
         metadata[_SCHEDULER_KEY] = json.dumps({"type": type(scheduler).__name__,
                                                "state": scheduler.state_dict()})
+    if scaler is not None:
+        metadata[_SCALER_KEY] = json.dumps({"type": type(scaler).__name__,
+                                            "state": scaler.state_dict()})
     metadata[_RNG_KEY] = json.dumps(generator().bit_generator.state)
     write_file(path, {name: host_array(name, value) for name, value in tensors.items()}, metadata)
 
 
 def _component(metadata: dict, key: str, obj, path):
-    """The saved JSON state of ``obj`` (optimizer, scheduler; None: the RNG), checked."""
+    """The saved JSON state of ``obj`` (optimizer, scheduler, scaler; None: the RNG), checked."""
     what = key.split(".")[-1]
     if key not in metadata:
         raise CheckpointError(f"load_training_state: {path} holds no {what} state; it was "
@@ -112,37 +120,50 @@ def _component(metadata: dict, key: str, obj, path):
     return state
 
 
-def _snapshot(model, optimizer, scheduler) -> tuple:
+def _scaler_state(metadata: dict, scaler, path) -> dict:
+    """The saved state of ``scaler`` (a GradScaler), checked: a float16 run's checkpoint without
+    one, or with a disabled scaler's, cannot continue its loss scaling."""
+    state = _component(metadata, _SCALER_KEY, scaler, path)
+    if not isinstance(state, dict) or (scaler.is_enabled() and not state):
+        raise CheckpointError(f"load_training_state: {path}: the grad_scaler entry holds no "
+                              f"scale (saved from a disabled GradScaler); pass a disabled one "
+                              f"or none")
+    return state
+
+
+def _snapshot(model, optimizer, scheduler, scaler) -> tuple:
     """What ``_restore`` needs to undo a half-applied load."""
     weights = {name: value.numpy().copy() for name, value in model.state_dict().items()}
-    return (weights, optimizer.state_dict() if optimizer is not None else None,
-            scheduler.state_dict() if scheduler is not None else None,
+    return (weights, *(part.state_dict() if part is not None else None
+                       for part in (optimizer, scheduler, scaler)),
             generator().bit_generator.state)
 
 
-def _restore(snapshot, model, optimizer, scheduler) -> None:
-    weights, optimizer_state, scheduler_state, rng_state = snapshot
+def _restore(snapshot, model, optimizer, scheduler, scaler) -> None:
+    weights, *states, rng_state = snapshot
     model.load_state_dict(weights)
-    if optimizer is not None:
-        optimizer.load_state_dict(optimizer_state)
-    if scheduler is not None:
-        scheduler.load_state_dict(scheduler_state)
+    for part, state in zip((optimizer, scheduler, scaler), states, strict=True):
+        if part is not None:
+            part.load_state_dict(state)
     generator().bit_generator.state = rng_state
 
 
-def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: bool = True,
-                        restore_rng: bool = True) -> dict:
-    """Restore what ``save_training_state`` wrote into ``model`` (and optimizer, scheduler).
+def load_training_state(path, model, optimizer=None, *, scheduler=None, scaler=None,
+                        strict: bool = True, restore_rng: bool = True) -> dict:
+    """Restore what ``save_training_state`` wrote into ``model`` (and optimizer, scheduler,
+    GradScaler).
 
-    Build the model, optimizer and scheduler as for a fresh run, then call this: parameters and
-    optimizer buffers are copied in place onto the model's device, hyperparameters and step
-    counts restored, and (with ``restore_rng``) the random generator set back to its saved state.
+    Build the model, optimizer, scheduler and scaler as for a fresh run, then call this:
+    parameters and optimizer buffers are copied in place onto the model's device, hyperparameters,
+    step counts and the loss scale restored, and (with ``restore_rng``) the random generator set
+    back to its saved state.
     Every part is read and checked first; should applying one still fail, the others are put
     back, so an error leaves everything as it was. Returns your metadata (the keys not starting
     with "deeplite.").
 
     Raises:
-        CheckpointError (a ValueError): a truncated, corrupt or damaged file or entry.
+        CheckpointError (a ValueError): a truncated, corrupt or damaged file or entry, or one
+            without the state of an optimizer, scheduler or scaler given.
         ValueError: the file does not fit this model, optimizer or scheduler.
     Example:
         >>> import os, tempfile
@@ -165,7 +186,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
     if not model_state and _OPTIMIZER_KEY not in metadata:
         raise CheckpointError(f"load_training_state: {path} is not a training state (no "
                               f"'model.*' tensors); load a plain checkpoint with deeplite.load")
-    optimizer_state = scheduler_state = rng_state = None
+    optimizer_state = scheduler_state = scaler_state = rng_state = None
     if optimizer is not None:
         info = _component(metadata, _OPTIMIZER_KEY, optimizer, path)
         try:
@@ -175,9 +196,11 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
                                   f"damaged") from None
     if scheduler is not None:
         scheduler_state = _component(metadata, _SCHEDULER_KEY, scheduler, path)
+    if scaler is not None:
+        scaler_state = _scaler_state(metadata, scaler, path)
     if restore_rng and _RNG_KEY in metadata:
         rng_state = _component(metadata, _RNG_KEY, None, path)
-    snapshot = _snapshot(model, optimizer, scheduler)
+    snapshot = _snapshot(model, optimizer, scheduler, scaler)
     stage = "model"
     try:
         model.load_state_dict(model_state, strict=strict)
@@ -187,11 +210,14 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
         stage = "scheduler"
         if scheduler is not None:
             scheduler.load_state_dict(scheduler_state)
+        stage = "grad_scaler"
+        if scaler is not None:
+            scaler.load_state_dict(scaler_state)
         stage = "rng"
         if rng_state is not None:
             generator().bit_generator.state = rng_state
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        _restore(snapshot, model, optimizer, scheduler)
+        _restore(snapshot, model, optimizer, scheduler, scaler)
         if stage == "model":
             raise  # a model that does not fit the file: load_state_dict says which keys/shapes
         raise CheckpointError(f"load_training_state: {path}: the {stage} entry does not load "

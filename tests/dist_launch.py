@@ -5,6 +5,7 @@ skip with the reason when it is absent. The environment pins one BLAS/OpenMP thr
 (3 ranks share 2 cores) and makes MPICH's busy-wait yield the core often, so an oversubscribed
 rank waiting in a collective does not starve the one it waits for.
 """
+import json
 import os
 import subprocess
 import sys
@@ -74,6 +75,15 @@ def launch_command(ranks: int, arguments: list, out: Path, env: dict = None, tim
     completed = subprocess.run(command, capture_output=True, text=True, env=environment(env),
                                timeout=timeout, cwd=out)
     return Job(completed, time.monotonic() - started, out)
+
+
+def train_run(out: Path, ranks: int, train: list, name: str, *extra) -> tuple:
+    """``deeplite train`` (``python TRAIN --out NAME EXTRA``, ``--distributed`` when ``ranks``)
+    run in ``out``, asserted to succeed: (the job, its run's metrics.json)."""
+    arguments = [*train, "--out", name, *extra] + (["--distributed"] if ranks else [])
+    job = launch_command(ranks, arguments, out)
+    assert job.returncode == 0, job.describe()
+    return job, json.loads((out / name / "metrics.json").read_text())
 
 
 def expect_all_ranks(job: Job, ranks: int, suffix: str = "npz") -> list:

@@ -202,8 +202,8 @@ EXACT = [
     entry("topk_indices", lambda x: dl.topk(x, 2).indices,
           lambda x: np.argsort(-x, -1, kind="stable")[..., :2], matrices, grad=False, exact=True),
     entry("cummax_indices", lambda x: dl.cummax(x, dim=1).indices,
-          lambda x: np.array([[int(np.argmax(row[:j + 1])) for j in range(len(row))]
-                              for row in x]),
+          lambda x: np.array([[j - int(np.argmax(row[j::-1])) for j in range(len(row))]
+                              for row in x]),  # ties: the last index, as torch.cummax
           lambda rng: [(normal(rng, 3, 6),)], grad=False, exact=True),
     entry("nonzero", dl.nonzero, np.argwhere,
           lambda rng: [(ints(rng, 3, 4) % 3,), (bools(rng, 2, 2, 3),)], grad=False, exact=True),

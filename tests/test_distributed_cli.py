@@ -3,7 +3,7 @@ writes and prints, and ``--resume`` continues exactly."""
 import json
 
 import numpy as np
-from dist_launch import launch_command
+from dist_launch import train_run
 
 import deeplite as dl
 
@@ -12,10 +12,7 @@ TRAIN = ["-m", "deeplite.cli", "train", "--dataset", "breast_cancer", "--hidden"
 
 
 def _train(tmp_path, ranks: int, name: str, *extra):
-    arguments = TRAIN + ["--out", name, *extra] + (["--distributed"] if ranks else [])
-    job = launch_command(ranks, arguments, tmp_path)
-    assert job.returncode == 0, job.describe()
-    return job, json.loads((tmp_path / name / "metrics.json").read_text())
+    return train_run(tmp_path, ranks, TRAIN, name, *extra)
 
 
 def _weights(path) -> dict:

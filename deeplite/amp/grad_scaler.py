@@ -1,5 +1,6 @@
 """``deeplite.amp.GradScaler``: dynamic loss scaling for float16 training, as PyTorch's."""
 import warnings
+from typing import Any, Callable
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class GradScaler:
             raise ValueError(f"GradScaler: growth_interval must be a positive integer, got "
                              f"{growth_interval}")
         self._device, self._enabled = device, bool(enabled)
-        self._scale = float(init_scale)
+        self._scale = _float32(init_scale)
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
         self._growth_interval, self._growth_tracker = int(growth_interval), 0
         self._per_optimizer: dict = {}  # id(optimizer) -> {"stage", "found_inf"}
@@ -133,7 +134,7 @@ class GradScaler:
             if tracing:
                 raise hooks.TraceError("deeplite.jit: GradScaler.update(new_scale) inside a "
                                        "traced step; set the scale outside the step")
-            self._scale = float(new_scale.item() if hasattr(new_scale, "item") else new_scale)
+            self._scale = _float32(new_scale.item() if hasattr(new_scale, "item") else new_scale)
         else:
             found = [s["found_inf"] for s in self._per_optimizer.values()
                      if s["found_inf"] is not None]
@@ -148,20 +149,20 @@ class GradScaler:
     def _advance(self, found_inf: bool) -> None:
         """The scale schedule after one iteration: back off after an overflow, else grow."""
         if found_inf:
-            self._scale *= self._backoff_factor
+            self._scale = _float32(self._scale * self._backoff_factor)
             self._growth_tracker = 0
         else:
             self._growth_tracker += 1
             if self._growth_tracker == self._growth_interval:
-                grown = self._scale * self._growth_factor
-                if np.isfinite(np.float32(grown)):  # as PyTorch: never grow to inf
+                grown = _float32(self._scale * self._growth_factor)
+                if np.isfinite(grown):  # as PyTorch: never grow to inf
                     self._scale = grown
                 self._growth_tracker = 0
 
     # ---- accessors and checkpoints ----------------------------------------------------------
     def get_scale(self) -> float:
         """The current scale (1.0 when disabled)."""
-        return float(np.float32(self._scale)) if self._enabled else 1.0
+        return self._scale if self._enabled else 1.0
 
     def get_growth_factor(self) -> float:
         """The factor the scale grows by."""
@@ -200,18 +201,49 @@ class GradScaler:
                 "_growth_tracker": self._growth_tracker}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore ``state_dict()``'s values (a checkpoint's)."""
+        """Restore ``state_dict()``'s values (a checkpoint's); all or nothing.
+
+        Raises:
+            RuntimeError: ``state_dict`` is empty (saved from a disabled scaler), as PyTorch.
+            ValueError: a key is missing or a value out of range (the scaler is left as it was).
+        """
         if not self._enabled:
             return
         if len(state_dict) == 0:
             raise RuntimeError("The source state dict is empty, possibly because it was saved "
                                "from a disabled instance of GradScaler.")
-        missing = {"scale", "growth_factor", "backoff_factor", "growth_interval",
-                   "_growth_tracker"} - set(state_dict)
+        missing = set(_KEYS) - set(state_dict)
         if missing:
             raise ValueError(f"GradScaler.load_state_dict: missing keys {sorted(missing)}")
-        self._scale = float(state_dict["scale"])
-        self._growth_factor = float(state_dict["growth_factor"])
-        self._backoff_factor = float(state_dict["backoff_factor"])
-        self._growth_interval = int(state_dict["growth_interval"])
-        self._growth_tracker = int(state_dict["_growth_tracker"])
+        try:
+            values = [kind(state_dict[key]) for key, kind in _KEYS.items()]
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"GradScaler.load_state_dict: expected numbers for {list(_KEYS)}, "
+                             f"got {state_dict!r}") from None
+        scale, growth, backoff, interval, tracker = values
+        if not (np.isfinite(scale) and scale > 0 and growth > 1 and 0 < backoff < 1
+                and interval >= 1 and 0 <= tracker < interval):
+            raise ValueError(f"GradScaler.load_state_dict: values out of range (scale > 0, "
+                             f"growth_factor > 1, 0 < backoff_factor < 1, 0 <= _growth_tracker "
+                             f"< growth_interval): {state_dict!r}")
+        self._scale, self._growth_factor, self._backoff_factor = scale, growth, backoff
+        self._growth_interval, self._growth_tracker = interval, tracker
+
+
+def _float32(value) -> float:
+    """``value`` rounded to float32, as PyTorch keeps the scale (a float32 tensor)."""
+    with np.errstate(over="ignore"):  # a scale grown past float32's range is inf, not a warning
+        return float(np.float32(value))
+
+
+def _whole(value) -> int:
+    """``value`` as an int, refusing a fraction or a bool (a damaged checkpoint's)."""
+    if isinstance(value, bool) or int(value) != value:
+        raise ValueError(f"not a whole number: {value!r}")
+    return int(value)
+
+
+# state_dict's keys (PyTorch's), each with how load_state_dict reads it
+_KEYS: dict[str, Callable[[Any], Any]] = {
+    "scale": _float32, "growth_factor": float, "backoff_factor": float,
+    "growth_interval": _whole, "_growth_tracker": _whole}

@@ -1,4 +1,6 @@
 """``deeplite train --amp``: the training step under autocast, with loss scaling for float16."""
+import contextlib
+
 from .. import dtypes
 from .autocast_mode import autocast
 from .grad_scaler import GradScaler
@@ -7,12 +9,28 @@ from .grad_scaler import GradScaler
 CHOICES = {"bf16": "bfloat16", "fp16": "float16"}
 
 
-def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked: bool = False):
+def amp_region(device: str, amp):
+    """The context the forward pass and loss of ``--amp amp`` run in: ``autocast(device, its
+    dtype)``, or nothing for float32 (``amp`` None)."""
+    if amp is None:
+        return contextlib.nullcontext()
+    return autocast(device, dtype=dtypes.resolve(CHOICES[amp]))
+
+
+def loss_scaler(device: str, amp):
+    """The ``GradScaler`` of ``--amp fp16`` (its state rides in the checkpoint); None for
+    bf16, which has float32's range, and for float32."""
+    return GradScaler(device) if amp == "fp16" else None
+
+
+def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked: bool = False,
+                   scaler=None):
     """``step(x, y) -> (loss, score)`` as ``train.make_train_step``, the forward pass and the
-    loss under ``autocast(device, amp's dtype)``; float16 scales the loss (``GradScaler``)."""
-    dtype = dtypes.resolve(CHOICES[amp])
-    region = autocast(device, dtype=dtype)
-    scaler = GradScaler(device, enabled=amp == "fp16")
+    loss under ``autocast(device, amp's dtype)``; ``scaler`` (a ``GradScaler``; for fp16, a
+    fresh one when None) scales the loss."""
+    region = amp_region(device, amp)
+    if scaler is None:
+        scaler = GradScaler(device, enabled=amp == "fp16")
 
     def step(inputs, targets):
         optimizer.zero_grad()

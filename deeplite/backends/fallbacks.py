@@ -7,14 +7,18 @@ fallback); these calls form no cycle, so on a backend with no native kernel at a
 every fallback bottoms out in REQUIRED kernels. tests/test_kernels.py checks both claims, and
 checks every fallback against NumPy expressions.
 
-float16 inputs are summed and scaled in float32 and the optimizers update float16 parameters in
-float32 (storing float16): float16(70000) is inf and float16(1e-8) is 0, so a float16 count or
-epsilon would turn a mean into 0 and Adam's update into 0/0.
+16-bit floats (float16, bfloat16) are computed in float32: every fused kernel here runs on
+float32 copies and rounds its results back once, and the optimizers update 16-bit parameters in
+float32 (storing 16 bits), as PyTorch's reduced-precision kernels do. Chained 16-bit ops would
+round every intermediate (sigmoid(z) - y loses all its digits where they nearly cancel), and
+float16(70000) is inf and float16(1e-8) is 0, so a float16 count or epsilon would turn a mean
+into 0 and Adam's update into 0/0.
 """
 import functools
 
 import numpy as np
 
+from .. import dtypes
 from .contract import reduction_scale
 
 # OPTIONAL kernel -> the OPTIONAL kernels its fallback calls (through ``b``, native or fallback).
@@ -35,6 +39,32 @@ def _const(x, value):
     return x.dtype.type(value)
 
 
+def _is_low(a) -> bool:
+    """Whether ``a`` is an array of a 16-bit float dtype."""
+    return hasattr(a, "shape") and dtypes.is_low_precision(a.dtype)
+
+
+def _narrow(b, value, dtype):
+    """The float32 arrays in ``value`` (an array, None or a tuple of them) as ``dtype``."""
+    if isinstance(value, tuple):
+        return tuple(_narrow(b, item, dtype) for item in value)
+    return b.astype(value, dtype) if value is not None and value.dtype == np.float32 else value
+
+
+def _computed_in_float32(kernel):
+    """A fused ``kernel`` on float32 copies of its 16-bit float arrays, the results rounded back
+    to their dtype once."""
+    @functools.wraps(kernel)
+    def wrapped(b, *args, **kwargs):
+        low = next((a.dtype for a in args if _is_low(a)), None)
+        if low is None:
+            return kernel(b, *args, **kwargs)
+        wide = (b.astype(a, np.float32) if _is_low(a) else a for a in args)
+        return _narrow(b, kernel(b, *wide, **kwargs), low)
+    return wrapped
+
+
+@_computed_in_float32
 def sigmoid(b, x):
     """Stable logistic function."""
     # exp(-|x|) never overflows; pick the algebraically equal form for each sign.
@@ -48,17 +78,20 @@ def relu(b, x):
     return b.where(b.gt(x, 0), x, _const(x, 0))
 
 
+@_computed_in_float32  # slope * x with slope itself rounded to 16 bits would round twice
 def leaky_relu(b, x, slope):
     """x for x > 0, slope * x otherwise."""
     return b.where(b.gt(x, 0), x, b.mul(x, _const(x, slope)))
 
 
+@_computed_in_float32
 def softplus(b, x):
     """Stable log(1 + exp(x))."""
     # stable computation: max(x, 0) + log1p(exp(-|x|)) never overflows.
     return b.add(b.maximum(x, _const(x, 0)), b.log1p(b.exp(b.neg(b.abs(x)))))
 
 
+@_computed_in_float32
 def act_grad(b, y, gy, act, slope):
     """gy * act'(x), from the activation's output y (every supported act is invertible enough)."""
     if act == "identity":
@@ -77,6 +110,7 @@ def act_grad(b, y, gy, act, slope):
     raise ValueError(f"act_grad: unknown activation {act!r}")
 
 
+@_computed_in_float32
 def linear_act(b, x, w, bias, act, slope):
     """act(x @ w + bias)."""
     pre = b.matmul(x, w)
@@ -85,6 +119,7 @@ def linear_act(b, x, w, bias, act, slope):
     return b.apply_act(pre, act, slope)
 
 
+@_computed_in_float32
 def linear_act_grad(b, x, w, y, gy, act, slope, need_x, need_w, need_b):
     """Gradients of act(x @ w + b) for x, w and b, from its output y and upstream gy."""
     pre = b.act_grad(y, gy, act, slope)
@@ -100,12 +135,14 @@ def linear_act_grad_mixed(b, x, w, y, gy, act, slope, need_x, need_w, need_b, dt
             None if gb is None else b.astype(gb, dtype))
 
 
+@_computed_in_float32
 def softmax(b, x, axis):
     """exp(x) / sum(exp(x)), shifted by the max so exp never overflows."""
     e = b.exp(b.sub(x, b.max(x, axis=axis, keepdims=True)))
     return b.div(e, b.sum(e, axis=axis, keepdims=True))
 
 
+@_computed_in_float32
 def log_softmax(b, x, axis):
     """x - logsumexp(x), shifted by the max so exp never overflows."""
     shifted = b.sub(x, b.max(x, axis=axis, keepdims=True))
@@ -113,8 +150,8 @@ def log_softmax(b, x, axis):
 
 
 def _wide(b, x):
-    """``x`` as float32 when it is float16 (narrower floats accumulate and scale in float32)."""
-    return b.astype(x, np.float32) if x.dtype == np.float16 else x
+    """``x`` as float32 when it is a 16-bit float (they accumulate and scale in float32)."""
+    return b.astype(x, np.float32) if _is_low(x) else x
 
 
 def reduce_loss(b, loss, grad, reduction):
@@ -131,6 +168,7 @@ def reduce_loss(b, loss, grad, reduction):
             b.astype(b.mul(wide_grad, _const(wide_grad, scale)), grad.dtype))
 
 
+@_computed_in_float32
 def sigmoid_bce(b, z, y, reduction):
     """Binary cross-entropy on logits and its gradient sigmoid(z) - y."""
     # stable computation of the cross entropy: max(z, 0) - z*y + log1p(exp(-|z|)), except at
@@ -142,6 +180,7 @@ def sigmoid_bce(b, z, y, reduction):
     return reduce_loss(b, loss, b.sub(b.sigmoid(z), y), reduction)
 
 
+@_computed_in_float32
 def softmax_ce(b, z, labels, reduction):
     """Cross-entropy of integer labels under softmax(z) per row; its gradient softmax - onehot."""
     logp = b.log_softmax(z, 1)
@@ -152,15 +191,14 @@ def softmax_ce(b, z, labels, reduction):
 
 
 def _in_float32(update):
-    """Run an in-place optimizer ``update`` on float32 copies of float16 arrays, then store the
-    results back (every list argument of arrays; None entries and lists pass through)."""
+    """Run an in-place optimizer ``update`` on float32 copies of 16-bit float arrays, then store
+    the results back (every list argument of arrays; None entries and lists pass through)."""
     @functools.wraps(update)
     def wrapped(b, *args, **kwargs):
         copies: list = []
 
         def widen(arg):
-            if not isinstance(arg, list) or not any(getattr(a, "dtype", None) == np.float16
-                                                    for a in arg):
+            if not isinstance(arg, list) or not any(_is_low(a) for a in arg):
                 return arg
             wide = [None if a is None else _wide(b, a) for a in arg]
             copies.extend((a, w) for a, w in zip(arg, wide, strict=True) if w is not a)

@@ -54,21 +54,36 @@ class Session:
         self.is_main = self.rank == 0
 
     # ---- the step -------------------------------------------------------------------------------
-    def train_step(self, model, optimizer, task):
-        """``step(x, y) -> (mean loss, correct)`` over the global batch, as ``fit`` expects."""
+    def train_step(self, model, optimizer, task, amp=None, scaler=None):
+        """``step(x, y) -> (mean loss, correct)`` over the global batch, as ``fit`` expects.
+
+        ``amp`` ("bf16", "fp16"; None: float32) runs each rank's forward pass and loss under
+        autocast; ``scaler`` (fp16's GradScaler) scales the loss. DDP averages the scaled
+        gradients, so every rank finds the same inf/NaN and skips or takes the same step.
+        """
+        from ..amp.training import amp_region
+
         ddp = DistributedDataParallel(model)
+        region = amp_region(next(iter(model.parameters())).device, amp)
 
         def step(inputs, targets):
             count = len(targets)
             rows = shard(count, self.rank, self.size)
             local_x, local_y = inputs[rows], targets[rows]
             optimizer.zero_grad()
-            outputs = ddp(local_x)
             local = len(local_y)
-            # Summed loss of this slice; a slice of no rows still joins the all-reduce.
-            loss_sum = task.loss(outputs, local_y) * local if local else outputs.sum() * 0.0
-            (loss_sum * (self.size / count)).backward()  # DDP averages the gradients as it ends
-            optimizer.step()
+            with region:
+                outputs = ddp(local_x)
+                # Summed loss of this slice; a slice of no rows still joins the all-reduce.
+                loss_sum = task.loss(outputs, local_y) * local if local else outputs.sum() * 0.0
+            scaled = loss_sum * (self.size / count)
+            if scaler is None:
+                scaled.backward()  # DDP averages the gradients as it ends
+                optimizer.step()
+            else:
+                scaler.scale(scaled).backward()
+                scaler.step(optimizer)
+                scaler.update()
             correct = task.correct(outputs.detach(), local_y) if local else 0
             totals = creation.tensor([float(loss_sum.detach()), float(correct)],
                                      dtype=np.float64)
@@ -85,10 +100,12 @@ class Session:
         collectives.broadcast_object_list(path, src=0)
         return Path(path[0])
 
-    def save_checkpoint(self, path, model, optimizer, config: dict, kept_epoch=None) -> None:
+    def save_checkpoint(self, path, model, optimizer, config: dict, kept_epoch=None,
+                        scaler=None) -> None:
         """``run_files.save_checkpoint`` on rank 0, then a barrier."""
         if self.is_main:
-            run_files.save_checkpoint(path, model, optimizer, config, kept_epoch=kept_epoch)
+            run_files.save_checkpoint(path, model, optimizer, config, kept_epoch=kept_epoch,
+                                      scaler=scaler)
         collectives.barrier()
 
     def write_json(self, path, payload: dict) -> None:
@@ -113,10 +130,10 @@ class Session:
         vars(args).update(settings)
         return message[1]
 
-    def restore(self, resumed, model, optimizer, train_loader, monitor) -> None:
+    def restore(self, resumed, model, optimizer, train_loader, monitor, scaler=None) -> None:
         """Rank 0 loads the training state and broadcasts it; every rank restores the
         divergence watch and fast-forwards its loader."""
-        resume.restore(resumed, model, optimizer, train_loader, monitor,
+        resume.restore(resumed, model, optimizer, train_loader, monitor, scaler,
                        load_state=checkpoint.load_training_state)
 
     def follow(self, stopped) -> int:

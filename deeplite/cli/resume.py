@@ -3,9 +3,11 @@
 Resumed, a run ends as had it never stopped, messages included: the checkpoint restores the
 weights, the optimizer's buffers and step counts, deeplite's random generator, the finished
 epochs' records and the divergence watch (whose reference loss is the run's first, not the
-first after resuming); the loader's own shuffling generator is advanced past the finished
-epochs; every other setting comes from the run's saved config, so only ``--epochs`` (the new
-total), ``--device`` and ``--quiet`` apply.
+first after resuming), and under ``--amp fp16`` the loss scaler's scale and growth tracker; the
+loader's own shuffling generator is advanced past the finished epochs; every other setting comes
+from the run's saved config, so only ``--epochs`` (the new total), ``--device`` and ``--quiet``
+apply. The precision (``--amp``) is the run's too: ``--amp`` may be repeated, but one that differs
+from the run's is refused, since the resumed run would not be the run continued.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ def resume_arguments(args) -> Resumed:
     for key in RESTORED:
         if key != "dataset" or config.get("data_file") is None:
             setattr(args, key, config[key])
+    _check_precision(args, config, path)
     args.hidden = ",".join(str(width) for width in config["sizes"][1:-1])
     args.epochs = args.epochs or config["epochs"]
     if args.device == "auto":
@@ -58,14 +61,26 @@ def resume_arguments(args) -> Resumed:
     return Resumed(path, done, config["history"], config)
 
 
-def restore(resumed: Resumed, model, optimizer, train_loader, monitor,
+def _check_precision(args, config: dict, path) -> None:
+    """``args.amp`` <- the run's precision; a different ``--amp`` is a CommandError."""
+    saved = config.get("amp")  # absent in runs saved before --amp existed: float32
+    if args.amp is not None and args.amp != saved:
+        trained = f"with --amp {saved}" if saved else "in float32 (without --amp)"
+        again = f"pass --amp {saved} or no --amp" if saved else "drop --amp"
+        raise CommandError(f"{path} was trained {trained}; --resume continues a run in its own "
+                           f"precision: {again}, or start a new run with --amp {args.amp}")
+    args.amp = saved
+
+
+def restore(resumed: Resumed, model, optimizer, train_loader, monitor, scaler=None,
             load_state=serialization.load_training_state) -> None:
-    """Load the training state into ``model``, ``optimizer`` and ``monitor``; skip the loader.
+    """Load the training state into ``model``, ``optimizer``, ``monitor`` (and the GradScaler
+    of ``--amp fp16``); skip the loader.
 
     ``load_state`` reads the file (``--distributed`` passes one that reads on rank 0 alone).
     """
     try:
-        load_state(str(resumed.path), model, optimizer)
+        load_state(str(resumed.path), model, optimizer, scaler=scaler)
         monitor.load_state_dict(resumed.config["monitor"])
     except ValueError as error:
         raise CommandError(f"{resumed.path}: cannot resume: {error}") from None

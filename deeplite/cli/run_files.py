@@ -90,15 +90,17 @@ def remove_stale_temporaries(run_dir: Path) -> list:
     return [path.name for path in stale]
 
 
-def save_checkpoint(path: Path, model, optimizer, config: dict, kept_epoch=None) -> None:
-    """Write weights, optimizer state and ``config`` atomically (written aside, then renamed).
+def save_checkpoint(path: Path, model, optimizer, config: dict, kept_epoch=None,
+                    scaler=None) -> None:
+    """Write weights, optimizer (and ``--amp fp16``'s loss scaler) state and ``config``
+    atomically (written aside, then renamed).
 
     A failed write (a full disk) leaves the previous file, the checkpoint of ``kept_epoch``, as
     it was; the CommandError says so and how to go on.
     """
     try:
         serialization.save_training_state(str(path), model, optimizer,
-                                          {CONFIG_KEY: json.dumps(config)})
+                                          {CONFIG_KEY: json.dumps(config)}, scaler=scaler)
         log.debug("wrote %s (epoch %d)", path, config["epoch"])
     except OSError as error:
         kept = (f"the checkpoint of epoch {kept_epoch} in {path.parent} is intact; free some "

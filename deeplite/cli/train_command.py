@@ -227,19 +227,22 @@ def run_train(args) -> int:
                              device=device)
     monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
     done, finished = (resumed.done, resumed.records) if resumed else (0, [])
+    if args.amp and args.cuda_graph:
+        raise CommandError("--amp does not combine with --cuda-graph yet; drop one of them")
+    from ..amp.training import loss_scaler
+
+    grad_scaler = loss_scaler(device, args.amp)  # fp16's; its state rides in the checkpoint
     if resumed:
-        (session or resume).restore(resumed, model, optimizer, train_loader, monitor)
-    if args.amp and (args.cuda_graph or session is not None):
-        raise CommandError("--amp does not combine with --cuda-graph or --distributed yet; "
-                           "drop one of them")
+        (session or resume).restore(resumed, model, optimizer, train_loader, monitor,
+                                    grad_scaler)
     step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
         else None if args.amp else jit_step(args, device, model, optimizer, task)
     if session is not None:
-        step = session.train_step(model, optimizer, task)
-    if args.amp:  # under deeplite.autocast, captured by deeplite.jit as the float32 step is
+        step = session.train_step(model, optimizer, task, args.amp, grad_scaler)
+    elif args.amp:  # under deeplite.autocast, captured by deeplite.jit as the float32 step is
         from ..amp.training import amp_train_step
 
-        step = amp_train_step(model, optimizer, task, device, args.amp)
+        step = amp_train_step(model, optimizer, task, device, args.amp, scaler=grad_scaler)
         step = jit_step(args, device, model, optimizer, task, step) or step
     run_dir = resumed.path.parent if resumed else \
         files.new_run_dir(args.out, args.dataset, args.overwrite)
@@ -272,7 +275,8 @@ def run_train(args) -> int:
         # The records and the divergence watch ride in the checkpoint: it alone resumes the run.
         state = {**config, "epoch": epoch, "history": finished, "monitor": monitor.state_dict()}
         files.save_checkpoint(checkpoint, model, optimizer, state,
-                                  kept_epoch=run["checkpoint_epoch"] if epoch else None)
+                              kept_epoch=run["checkpoint_epoch"] if epoch else None,
+                              scaler=grad_scaler)
         run["checkpoint_epoch"] = epoch
 
     if resumed is None:

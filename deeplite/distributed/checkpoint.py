@@ -23,14 +23,15 @@ RANK_RNG_KEY = "distributed.rng_states"
 
 
 def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = None, *,
-                        scheduler=None) -> None:
+                        scheduler=None, scaler=None) -> None:
     """``deeplite.serialization.save_training_state`` on rank 0, then a barrier."""
     world = _require_init("save_training_state")
     states = [None] * world.size
     all_gather_object(states, generator().bit_generator.state)
     if world.rank == 0:
         metadata = {**(metadata or {}), RANK_RNG_KEY: json.dumps(states)}
-        serialization.save_training_state(path, model, optimizer, metadata, scheduler=scheduler)
+        serialization.save_training_state(path, model, optimizer, metadata, scheduler=scheduler,
+                                          scaler=scaler)
     barrier()
 
 
@@ -62,9 +63,10 @@ def _host_backend():
     return backends.get("numpy")
 
 
-def load_training_state(path, model, optimizer=None, *, scheduler=None) -> dict:
-    """Read ``path`` on rank 0 and give every rank the same model, optimizer, scheduler and
-    random generator state; returns the metadata (as ``serialization.load_training_state``).
+def load_training_state(path, model, optimizer=None, *, scheduler=None, scaler=None) -> dict:
+    """Read ``path`` on rank 0 and give every rank the same model, optimizer, scheduler, loss
+    scaler and random generator state; returns the metadata (as
+    ``serialization.load_training_state``).
 
     A file rank 0 cannot load raises the same ValueError on every rank.
     """
@@ -73,7 +75,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None) -> dict:
     if world.rank == 0:
         try:
             metadata = serialization.load_training_state(path, model, optimizer,
-                                                         scheduler=scheduler)
+                                                         scheduler=scheduler, scaler=scaler)
             saved = json.loads(metadata.pop(RANK_RNG_KEY, "null"))
             # A job of another size than the one that saved: every rank takes rank 0's stream.
             rng = saved if saved and len(saved) == world.size else \
@@ -81,7 +83,8 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None) -> dict:
             message[1] = {"metadata": metadata, "rng": rng,
                           "optimizer": None if optimizer is None else
                           _to_host(optimizer.state_dict()),
-                          "scheduler": None if scheduler is None else scheduler.state_dict()}
+                          "scheduler": None if scheduler is None else scheduler.state_dict(),
+                          "scaler": None if scaler is None else scaler.state_dict()}
         except (ValueError, OSError) as error:
             message[0] = f"{type(error).__name__}: {error}"
     broadcast_object_list(message, src=0)
@@ -98,5 +101,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None) -> dict:
             optimizer.load_state_dict(_to_tensors(state["optimizer"]))
         if scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None:
+            scaler.load_state_dict(state["scaler"])
     generator().bit_generator.state = state["rng"][world.rank]
     return state["metadata"]

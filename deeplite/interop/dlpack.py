@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import backends, dtypes
 from ..tensor import Tensor
+from .dlpack_capsule import BFloat16Producer
 
 _DL_CPU, _DL_CUDA, _DL_CUDA_HOST = 1, 2, 3  # DLDeviceType codes
 
@@ -30,6 +31,13 @@ def detached(obj):
     return obj
 
 
+def _host_backend():
+    """The backend of the default host device ("cpu" when built, else "numpy")."""
+    from ..creation import host_device  # deferred: creation imports this module
+
+    return backends.get(host_device())
+
+
 def from_dlpack(obj) -> Tensor:
     """A tensor sharing ``obj``'s memory, zero copy (as ``torch.from_dlpack``).
 
@@ -39,7 +47,12 @@ def from_dlpack(obj) -> Tensor:
 
     Returns:
         A leaf tensor on the default host device for host memory, on "cuda" for GPU memory.
-        A write through either side is seen by the other.
+        A write through either side is seen by the other. Every deeplite dtype crosses,
+        bfloat16 (DLPack's kDLBfloat, e.g. ``torch.bfloat16``; needs ml_dtypes) and float16
+        included, both ways.
+
+    Raises:
+        TypeError: a dtype deeplite has no counterpart for (complex, float8, ...).
 
     Example:
         >>> import numpy as np, deeplite
@@ -56,16 +69,20 @@ def from_dlpack(obj) -> Tensor:
                         "protocol (__dlpack__ and __dlpack_device__); pass the array itself, "
                         "not a capsule")
     device_type, _ = obj.__dlpack_device__()
-    if device_type in (_DL_CPU, _DL_CUDA_HOST):
+    if isinstance(obj, np.ndarray) and obj.dtype.name == "bfloat16":
+        # NumPy's __dlpack__ refuses ml_dtypes' bfloat16; a view shares the memory all the same
+        array, backend = obj.view(dtypes.bfloat16_dtype()), _host_backend()
+    elif device_type in (_DL_CPU, _DL_CUDA_HOST):
+        producer = BFloat16Producer(obj)  # NumPy reads bfloat16's bits as uint16 ...
         try:
-            array = np.from_dlpack(obj)
-        except (RuntimeError, BufferError, TypeError) as err:  # e.g. bfloat16: no NumPy dtype
+            array = np.from_dlpack(producer)
+        except (RuntimeError, BufferError, TypeError) as err:  # e.g. float8: no NumPy dtype
             raise TypeError(f"from_dlpack: cannot read {type(obj).__name__} of dtype "
                             f"{getattr(obj, 'dtype', '?')} ({err}); convert it to float32 "
                             "first") from None
-        from ..creation import host_device  # deferred: creation imports this module
-
-        backend = backends.get(host_device())
+        if producer.was_bfloat16:  # ... and they are viewed back as bfloat16, still zero copy
+            array = array.view(dtypes.bfloat16_dtype())
+        backend = _host_backend()
     elif device_type == _DL_CUDA:
         import cupy  # deferred: only CUDA producers need it
 

@@ -15,6 +15,7 @@ from .arithmetic import clip, where
 from .autocast import float32_op
 from .loss import SoftmaxCE, check_reduction
 from .scalars import lift
+from .upcast import in_float32
 
 
 def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
@@ -132,6 +133,7 @@ def _check_weight(weight, classes: int, name: str):
 
 
 @float32_op
+@in_float32
 def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities, as ``F.nll_loss``.
@@ -150,6 +152,7 @@ def nll_loss(log_probs: Tensor, target, weight: Tensor | None = None, ignore_ind
 
 
 @float32_op
+@in_float32
 def cross_entropy(logits: Tensor, target, weight: Tensor | None = None, ignore_index: int = -100,
                   reduction: str = "mean", label_smoothing: float = 0.0, *,
                   check_labels: bool = True) -> Tensor:
@@ -209,6 +212,7 @@ def _soft_cross_entropy(logits: Tensor, target: Tensor, weight, reduction: str,
 
 
 @float32_op
+@in_float32
 def multi_margin_loss(input: Tensor, target, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
     """The multi-class SVM hinge (Weston & Watkins; Crammer & Singer use the max), as

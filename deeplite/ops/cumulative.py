@@ -116,7 +116,7 @@ class _RunningIndex(Function):
         positions = b.broadcast_to(b.reshape(b.arange(0, x.shape[dim], 1, np.int64), shape),
                                    x.shape)
         attains = b.eq(x, extreme)
-        if x.dtype.kind == "f":
+        if dtypes.is_floating(x.dtype):
             first_nan = b.xp.isnan(x)
             first_nan = b.mul(first_nan, b.eq(b.xp.cumsum(first_nan, axis=dim), 1))
             attains = b.xp.logical_or(attains, first_nan)

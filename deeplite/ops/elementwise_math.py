@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import is_floating, is_low_precision
 from ..tensor import Tensor
 from .arithmetic import exp, to_float, where
 from .binary_math import logical_and
@@ -127,6 +128,9 @@ class _Piecewise(Function):
 
     def forward(self, b, x, kernel, decimals):
         self.name = kernel
+        if kernel == "round" and decimals and is_low_precision(x.dtype):
+            # x * 10**decimals would round in 16 bits before the rounding: float32, as PyTorch
+            return b.astype(b.xp.round(b.astype(x, np.float32), decimals), x.dtype)
         if kernel == "round" and decimals:
             return b.xp.round(x, decimals)
         if kernel == "sign":
@@ -209,12 +213,12 @@ def isfinite(x: Tensor) -> Tensor:
 
 def isposinf(x: Tensor) -> Tensor:
     """Where x is +inf, a bool tensor."""
-    return logical_and(isinf(x), x > 0) if x.dtype.kind == "f" else x != x
+    return logical_and(isinf(x), x > 0) if is_floating(x.dtype) else x != x
 
 
 def isneginf(x: Tensor) -> Tensor:
     """Where x is -inf, a bool tensor."""
-    return logical_and(isinf(x), x < 0) if x.dtype.kind == "f" else x != x
+    return logical_and(isinf(x), x < 0) if is_floating(x.dtype) else x != x
 
 
 def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
@@ -222,7 +226,7 @@ def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
     """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the dtype's
     largest / smallest finite values), as ``torch.nan_to_num``; the gradient passes where x is
     finite and is 0 at the replaced elements."""
-    if x.dtype.kind != "f":
+    if not is_floating(x.dtype):
         return x * 1
     info = np.finfo(x.dtype)
     posinf = float(info.max) if posinf is None else posinf

@@ -9,6 +9,7 @@ check would stall every call), and floating division by zero gives inf or nan qu
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import is_floating, is_low_precision
 from ..tensor import Tensor
 from .movement import unbroadcast
 from .scalars import lift_pair
@@ -32,7 +33,10 @@ class RoundedDiv(Function):
         with np.errstate(all="ignore"):
             if mode == "floor":
                 return xp.floor_divide(x, y)
-            if x.dtype.kind == "f":
+            if is_low_precision(x.dtype):  # a 16-bit quotient rounds (2.99 -> 3) before trunc
+                wide = xp.true_divide(b.astype(x, np.float32), b.astype(y, np.float32))
+                return b.astype(xp.trunc(wide), x.dtype)
+            if is_floating(x.dtype):
                 return xp.trunc(xp.true_divide(x, y))
             # Integer truncation from floor division: round up where the signs differ and the
             # division is not exact (no detour through floats, which would lose int64 precision).

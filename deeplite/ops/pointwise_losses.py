@@ -11,6 +11,7 @@ from .autocast import float32_op
 from .classification_losses import reduce_loss
 from .loss import BinaryCrossEntropy, SigmoidBCE, check_reduction
 from .scalars import lift
+from .upcast import in_float32
 
 
 def as_float_target(target, like: Tensor, name: str) -> Tensor:
@@ -23,6 +24,7 @@ def as_float_target(target, like: Tensor, name: str) -> Tensor:
 
 
 @float32_op
+@in_float32
 def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | None = None,
                                      reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
@@ -49,6 +51,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, target, weight: Tensor | No
 
 
 @float32_op
+@in_float32
 def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
                          reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities in [0, 1], logs clamped at -100 (as
@@ -63,6 +66,7 @@ def binary_cross_entropy(input: Tensor, target, weight: Tensor | None = None,
 
 
 @float32_op
+@in_float32
 def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean squared error (x - y)^2, as ``F.mse_loss``."""
     check_reduction("mse_loss", reduction)
@@ -71,6 +75,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 @float32_op
+@in_float32
 def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
     """Mean absolute error |x - y|, as ``F.l1_loss``."""
     check_reduction("l1_loss", reduction)
@@ -78,6 +83,7 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 @float32_op
+@in_float32
 def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = x - y), as ``F.smooth_l1_loss``;
     beta = 0 is the l1 loss."""
@@ -91,6 +97,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
 
 
 @float32_op
+@in_float32
 def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), as ``F.huber_loss``."""
     check_reduction("huber_loss", reduction)
@@ -102,6 +109,7 @@ def huber_loss(input: Tensor, target, reduction: str = "mean", delta: float = 1.
 
 
 @float32_op
+@in_float32
 def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence sum target (log target - input) with ``input`` log-probabilities, as
     ``F.kl_div``; ``log_target`` says the target is given as log-probabilities too.
@@ -125,6 +133,7 @@ def kl_div(input: Tensor, target, reduction: str = "mean", log_target: bool = Fa
 
 
 @float32_op
+@in_float32
 def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0,
                          reduction: str = "mean") -> Tensor:
     """x where y = 1 and max(0, margin - x) where y = -1, as ``F.hinge_embedding_loss``."""
@@ -135,6 +144,7 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0,
 
 
 @float32_op
+@in_float32
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` (broadcasting), as
     ``F.cosine_similarity``."""

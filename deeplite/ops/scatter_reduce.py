@@ -7,6 +7,7 @@ sum and mean compose IndexAdd; prod, amax and amin run the array library's ``ufu
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import is_floating
 from ..tensor import Tensor
 from .arithmetic import where
 from .integer_math import floor_divide
@@ -28,7 +29,7 @@ def _identity(dtype, reduce: str):
     """The value an empty reduction starts from (what include_self=False starts a slot at)."""
     if reduce == "prod":
         return 1
-    big = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+    big = np.inf if is_floating(dtype) else np.iinfo(dtype).max
     return -big if reduce == "amax" else big
 
 
@@ -119,6 +120,6 @@ def scatter_reduce(x: Tensor, coords: tuple, src: Tensor, reduce: str,
     ones = b.full(src.shape, 1, np.float64)
     count = b.index_add(x.shape, coords, ones) + (1 if include_self else 0)
     count = b.where(hit.data, count, 1.0)  # untouched slots keep x (divided by 1)
-    if x.dtype.kind != "f":  # integer means round down, as PyTorch's
+    if not is_floating(x.dtype):  # integer means round down, as PyTorch's
         return floor_divide(total, _const(b, b.astype(count, x.dtype)))
     return total / _const(b, b.astype(count, x.dtype))

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import return_types
 from ..autograd import Function
+from ..dtypes import is_floating
 from ..errors import normalize_dim
 from ..tensor import Tensor
 from .indexing import take_along_dim
@@ -113,7 +114,7 @@ def _median_positions(nan_propagates: bool):
     def positions(x: Tensor, dim: int):
         b = x._backend
         size = x.shape[dim]
-        nans = b.xp.isnan(x.data) if x.dtype.kind == "f" else b.zeros(x.shape, np.bool_)
+        nans = b.xp.isnan(x.data) if is_floating(x.dtype) else b.zeros(x.shape, np.bool_)
         count = b.sum(nans, axis=dim, keepdims=True)
         if nan_propagates:
             return b.where(count > 0, size - count, (size - 1) // 2)

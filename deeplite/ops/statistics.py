@@ -118,7 +118,7 @@ def logsumexp(x: Tensor, dim=None, keepdim: bool | None = None, *, axis=None,
     All -inf gives -inf; its gradient is softmax(x) along ``dim``.
     """
     dim, keepdim = pick_names("logsumexp", axis, keepdims, dim, keepdim)
-    if x.dtype.kind != "f":
+    if not dtypes.is_floating(x.dtype):
         x = x.to(dtype=dtypes.get_default_dtype())
     dims = dims_of(dim, x.ndim, "logsumexp")
     b = x._backend
@@ -165,7 +165,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tens
     """
     if dtype is not None:
         x = x.to(dtype=dtype)
-    if x.dtype.kind != "f":
+    if not dtypes.is_floating(x.dtype):
         raise TypeError(f"norm: needs a floating-point tensor, got {x.dtype}; call .float() first")
     if p == "fro":
         p = 2
