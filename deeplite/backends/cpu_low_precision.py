@@ -4,6 +4,8 @@ bfloat16 GEMMs (matmul, the fused linear layer and its gradients) run on oneDNN'
 where ``amx.bf16_gemm()`` says so, with bias and activation fused and float32 accumulation; every
 other kernel, and every GEMM elsewhere, runs on float32 copies (``low_precision.widened_call``).
 """
+import functools
+
 import numpy as np
 
 from .. import dtypes
@@ -43,6 +45,7 @@ def to_bfloat16(a: np.ndarray) -> np.ndarray:
     return a.astype(_BFLOAT16())
 
 
+@functools.lru_cache(maxsize=1)
 def _BFLOAT16():  # noqa: N802  a constant, looked up late (ml_dtypes is optional)
     return dtypes.bfloat16_dtype()
 
@@ -50,7 +53,8 @@ def _BFLOAT16():  # noqa: N802  a constant, looked up late (ml_dtypes is optiona
 def _all_bf16_matrices(name: str, args: tuple) -> bool:
     """Whether the GEMM operands are 2-D bfloat16 arrays (what the oneDNN path covers)."""
     operands = args[:2] if name != "linear_act_grad" else args[:4]
-    return all(isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.name == "bfloat16"
+    bfloat16 = _BFLOAT16()  # compared as a dtype: dtype.name costs a microsecond per call
+    return all(isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype == bfloat16
                for a in operands)
 
 

@@ -85,12 +85,14 @@ class OneDNN:
         if status != 0:
             raise RuntimeError(f"oneDNN: dnnl_{what} failed with status {status}")
 
-    def _desc(self, shape, strides, dtype_name):
+    def _desc(self, shape, strides, dtype):
+        """A memory descriptor; ``dtype`` a NumPy dtype or its name."""
         desc = ctypes.c_void_p()
         dims = (ctypes.c_int64 * len(shape))(*shape)
         steps = (ctypes.c_int64 * len(shape))(*strides)
         self._check(self.lib.dnnl_memory_desc_create_with_strides(
-            ctypes.byref(desc), len(shape), dims, _DATA_TYPES[dtype_name], steps),
+            ctypes.byref(desc), len(shape), dims, _DATA_TYPES[getattr(dtype, "name", dtype)],
+            steps),
             "memory_desc_create_with_strides")
         return desc
 
@@ -111,7 +113,7 @@ class OneDNN:
         m, n = a_shape[0], b_shape[1]
         descs = [self._desc(a_shape, a_strides, a_type), self._desc(b_shape, b_strides, b_type),
                  self._desc((m, n), (n, 1), out_type)]
-        bias_desc = self._desc((1, n), (n, 1), bias_type) if bias_type else None
+        bias_desc = self._desc((1, n), (n, 1), bias_type) if bias_type is not None else None
         attr = ctypes.c_void_p()
         self._check(self.lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
         # A scratchpad owned here, one per primitive: oneDNN's own is allocated per call, and
@@ -175,9 +177,7 @@ class OneDNN:
     def bind_convert(self, a, out):
         """A zero-argument callable writing ``convert(a, out.dtype)`` into ``out``."""
         self.convert(a, out.dtype)  # creates (or finds) the reorder primitive
-        key = ("reorder", a.shape, tuple(s // a.itemsize for s in a.strides), a.dtype.name,
-               out.dtype.name)
-        primitive, memories, args, _ = self._cache[key]
+        primitive, memories, args, _ = self._cache[_reorder_key(a, out)]
         return self._bound(primitive, memories, args, (a, out))
 
     def _bound(self, primitive, memories, args, arrays):
@@ -209,14 +209,13 @@ class OneDNN:
         """``a.astype(dtype)`` between float32, bfloat16 and float16 by a oneDNN reorder (one
         vector instruction per 16 values on AVX512; ml_dtypes converts one value at a time)."""
         out = np.empty(a.shape, dtype)
-        key = ("reorder", a.shape, tuple(s // a.itemsize for s in a.strides), a.dtype.name,
-               out.dtype.name)
+        key = _reorder_key(a, out)
         cached = self._cache.get(key)
         if cached is None:
             shape = a.shape or (1,)
             strides = key[2] or (1,)
-            source = self._desc(shape, strides, a.dtype.name)
-            target = self._desc(shape, _dense_strides(shape), out.dtype.name)
+            source = self._desc(shape, strides, a.dtype)
+            target = self._desc(shape, _dense_strides(shape), out.dtype)
             pd, primitive = ctypes.c_void_p(), ctypes.c_void_p()
             self._check(self.lib.dnnl_reorder_primitive_desc_create(
                 ctypes.byref(pd), source, self.engine, target, self.engine, None),
@@ -242,10 +241,16 @@ class OneDNN:
     @staticmethod
     def _key(a, b, out, bias, act, slope) -> tuple:
         def layout(x):
-            return x.shape, tuple(s // x.itemsize for s in x.strides), x.dtype.name
+            return x.shape, tuple(s // x.itemsize for s in x.strides), x.dtype
 
-        return (layout(a), layout(b), out.dtype.name, None if bias is None else bias.dtype.name,
+        # dtype objects, not their names: dtype.name costs a microsecond, and this runs per GEMM
+        return (layout(a), layout(b), out.dtype, None if bias is None else bias.dtype,
                 act, float(slope) if act == "leaky_relu" else 0.0)
+
+
+def _reorder_key(a, out) -> tuple:
+    """The cache key of the reorder (cast) of ``a`` into ``out``'s dtype."""
+    return "reorder", a.shape, tuple(s // a.itemsize for s in a.strides), a.dtype, out.dtype
 
 
 def _destroy_memories(lib, memories) -> None:
