@@ -140,8 +140,8 @@ def matmul(a, b):  # type: ignore[no-redef]  # replaces the star-imported NumPy 
 
 def astype(a, dtype):  # type: ignore[no-redef]  # replaces the star-imported NumPy one
     """``a`` as ``dtype``; large float32 -> bfloat16 casts by oneDNN on AMX CPUs (4x faster)."""
-    if (getattr(dtype, "name", None) == "bfloat16" and type(a) is _ndarray
-            and a.dtype == np.float32 and a.size >= NATIVE_MIN_SIZE):
+    if (type(a) is _ndarray and a.dtype == np.float32 and a.size >= NATIVE_MIN_SIZE
+            and getattr(dtype, "name", None) == "bfloat16"):  # dtype.name last: it is slow
         from . import cpu_low_precision
 
         return cpu_low_precision.to_bfloat16(a)
