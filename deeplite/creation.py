@@ -1,7 +1,10 @@
 """Creating tensors: from data, filled, ranges and seeded random draws; the default device.
 
 Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
-so ``manual_seed(n)`` makes the draws identical on every backend.
+so ``manual_seed(n)`` makes the draws identical on every backend. Dropout masks come instead from
+a counter-based stream (Philox4x32-10, deeplite/kernels/dl_philox.h) that each backend's kernel
+computes itself, on the device, from a seed and an offset: ``manual_seed(n)`` sets that seed too
+and rewinds the offset, and each mask advances the offset by the draws it used.
 """
 import warnings
 
@@ -14,6 +17,10 @@ from .tensor import Tensor
 
 _settings: dict = {"device": None}
 _generator = [np.random.default_rng()]
+# The dropout stream: a 64-bit seed (fresh entropy until manual_seed) and the number of 32-bit
+# draws used so far, always a multiple of 4 (one Philox block), as PyTorch's CUDA generator.
+_stream = {"seed": int(np.random.SeedSequence().generate_state(1, np.uint64)[0]), "offset": 0}
+_WORD = 0xFFFFFFFF
 
 
 def set_default_device(device: str) -> None:
@@ -34,9 +41,47 @@ def get_default_device() -> str:
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the generator behind every random draw (all devices); returns it."""
+    """Seed every random draw (all devices): the host generator, returned, and the dropout
+    stream (its seed set to ``seed`` modulo 2**64, its offset back to 0)."""
     _generator[0] = np.random.default_rng(seed)
+    _stream["seed"], _stream["offset"] = int(seed) & 0xFFFFFFFFFFFFFFFF, 0
     return _generator[0]
+
+
+def random_stream(draws: int) -> tuple:
+    """Reserve ``draws`` 32-bit words of the dropout stream: returns its key and first block,
+    each as (low, high) 32-bit words (the ``dropout_mask`` kernel's ``key`` and ``counter``), and
+    advances the offset by ``draws`` rounded up to a whole 4-word block."""
+    seed, offset = _stream["seed"], _stream["offset"]
+    _stream["offset"] = offset + -(-int(draws) // 4) * 4
+    block = offset // 4
+    key, counter = (seed & _WORD, seed >> 32), (block & _WORD, block >> 32)
+    jit_hooks.stream_reserved(draws, key, counter)  # a replay reserves them afresh
+    return key, counter
+
+
+def get_rng_state() -> dict:
+    """Every random generator's state, as JSON-ready data: {"host": the PCG64 state,
+    "stream": {"seed", "offset"} of the dropout stream}; ``set_rng_state`` restores it."""
+    return {"host": _generator[0].bit_generator.state, "stream": dict(_stream)}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what ``get_rng_state`` returned (a bare PCG64 state, as older checkpoints hold,
+    sets the host generator only); ValueError naming the fault for anything else."""
+    if not isinstance(state, dict):
+        raise ValueError(f"set_rng_state: expected a dict from get_rng_state, got "
+                         f"{type(state).__name__}")
+    host, stream = (state["host"], state.get("stream")) if "host" in state else (state, None)
+    if stream is not None:
+        seed, offset = stream.get("seed"), stream.get("offset")
+        if not (isinstance(seed, int) and isinstance(offset, int) and 0 <= seed <= 2 ** 64 - 1
+                and offset >= 0 and offset % 4 == 0):
+            raise ValueError(f"set_rng_state: the dropout stream state {stream!r} is not a "
+                             f"seed in [0, 2**64) and an offset that is a multiple of 4")
+    _generator[0].bit_generator.state = host  # raises ValueError/TypeError on a damaged state
+    if stream is not None:
+        _stream["seed"], _stream["offset"] = stream["seed"], stream["offset"]
 
 
 def generator() -> np.random.Generator:

@@ -10,7 +10,7 @@ import json
 from typing import Optional
 
 from . import backends
-from .creation import generator
+from .creation import get_rng_state, set_rng_state
 from .safetensors_file import (
     RESERVED,
     CheckpointError,
@@ -88,7 +88,7 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
     if scheduler is not None:
         metadata[_SCHEDULER_KEY] = json.dumps({"type": type(scheduler).__name__,
                                                "state": scheduler.state_dict()})
-    metadata[_RNG_KEY] = json.dumps(generator().bit_generator.state)
+    metadata[_RNG_KEY] = json.dumps(get_rng_state())
     write_file(path, {name: host_array(name, value) for name, value in tensors.items()}, metadata)
 
 
@@ -117,7 +117,7 @@ def _snapshot(model, optimizer, scheduler) -> tuple:
     weights = {name: value.numpy().copy() for name, value in model.state_dict().items()}
     return (weights, optimizer.state_dict() if optimizer is not None else None,
             scheduler.state_dict() if scheduler is not None else None,
-            generator().bit_generator.state)
+            get_rng_state())
 
 
 def _restore(snapshot, model, optimizer, scheduler) -> None:
@@ -127,7 +127,7 @@ def _restore(snapshot, model, optimizer, scheduler) -> None:
         optimizer.load_state_dict(optimizer_state)
     if scheduler is not None:
         scheduler.load_state_dict(scheduler_state)
-    generator().bit_generator.state = rng_state
+    set_rng_state(rng_state)
 
 
 def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: bool = True,
@@ -189,7 +189,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, strict: 
             scheduler.load_state_dict(scheduler_state)
         stage = "rng"
         if rng_state is not None:
-            generator().bit_generator.state = rng_state
+            set_rng_state(rng_state)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         _restore(snapshot, model, optimizer, scheduler)
         if stage == "model":

@@ -34,6 +34,7 @@ from .cuda_launch import (  # noqa: E402  (needs a working CuPy, checked just ab
     suffix_of,
 )
 from .cuda_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: E402,F401
+from .cuda_random import dropout_mask  # noqa: E402,F401
 
 xp = cupy
 host_storage = False  # device memory: crossing to numpy/cpu copies
