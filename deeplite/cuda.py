@@ -14,6 +14,7 @@ import types
 import numpy
 
 from . import backends
+from .backends.capture_errors import capture_failure
 from .backends.cuda_probe import TF32
 from .creation import manual_seed as _seed_host
 from .tensor import Tensor
@@ -98,28 +99,6 @@ class _CudaModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CudaModule
 
 
-# What CUDA says when a captured step waits for the GPU or copies between host and device.
-_HOST_SYNC_SIGNS = ("cudaErrorStreamCaptureUnsupported", "cudaErrorStreamCaptureImplicit",
-                    "cudaErrorStreamCaptureInvalidated", "not permitted when stream is capturing")
-
-
-def capture_failure(error: BaseException) -> str:
-    """The message for a step whose capture raised ``error``, naming the cause it points to."""
-    text = f"{type(error).__name__}: {error}"
-    head = f"CUDAGraph: capturing the step failed: {text}"
-    if "cuBLAS API during stream capture" in text:
-        return (f"{head}. A CuPy cuBLAS call (cupy.matmul, cupy.dot, cupy.linalg, or @ on raw "
-                f"CuPy arrays) ran inside the step, and CuPy refuses cuBLAS during capture; use "
-                f"deeplite's matmul (@ on tensors, Linear), which captures through cuBLAS directly")
-    if type(error).__name__ == "CublasError" or "find libcublas" in text:
-        return f"{head}. deeplite's capture-time GEMM path (cuBLAS called directly) failed"
-    if any(sign in text for sign in _HOST_SYNC_SIGNS):
-        return (f"{head}. The step waited for the GPU or moved data to or from the host: a host "
-                f"sync (float(loss), .item(), .numpy(), print) or host data (a tensor made from "
-                f"Python or NumPy values) inside the step")
-    return head
-
-
 def _capturing_gemms(stream):
     """The cuda backend's capture-time GEMM route (a context manager) for ``stream``."""
     return backends.get("cuda").module.capturing_gemms(stream)
@@ -166,10 +145,12 @@ class CUDAGraph:
     - Static shapes: inputs keep the captured shapes and dtypes (drop or pad a last partial batch).
     - Static inputs: ``step`` reads its data only from ``static_inputs``; never rebind their data.
     - No host syncs in ``step`` (``float(loss)``, ``.item()``, ``.numpy()``, printing a tensor) and
-      no host data (tensors made from Python or NumPy values, host-drawn dropout masks): capture
-      fails on them or freezes their captured values. Pass such data in as static inputs.
-    - Host scalars are frozen at capture: a learning rate changed by a scheduler, or Adam's bias
-      corrections (they reach the kernels as launch arguments). Use SGD, or capture again.
+      no host data (tensors made from Python or NumPy values): capture fails on them or freezes
+      their captured values. Pass such data in as static inputs.
+    - Host scalars are frozen at capture: a learning rate changed by a scheduler, Adam's step
+      counts, dropout's stream offset (every replay would reuse the captured mask); they reach
+      the kernels as launch arguments. Use SGD without dropout, or ``deeplite.jit``, whose graphs
+      read them from a device scalar block on every replay.
     - Call ``optimizer.zero_grad()`` (set_to_none) first in ``step``, so backward writes fresh
       gradients instead of adding to arrays from before the capture.
     - Matmuls are captured through cuBLAS directly (CuPy's own cuBLAS calls refuse capture), with

@@ -1,6 +1,7 @@
 """deeplite.jit: a replayed training step equals the eager step bit for bit, on every backend."""
 import numpy as np
 import pytest
+from _steps import bce_step
 
 import deeplite as dl
 import deeplite.nn.functional as F
@@ -138,14 +139,7 @@ def test_dropout_replays_read_the_stream_from_the_scalar_block(device, rng):
         model = dl.nn.MLP([5, 16, 12, 1], activation="tanh", dropout=0.5, device=device)
         optimizer, losses = make_opt(model.parameters()), []
         scheduler = make_sched(optimizer)
-
-        def step(x, y):
-            optimizer.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(model(x), y)
-            loss.backward()
-            optimizer.step()
-            return loss
-
+        step = bce_step(model, optimizer)
         run = dl.jit(step) if jit else step
         for index, (x, y) in enumerate(batches):
             if index == 7:

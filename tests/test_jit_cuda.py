@@ -5,9 +5,9 @@ Written without a GPU: these tests have not run yet (they skip without one).
 """
 import numpy as np
 import pytest
+from _steps import bce_step
 
 import deeplite as dl
-import deeplite.nn.functional as F
 from deeplite import optim
 
 pytestmark = pytest.mark.cuda
@@ -18,14 +18,7 @@ def _run(make_optimizer, jit, lr_change_at=None, steps=8, dropout=0.0):
     model = dl.nn.MLP([6, 32, 1], dropout=dropout, device="cuda")
     optimizer = make_optimizer(model.parameters())
     rng = np.random.default_rng(0)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = bce_step(model, optimizer)
     run = dl.jit(step) if jit else step
     losses = []
     for index in range(steps):

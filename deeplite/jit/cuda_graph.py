@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy
 
+from ..backends.capture_errors import capture_failure
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,10 +33,11 @@ class GraphedRuns:
     """Calls ``runs`` (the plan's Python replay) on ``stream``, through one CUDA graph when it
     can; ``values`` is the plan's scalar list, refreshed by the plan before each call."""
 
-    def __init__(self, cupy, runs: list, values: list, capturable: bool):
+    def __init__(self, backend, runs: list, values: list, capturable: bool):
         from ..backends.cuda_launch import DeviceScalar
 
-        self.cupy, self.runs, self.values = cupy, runs, values
+        cupy = backend.xp
+        self.backend, self.cupy, self.runs, self.values = backend, cupy, runs, values
         self.capturable = capturable
         self.stream = cupy.cuda.Stream(non_blocking=True)  # capture needs a non-default stream
         self.pool = cupy.cuda.MemoryPool()
@@ -42,6 +45,7 @@ class GraphedRuns:
         self._host = numpy.zeros(self.block.shape, numpy.float64)
         self._slots = [DeviceScalar(self.block, slot) for slot in range(len(values))]
         self.graph: Any = None  # a cupy.cuda.Graph once captured
+        self._gemms: Any = None  # the captured matmuls' cuBLAS workspace: lives with the graph
         self.captures = 0  # how many times a graph was captured (for tests and benchmarks)
 
     def __call__(self) -> None:
@@ -61,8 +65,11 @@ class GraphedRuns:
         cupy, values = self.cupy, self.values
         numbers = list(values)
         values[:] = self._slots  # the runs' scalar getters now hand the kernels device slots
+        cupy.cuda.Device().synchronize()  # the eager steps and this call's input copies are done
         try:
-            with cupy.cuda.using_allocator(self.pool.malloc):
+            # Matmuls go to cuBLAS directly while capturing (CuPy's cuBLAS calls refuse capture).
+            with cupy.cuda.using_allocator(self.pool.malloc), \
+                    self.backend.module.capturing_gemms(self.stream) as gemms:
                 self.stream.begin_capture()
                 try:
                     for run in self.runs:
@@ -71,10 +78,10 @@ class GraphedRuns:
                     with contextlib.suppress(Exception):  # the error invalidated the capture
                         self.stream.end_capture()
                     self.capturable = False
-                    logger.info("deeplite.jit: the step cannot be captured as a CUDA graph "
-                                "(%s: %s); it replays from Python", type(error).__name__, error)
+                    logger.info("deeplite.jit: %s; the step replays from Python",
+                                capture_failure(error))
                     return
-                self.graph = self.stream.end_capture()
+                self.graph, self._gemms = self.stream.end_capture(), gemms
         finally:
             values[:] = numbers
         self.captures += 1
@@ -84,4 +91,4 @@ def graphed(backend, compiled, recorder) -> GraphedRuns:
     """The cuda replay of ``compiled``; its calls must run inside ``with graph.stream:``."""
     capturable = not recorder.randoms and not any(
         step.name == "asarray" for step in recorder.steps)  # host data cannot be captured
-    return GraphedRuns(backend.xp, compiled.runs, compiled.values, capturable)
+    return GraphedRuns(backend, compiled.runs, compiled.values, capturable)
