@@ -364,7 +364,7 @@ def test_dropout_mask_launch_passes_the_key_and_counter_words_in_order(cuda, rng
 def test_device_scalars_reach_the_kernels_through_the_scalar_block(cuda, rng):
     """What a CUDA graph captures: lr, step counts and stream words read from a device block at
     launch, giving what the same numbers passed directly give."""
-    from deeplite.backends.cuda_launch import DeviceScalar
+    from deeplite.backends.device_scalars import DeviceScalar
 
     block = _device(np.array([0.0, 3e-2, 4.0, 9.0, 0.0, 0.0, 5.0, 1.0]))
     slot = [DeviceScalar(block, index) for index in range(8)]

@@ -34,31 +34,38 @@ def _sgd(params):
     return optim.SGD(params, lr=0.1, momentum=0.9)
 
 
-def test_sgd_replay_is_one_graph_and_equals_eager():
-    eager_losses, eager_params, _ = _run(_sgd, jit=False)
-    losses, params, run = _run(_sgd, jit=True)
-    assert losses == eager_losses
-    for a, b in zip(eager_params, params, strict=True):
-        np.testing.assert_array_equal(a, b)
-    (plan,) = run.plans()
+def _assert_matches(eager, replayed):
+    """Losses and parameters of two runs. The captured matmuls go to cuBLAS directly, which may
+    pick another GEMM algorithm than CuPy's eager call: rounding-level differences only (a lost
+    or repeated step, a stale lr or step count, or another dropout mask would differ by far more;
+    the masks' keep decisions are integer comparisons, identical on both paths)."""
+    np.testing.assert_allclose(replayed[0], eager[0], rtol=1e-5)
+    for a, b in zip(eager[1], replayed[1], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_sgd_replay_is_one_graph_and_matches_eager():
+    eager = _run(_sgd, jit=False)
+    replayed = _run(_sgd, jit=True)
+    _assert_matches(eager, replayed)
+    (plan,) = replayed[2].plans()
     assert plan.graph is not None and plan.graph.captures == 1
 
 
 def test_a_changed_learning_rate_reuses_the_one_graph():
-    eager_losses, _, _ = _run(_sgd, jit=False, lr_change_at=5)
-    losses, _, run = _run(_sgd, jit=True, lr_change_at=5)
-    assert losses == eager_losses
-    assert run.plans()[0].graph.captures == 1  # the new lr is read from the scalar block
+    eager = _run(_sgd, jit=False, lr_change_at=5)
+    replayed = _run(_sgd, jit=True, lr_change_at=5)
+    _assert_matches(eager, replayed)
+    assert replayed[2].plans()[0].graph.captures == 1  # the new lr is read from the scalar block
 
 
 @pytest.mark.parametrize("dropout", [0.0, 0.3])
-def test_adam_and_dropout_replay_as_one_graph_equal_to_eager(dropout):
+def test_adam_and_dropout_replay_as_one_graph_matching_eager(dropout):
     def adam(params):
         return optim.Adam(params, lr=1e-2, weight_decay=1e-3)
 
-    eager_losses, eager_params, _ = _run(adam, jit=False, lr_change_at=4, dropout=dropout)
-    losses, params, run = _run(adam, jit=True, lr_change_at=4, dropout=dropout)
-    assert losses == eager_losses
-    for a, b in zip(eager_params, params, strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert run.plans()[0].graph.captures == 1  # step counts and stream words change each step
+    eager = _run(adam, jit=False, lr_change_at=4, dropout=dropout)
+    replayed = _run(adam, jit=True, lr_change_at=4, dropout=dropout)
+    _assert_matches(eager, replayed)
+    # Step counts and stream words change every step: all read from the scalar block.
+    assert replayed[2].plans()[0].graph.captures == 1

@@ -1,6 +1,7 @@
 """Why capturing a step as a CUDA graph failed, in words (import-free: no CuPy).
 
-Shared by ``deeplite.cuda.CUDAGraph`` and deeplite.jit's CUDA-graph replay.
+deeplite.jit's CUDA-graph replay logs it when a step cannot be captured (it then replays from
+Python).
 """
 
 
@@ -12,7 +13,7 @@ _HOST_SYNC_SIGNS = ("cudaErrorStreamCaptureUnsupported", "cudaErrorStreamCapture
 def capture_failure(error: BaseException) -> str:
     """The message for a step whose capture raised ``error``, naming the cause it points to."""
     text = f"{type(error).__name__}: {error}"
-    head = f"CUDAGraph: capturing the step failed: {text}"
+    head = f"capturing the step as a CUDA graph failed: {text}"
     if "cuBLAS API during stream capture" in text:
         return (f"{head}. A CuPy cuBLAS call (cupy.matmul, cupy.dot, cupy.linalg, or @ on raw "
                 f"CuPy arrays) ran inside the step, and CuPy refuses cuBLAS during capture; use "

@@ -5,8 +5,8 @@ kernels live in ``deeplite/kernels/*.cu``, compiled once per process by NVRTC th
 ``cupy.RawModule`` (and cached on disk by CuPy); for inputs they do not take (other dtypes,
 non-contiguous views, mismatched shapes) they defer to the reference compositions in
 ``fallbacks.py``. Importing this module raises ImportError saying why when CuPy, a GPU, NVRTC or
-cuBLAS is missing (``cuda_probe.py``). While ``deeplite.cuda.CUDAGraph`` captures a step, matmuls
-go to cuBLAS directly (``cuda_gemm.py``): CuPy refuses cuBLAS calls during capture.
+cuBLAS is missing (``cuda_probe.py``). While ``deeplite.jit`` captures a step as a CUDA graph,
+matmuls go to cuBLAS directly (``cuda_gemm.py``): CuPy refuses cuBLAS calls during capture.
 """
 import contextlib
 

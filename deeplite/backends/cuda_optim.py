@@ -6,7 +6,8 @@ The learning rate and step counts may be DeviceScalars (cuda_launch.py): a CUDA 
 block, read by the kernels at launch, so one captured step serves every learning rate and step.
 """
 from . import fallbacks, get
-from .cuda_launch import OPTIM_SUFFIX, grid_for, launch, scalar_args, suffix_of
+from .cuda_launch import OPTIM_SUFFIX, grid_for, launch, suffix_of
+from .device_scalars import scalar_args
 
 
 def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,

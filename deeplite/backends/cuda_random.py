@@ -9,7 +9,8 @@ import cupy
 import numpy
 
 from . import fallbacks, get
-from .cuda_launch import OPTIM_SUFFIX, grid_for, launch, scalar_args
+from .cuda_launch import OPTIM_SUFFIX, grid_for, launch
+from .device_scalars import scalar_args
 
 
 def dropout_mask(shape, dtype, p, key, counter):

@@ -25,6 +25,7 @@ from typing import Any
 import numpy
 
 from ..backends.capture_errors import capture_failure
+from ..backends.device_scalars import DeviceScalar
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ class GraphedRuns:
     can; ``values`` is the plan's scalar list, refreshed by the plan before each call."""
 
     def __init__(self, backend, runs: list, values: list, capturable: bool):
-        from ..backends.cuda_launch import DeviceScalar
-
         cupy = backend.xp
         self.backend, self.cupy, self.runs, self.values = backend, cupy, runs, values
         self.capturable = capturable
