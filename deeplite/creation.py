@@ -2,25 +2,20 @@
 
 Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
 so ``manual_seed(n)`` makes the draws identical on every backend. Dropout masks come instead from
-a counter-based stream (Philox4x32-10, deeplite/kernels/dl_philox.h) that each backend's kernel
-computes itself, on the device, from a seed and an offset: ``manual_seed(n)`` sets that seed too
-and rewinds the offset, and each mask advances the offset by the draws it used.
+a counter-based stream (``dropout_stream.py``) that each backend's kernel computes on its own
+device; ``manual_seed(n)`` seeds and rewinds it too.
 """
 import warnings
 
 import numpy as np
 
-from . import backends, dtypes
+from . import backends, dropout_stream, dtypes
 from .interop.dlpack import detached, from_dlpack, is_foreign_array
 from .jit import hooks as jit_hooks
 from .tensor import Tensor
 
 _settings: dict = {"device": None}
 _generator = [np.random.default_rng()]
-# The dropout stream: a 64-bit seed (fresh entropy until manual_seed) and the number of 32-bit
-# draws used so far, always a multiple of 4 (one Philox block), as PyTorch's CUDA generator.
-_stream = {"seed": int(np.random.SeedSequence().generate_state(1, np.uint64)[0]), "offset": 0}
-_WORD = 0xFFFFFFFF
 
 
 def set_default_device(device: str) -> None:
@@ -44,26 +39,14 @@ def manual_seed(seed: int) -> np.random.Generator:
     """Seed every random draw (all devices): the host generator, returned, and the dropout
     stream (its seed set to ``seed`` modulo 2**64, its offset back to 0)."""
     _generator[0] = np.random.default_rng(seed)
-    _stream["seed"], _stream["offset"] = int(seed) & 0xFFFFFFFFFFFFFFFF, 0
+    dropout_stream.reseed(seed)
     return _generator[0]
-
-
-def random_stream(draws: int) -> tuple:
-    """Reserve ``draws`` 32-bit words of the dropout stream: returns its key and first block,
-    each as (low, high) 32-bit words (the ``dropout_mask`` kernel's ``key`` and ``counter``), and
-    advances the offset by ``draws`` rounded up to a whole 4-word block."""
-    seed, offset = _stream["seed"], _stream["offset"]
-    _stream["offset"] = offset + -(-int(draws) // 4) * 4
-    block = offset // 4
-    key, counter = (seed & _WORD, seed >> 32), (block & _WORD, block >> 32)
-    jit_hooks.stream_reserved(draws, key, counter)  # a replay reserves them afresh
-    return key, counter
 
 
 def get_rng_state() -> dict:
     """Every random generator's state, as JSON-ready data: {"host": the PCG64 state,
     "stream": {"seed", "offset"} of the dropout stream}; ``set_rng_state`` restores it."""
-    return {"host": _generator[0].bit_generator.state, "stream": dict(_stream)}
+    return {"host": _generator[0].bit_generator.state, "stream": dropout_stream.state()}
 
 
 def set_rng_state(state: dict) -> None:
@@ -73,15 +56,10 @@ def set_rng_state(state: dict) -> None:
         raise ValueError(f"set_rng_state: expected a dict from get_rng_state, got "
                          f"{type(state).__name__}")
     host, stream = (state["host"], state.get("stream")) if "host" in state else (state, None)
-    if stream is not None:
-        seed, offset = stream.get("seed"), stream.get("offset")
-        if not (isinstance(seed, int) and isinstance(offset, int) and 0 <= seed <= 2 ** 64 - 1
-                and offset >= 0 and offset % 4 == 0):
-            raise ValueError(f"set_rng_state: the dropout stream state {stream!r} is not a "
-                             f"seed in [0, 2**64) and an offset that is a multiple of 4")
+    stream = None if stream is None else dropout_stream.validated(stream)  # before any change
     _generator[0].bit_generator.state = host  # raises ValueError/TypeError on a damaged state
     if stream is not None:
-        _stream["seed"], _stream["offset"] = stream["seed"], stream["offset"]
+        dropout_stream.restore(stream)
 
 
 def generator() -> np.random.Generator:

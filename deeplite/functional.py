@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from .creation import random_stream
+from .dropout_stream import reserve as reserve_stream_words
 from .ops import classification_losses as _classification
 from .ops import linear as _linear
 from .ops import pointwise_losses as _pointwise
@@ -119,7 +119,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if p == 1.0:
         return x * 0
     backend = x._backend
-    key, counter = random_stream(math.prod(x.shape))
+    key, counter = reserve_stream_words(math.prod(x.shape))
     mask = backend.dropout_mask(tuple(x.shape), x.data.dtype, float(p), key, counter)
     return x * Tensor._wrap(mask, backend)
 

@@ -150,6 +150,10 @@ def test_rng_state_round_trips_the_stream(device):
         creation.set_rng_state({"host": state["host"], "stream": {"seed": 1, "offset": 3}})
     with pytest.raises(ValueError, match="expected a dict"):
         creation.set_rng_state("state")
+    host_before = creation.get_rng_state()
+    with pytest.raises(ValueError, match="dropout stream state 5"):
+        creation.set_rng_state({"host": {"bit_generator": "nonsense"}, "stream": 5})
+    assert creation.get_rng_state() == host_before  # checked before anything changed
 
 
 def test_gradient_is_the_upstream_gradient_times_the_mask(device, rng):

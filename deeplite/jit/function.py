@@ -5,7 +5,7 @@ values of the others); a new signature warms up and traces again. See docs/jit.m
 """
 import functools
 
-from .. import backends, creation
+from .. import backends, dropout_stream
 from ..tensor import Tensor
 from . import hooks
 from .hooks import TraceError
@@ -128,7 +128,7 @@ class Plan:
                     earlier.rewind()
                 raise
         for stream in self.streams:  # dropout: the stream words the eager step would take
-            stream.refresh(values, creation.random_stream)
+            stream.refresh(values, dropout_stream.reserve)
         copyto = self._copyto
         for host, draw in self.randoms:
             copyto(host, draw())
