@@ -63,15 +63,17 @@ def host_weights(spec: MLPSpec, rng: np.random.Generator):
     return layers
 
 
-def make_step(contender: Contender, spec: MLPSpec, rng: np.random.Generator) -> Callable:
-    """A zero-argument callable running one training step of ``spec`` on ``contender``."""
+def make_step(contender: Contender, spec: MLPSpec, rng: np.random.Generator,
+              jit: bool = False) -> Callable:
+    """A zero-argument callable running one training step of ``spec`` on ``contender``
+    (deeplite's replayed by ``deeplite.jit`` when ``jit``; the peers' always as written)."""
     if spec.loss not in ("ce", "bce"):
         raise ValueError(f"make_step: loss must be 'ce' or 'bce', got {spec.loss!r}")
     data = host_data(spec, rng)
     weights = host_weights(spec, rng)
     if contender.framework == "deeplite":
         from .ours import deeplite_step
-        return deeplite_step(contender, spec, data, weights)
+        return deeplite_step(contender, spec, data, weights, jit=jit)
     from .peers import NumpyMLP, torch_step
     if contender.framework == "torch":
         return torch_step(contender, spec, data, weights)

@@ -1,13 +1,15 @@
 """Creating tensors: from data, filled, ranges and seeded random draws; the default device.
 
 Random numbers are drawn on the host by one NumPy PCG64 generator and then moved to the device,
-so ``manual_seed(n)`` makes the draws identical on every backend.
+so ``manual_seed(n)`` makes the draws identical on every backend. Dropout masks come instead from
+a counter-based stream (``dropout_stream.py``) that each backend's kernel computes on its own
+device; ``manual_seed(n)`` seeds and rewinds it too.
 """
 import warnings
 
 import numpy as np
 
-from . import backends, dtypes
+from . import backends, dropout_stream, dtypes
 from .interop.dlpack import detached, from_dlpack, is_foreign_array
 from .jit import hooks as jit_hooks
 from .tensor import Tensor
@@ -34,9 +36,30 @@ def get_default_device() -> str:
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Seed the generator behind every random draw (all devices); returns it."""
+    """Seed every random draw (all devices): the host generator, returned, and the dropout
+    stream (its seed set to ``seed`` modulo 2**64, its offset back to 0)."""
     _generator[0] = np.random.default_rng(seed)
+    dropout_stream.reseed(seed)
     return _generator[0]
+
+
+def get_rng_state() -> dict:
+    """Every random generator's state, as JSON-ready data: {"host": the PCG64 state,
+    "stream": {"seed", "offset"} of the dropout stream}; ``set_rng_state`` restores it."""
+    return {"host": _generator[0].bit_generator.state, "stream": dropout_stream.state()}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what ``get_rng_state`` returned (a bare PCG64 state, as older checkpoints hold,
+    sets the host generator only); ValueError naming the fault for anything else."""
+    if not isinstance(state, dict):
+        raise ValueError(f"set_rng_state: expected a dict from get_rng_state, got "
+                         f"{type(state).__name__}")
+    host, stream = (state["host"], state.get("stream")) if "host" in state else (state, None)
+    stream = None if stream is None else dropout_stream.validated(stream)  # before any change
+    _generator[0].bit_generator.state = host  # raises ValueError/TypeError on a damaged state
+    if stream is not None:
+        dropout_stream.restore(stream)
 
 
 def generator() -> np.random.Generator:

@@ -4,8 +4,11 @@ Every loss takes ``reduction`` in {"mean", "sum", "none"}. The two fused losses,
 ``binary_cross_entropy_with_logits`` and ``cross_entropy``, compute the loss and its gradient in one
 kernel pass and stay finite for logits of any size (±1e4 included).
 """
-from .creation import generator
-from .jit import hooks as jit_hooks
+import math
+
+import numpy as np
+
+from .dropout_stream import reserve as reserve_stream_words
 from .ops import classification_losses as _classification
 from .ops import linear as _linear
 from .ops import pointwise_losses as _pointwise
@@ -55,7 +58,6 @@ from .ops.pointwise_losses import (
     mse_loss,
     smooth_l1_loss,
 )
-from .ops.scalars import lift
 from .tensor import Tensor
 
 __all__ = [
@@ -92,21 +94,34 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None, activation: st
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    """Zero each element with probability ``p``, scaling the rest by 1 / (1 - p) (when training)."""
+    """Zero each element with probability ``p``, scaling the rest by 1 / (1 - p) (when training).
+
+    The mask comes from the counter-based dropout stream (Philox4x32-10), computed by the
+    tensor's own backend: ``deeplite.manual_seed`` makes it reproducible, every backend draws the
+    same mask for the same seed, and a ``deeplite.jit`` replay draws the same masks as the eager
+    steps would. The gradient is the upstream gradient times the same mask.
+
+    Args:
+        x: any shape. p: the probability of zeroing, in [0, 1]. training: False returns ``x``.
+    Example:
+        >>> import deeplite
+        >>> _ = deeplite.manual_seed(0)
+        >>> y = deeplite.functional.dropout(deeplite.ones(2, 4), p=0.5)
+        >>> sorted(set(y.numpy().ravel().tolist()))  # each element 0 or 1 / (1 - p)
+        [0.0, 2.0]
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        raise TypeError(f"dropout: probability must be a number, got {type(p).__name__}")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability must be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0
-
-    def draw():
-        keep = generator().random(x.shape) >= p
-        return (keep / (1.0 - p)).astype(x.dtype)
-
-    host_mask = draw()
-    jit_hooks.mark_random(host_mask, draw)  # a replayed step draws a fresh mask each time
-    return x * lift(host_mask, x)
+    backend = x._backend
+    key, counter = reserve_stream_words(math.prod(x.shape))
+    mask = backend.dropout_mask(tuple(x.shape), x.data.dtype, float(p), key, counter)
+    return x * Tensor._wrap(mask, backend)
 
 
 def _legacy_reduction(weight, reduction: str) -> tuple:

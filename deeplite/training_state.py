@@ -11,7 +11,7 @@ import json
 from typing import Optional
 
 from . import backends
-from .creation import generator
+from .creation import get_rng_state, set_rng_state
 from .safetensors_file import (
     RESERVED,
     CheckpointError,
@@ -96,7 +96,7 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
     if scaler is not None:
         metadata[_SCALER_KEY] = json.dumps({"type": type(scaler).__name__,
                                             "state": scaler.state_dict()})
-    metadata[_RNG_KEY] = json.dumps(generator().bit_generator.state)
+    metadata[_RNG_KEY] = json.dumps(get_rng_state())
     write_file(path, {name: host_array(name, value) for name, value in tensors.items()}, metadata)
 
 
@@ -136,7 +136,7 @@ def _snapshot(model, optimizer, scheduler, scaler) -> tuple:
     weights = {name: value.numpy().copy() for name, value in model.state_dict().items()}
     return (weights, *(part.state_dict() if part is not None else None
                        for part in (optimizer, scheduler, scaler)),
-            generator().bit_generator.state)
+            get_rng_state())
 
 
 def _restore(snapshot, model, optimizer, scheduler, scaler) -> None:
@@ -145,7 +145,7 @@ def _restore(snapshot, model, optimizer, scheduler, scaler) -> None:
     for part, state in zip((optimizer, scheduler, scaler), states, strict=True):
         if part is not None:
             part.load_state_dict(state)
-    generator().bit_generator.state = rng_state
+    set_rng_state(rng_state)
 
 
 def load_training_state(path, model, optimizer=None, *, scheduler=None, scaler=None,
@@ -215,7 +215,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, scaler=N
             scaler.load_state_dict(scaler_state)
         stage = "rng"
         if rng_state is not None:
-            generator().bit_generator.state = rng_state
+            set_rng_state(rng_state)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         _restore(snapshot, model, optimizer, scheduler, scaler)
         if stage == "model":

@@ -149,3 +149,31 @@ def np_index_add(shape, index, values):
 def np_copyto(dst, src):
     """dst[...] = src, in place."""
     dst[...] = src
+
+
+def philox4x32_10(counter, key):
+    """Philox4x32-10 of one counter (4 words) under key (2 words), in Python integers: Random123's
+    round (a 32 x 32 -> 64-bit multiply, swap, xor with the key) and its Weyl key schedule."""
+    c, k = list(counter), list(key)
+    for round_index in range(10):
+        if round_index:
+            k = [(k[0] + 0x9E3779B9) & 0xFFFFFFFF, (k[1] + 0xBB67AE85) & 0xFFFFFFFF]
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & 0xFFFFFFFF, (p0 >> 32) ^ c[3] ^ k[1], p0 & 0xFFFFFFFF]
+    return tuple(c)
+
+
+def np_dropout_mask(shape, dtype, p, key, counter):
+    """deeplite's dropout stream one element at a time (docs/jit.md): element i keeps word i % 4
+    of block counter + i // 4 (counter (low, high, 0, 0), key the seed's words) when that word
+    is at least floor(p * 2**32); kept elements hold float64 1 / (1 - p) rounded to dtype."""
+    count = int(np.prod(shape, dtype=np.int64))
+    start = counter[0] + (counter[1] << 32)
+    threshold = int(p * 2 ** 32)
+    out = np.zeros(count, dtype)
+    for i in range(count):
+        block = start + i // 4
+        word = philox4x32_10((block & 0xFFFFFFFF, block >> 32, 0, 0), key)[i % 4]
+        if word >= threshold:
+            out[i] = np.float64(1.0) / (1.0 - p)
+    return out.reshape(shape)

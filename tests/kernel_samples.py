@@ -18,6 +18,7 @@ from kernel_references import (
     np_adagrad_step,
     np_adam_step,
     np_copyto,
+    np_dropout_mask,
     np_index_add,
     np_linear_act_grad,
     np_log_softmax,
@@ -206,6 +207,14 @@ def _adagrad_samples(rng, dtype):
              0.001, 0.01, 1e-10, maximize) for maximize in (False, True)]
 
 
+def _dropout_mask_samples(rng, dtype):
+    """Odd sizes, a 2-D shape, a counter whose low word carries into the high one, large seeds."""
+    key = tuple(int(word) for word in rng.integers(0, 1 << 32, 2))
+    return [((7,), dtype, 0.5, key, (0, 0)), ((3, 5), dtype, 0.1, key, (0xFFFFFFFE, 7)),
+            ((1023,), dtype, 0.9, (0xFFFFFFFF, 0xFFFFFFFF), (12345, 0)),
+            ((0,), dtype, 0.3, key, (1, 0)), ((2, 1), dtype, 0.0, key, (5, 0))]
+
+
 def _getitem_samples(rng, dtype):
     x = rng.standard_normal((5, 4, 3)).astype(dtype)
     return [(x, (slice(1, None), 2)), (x, np.array([0, 4, 0, 2])),
@@ -323,4 +332,5 @@ CASES = {
     "adam_step": KernelCase(_adam_samples, np_adam_step, mutates=(0, 2, 3, 4)),
     "rmsprop_step": KernelCase(_rmsprop_samples, np_rmsprop_step, mutates=(0, 2, 3, 4)),
     "adagrad_step": KernelCase(_adagrad_samples, np_adagrad_step, mutates=(0, 2)),
+    "dropout_mask": KernelCase(_dropout_mask_samples, np_dropout_mask),
 }

@@ -51,6 +51,18 @@ def test_adam_kernel_case_updates_as_the_numpy_peer_does(device):
     close(_host(ours, tuple(ours_step())), _host(NUMPY, tuple(numpy_step())))
 
 
+def test_dropout_mask_case_draws_fresh_masks_of_the_same_law(device):
+    ours = Contender(f"deeplite[{device}]", "deeplite", device)
+    size, p = 20_000, 0.3
+    for contender in (ours, NUMPY):
+        draw = kernels._dropout_maker(size, p)(contender)
+        first, second = _host(contender, draw()), _host(contender, draw())
+        assert not np.array_equal(first, second)  # each call a fresh mask, as in training
+        np.testing.assert_array_equal(np.unique(first), [0.0, np.float32(1 / (1 - p))])
+        kept = np.count_nonzero(first)
+        assert abs(kept - size * (1 - p)) <= 5 * np.sqrt(size * p * (1 - p))  # binomial, 5 sd
+
+
 @pytest.mark.parametrize("sizes, batch", [((2, 3, 4), 5), ((784, 1024, 1024, 10), 256)])
 def test_one_flop_formula_counts_forward_weight_and_input_gradients(sizes, batch):
     layers = list(zip(sizes, sizes[1:]))

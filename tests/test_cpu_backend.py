@@ -32,7 +32,7 @@ SIZES = (1, 7, 1023)
 BIG = cpu_backend.NATIVE_MIN_SIZE  # REQUIRED overrides go native from this many elements
 NATIVE = {"sigmoid", "relu", "leaky_relu", "softplus", "act_grad", "softmax", "log_softmax",
           "linear_act", "linear_act_grad", "linear_act_grad_mixed", "sigmoid_bce", "softmax_ce",
-          "sgd_step", "adam_step", "rmsprop_step", "adagrad_step"}
+          "sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "dropout_mask"}
 
 
 @pytest.fixture

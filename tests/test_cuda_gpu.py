@@ -1,7 +1,7 @@
-"""On a GPU: CUDA graphs (a graphed run equals the eager run step for step; capture-time GEMMs
-straight to cuBLAS on every layout; the host-sync message), the library probe, deterministic
-scatter-add, fused kernels on device views, the two-stage softmax-CE sum, 3-D linear_act, host
-values in setitem and float16 accumulation. Every test here carries the ``cuda`` marker."""
+"""On a GPU: capture-time GEMMs straight to cuBLAS on every layout (the CUDA graphs themselves:
+tests/test_jit_cuda.py), the library probe, deterministic scatter-add, fused kernels on device
+views, the two-stage softmax-CE sum, 3-D linear_act, host values in setitem and float16
+accumulation. Every test here carries the ``cuda`` marker."""
 import numpy as np
 import pytest
 from _gpu import on_gpu as _on_gpu
@@ -14,57 +14,6 @@ from deeplite import backends
 @pytest.fixture
 def cuda():
     return backends.get("cuda")
-
-
-def _model_and_step(seed: int):
-    """A 20-32-4 ReLU MLP with SGD momentum on the GPU, and its training step as users write it."""
-    deeplite.manual_seed(seed)
-    model = deeplite.nn.MLP([20, 32, 4], device="cuda")
-    optimizer = deeplite.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = deeplite.functional.binary_cross_entropy_with_logits(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return model, step
-
-
-@pytest.mark.cuda
-@pytest.mark.parametrize("warmup", [1, 2])
-def test_cuda_graph_run_equals_the_eager_run_step_for_step(rng, warmup):
-    # Warm-up steps are the run's first real steps, so the momentum of SGD's first step and every
-    # later one match: the same batches, once each, give the same losses and parameters.
-    batches = [(rng.normal(size=(16, 20)).astype(np.float32),
-                (rng.random((16, 4)) < 0.5).astype(np.float32)) for _ in range(6)]
-    eager_model, eager = _model_and_step(0)
-    graph_model, graph_step = _model_and_step(0)
-    x0, y0 = (deeplite.tensor(a, device="cuda") for a in batches[0])
-    graphed = deeplite.cuda.CUDAGraph(graph_step, x0, y0, warmup=warmup)
-    for x, y in batches:
-        want = float(eager(deeplite.tensor(x, device="cuda"), deeplite.tensor(y, device="cuda")))
-        # The captured GEMMs may run other cuBLAS algorithms than CuPy's: rounding-level
-        # differences. A lost momentum step or an extra step would differ by far more.
-        assert float(graphed(x, y)) == pytest.approx(want, rel=1e-5)
-    assert graphed.captured
-    for a, b in zip(eager_model.parameters(), graph_model.parameters(), strict=True):
-        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="captured with"):
-        graphed(batches[0][0][:8], batches[0][1][:8])
-
-
-@pytest.mark.cuda
-def test_cuda_graph_capture_of_a_host_sync_says_so(rng):
-    _, step = _model_and_step(1)
-    x = deeplite.tensor(rng.normal(size=(8, 20)).astype(np.float32), device="cuda")
-    y = deeplite.zeros(8, 4, device="cuda")
-    graph = deeplite.cuda.CUDAGraph(lambda a, b: float(step(a, b)), x, y, warmup=1)
-    graph(x, y)  # the eager warm-up step: a host sync is fine there
-    with pytest.raises(RuntimeError, match="host sync") as caught:
-        graph(x, y)
-    assert "cuBLAS" not in str(caught.value)  # the matmuls captured; the sync is the cause
 
 
 @pytest.mark.cuda

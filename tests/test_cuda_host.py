@@ -1,5 +1,5 @@
 """The CUDA path's host-side logic, checked without a GPU: the cuBLAS capture plan against NumPy,
-the scatter-add index math, the graph wrapper's bookkeeping with a stand-in CuPy, and the
+the scatter-add index math, deeplite.jit's CUDA-graph bookkeeping with a stand-in CuPy, and the
 conformance suite's device views. (The probes and the shared rules: test_cuda_rules.py.)"""
 import contextlib
 import ctypes
@@ -11,6 +11,7 @@ import pytest
 import deeplite
 from deeplite import backends
 from deeplite.backends import cuda_gemm, segments
+from deeplite.backends.capture_errors import capture_failure
 
 
 # ---- the capture-time GEMM: row-major operands as column-major cuBLAS reads them --------------
@@ -116,93 +117,96 @@ def test_sorted_targets_sum_to_numpy_add_at(index_dtype, rng):
         np.testing.assert_allclose(got.reshape(shape), expected, rtol=1e-12, atol=1e-12)
 
 
-# ---- the graph wrapper's bookkeeping, with a stand-in CuPy ---------------------------------------
+# ---- deeplite.jit's CUDA graph (jit/cuda_graph.py), with a stand-in CuPy ----------------------
 class _FakeArray(np.ndarray):
-    def set(self, host):
+    def set(self, host, stream=None):
         self[...] = host
 
 
-def _fake_cupy(log):
+def _fake_cuda_backend(log):
+    """A backend posing as cuda: streams that capture callables into a graph that reruns them."""
     class Stream:
         capturing = False
+        recorded: list = []
 
         def __init__(self, non_blocking=False):
             pass
 
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
         def begin_capture(self):
-            Stream.capturing = True
+            Stream.capturing, Stream.recorded = True, []
 
         def end_capture(self):
             Stream.capturing = False
-            return types.SimpleNamespace(launch=lambda: log.append("launch"))
+            work = list(Stream.recorded)
+
+            def launch(stream):
+                log.append("launch")
+                for op in work:
+                    op()
+            return types.SimpleNamespace(launch=launch)
 
     cuda = types.SimpleNamespace(
         Stream=Stream, MemoryPool=lambda: types.SimpleNamespace(malloc=None),
         using_allocator=lambda malloc: contextlib.nullcontext(),
         Device=lambda: types.SimpleNamespace(synchronize=lambda: None))
-    return types.SimpleNamespace(cuda=cuda, ndarray=_FakeArray), Stream
+    cupy = types.SimpleNamespace(cuda=cuda, ndarray=_FakeArray,
+                                 zeros=lambda shape, dtype: np.zeros(shape, dtype).view(_FakeArray))
+    module = types.SimpleNamespace(capturing_gemms=lambda stream: contextlib.nullcontext("gemms"))
+    return types.SimpleNamespace(xp=cupy, module=module), Stream
 
 
-@pytest.fixture
-def fake_graph(monkeypatch):
-    log = []
-    cupy, stream = _fake_cupy(log)
-    monkeypatch.setattr(deeplite.cuda, "_require", lambda op: cupy)
-    monkeypatch.setattr(deeplite.cuda, "_capturing_gemms",
-                        lambda s: contextlib.nullcontext("gemms"))
-    return log, stream
-
-
-def test_graph_runs_warmup_steps_eagerly_then_captures_once_and_replays(fake_graph):
-    log, stream = fake_graph
-    buffer = np.zeros(3).view(_FakeArray)
-    seen = []
-
-    def step(x):
-        log.append("capture" if stream.capturing else "eager")
-        seen.append(x.copy())
-        return "outputs"
-
-    graph = deeplite.cuda.CUDAGraph(step, buffer, warmup=2)
-    assert log == [] and not graph.captured  # construction takes no step
-    results = [graph(np.full(3, float(i))) for i in range(5)]
-    assert log == ["eager", "eager", "capture", "launch", "launch", "launch"]
-    assert results == ["outputs"] * 5 and graph.captured
-    assert [float(x[0]) for x in seen] == [0.0, 1.0, 2.0]  # each eager step saw its own batch
-    np.testing.assert_array_equal(buffer, np.full(3, 4.0))  # the last replay read the last batch
-    with pytest.raises(ValueError, match="captured with"):
-        graph(np.zeros(2))
-    with pytest.raises(TypeError, match="expected 1 inputs"):
-        graph(np.zeros(3), np.zeros(3))
-
-
-def test_graph_replay_before_capture_and_a_failed_capture_say_why(fake_graph):
-    log, stream = fake_graph
-
-    def step(x):
+def _kernel_run(values, stream, seen):
+    """A replay call as replay.py makes them: its scalar read from ``values`` when it runs; a
+    kernel launched under capture reads a DeviceScalar's slot of the block at each launch."""
+    def run():
+        lr, step = values[0], values[1]
         if stream.capturing:
-            raise RuntimeError("cudaErrorStreamCaptureUnsupported: operation not permitted when "
-                               "stream is capturing")
-
-    graph = deeplite.cuda.CUDAGraph(step, np.zeros(2).view(_FakeArray), warmup=1)
-    with pytest.raises(RuntimeError, match="nothing is captured yet"):
-        graph.replay()
-    graph(np.zeros(2))
-    with pytest.raises(RuntimeError, match="host sync"):
-        graph(np.zeros(2))
-    assert not stream.capturing  # the failed capture was ended
+            stream.recorded.append(lambda: seen.append(
+                ("graph", float(lr.block[lr.slot]), float(step.block[step.slot]))))
+        else:
+            seen.append(("python", float(lr), float(step)))
+    return run
 
 
-@pytest.mark.parametrize("warmup", [0, -1, 1.5, True])
-def test_graph_warmup_must_be_a_positive_int(warmup):
-    with pytest.raises(ValueError, match="warmup must be an int >= 1.*momentum"):
-        deeplite.cuda.CUDAGraph(lambda: None, warmup=warmup)
+def test_jit_graph_is_captured_once_and_reads_each_replays_scalars_from_the_block():
+    from deeplite.jit.cuda_graph import GraphedRuns
+
+    log, seen = [], []
+    backend, stream = _fake_cuda_backend(log)
+    values = [0.1, 1]
+    graph = GraphedRuns(backend, [_kernel_run(values, stream, seen)], values, capturable=True)
+    for lr, step in ((0.1, 1), (0.05, 2), (0.025, 3)):  # a schedule and Adam's step counts
+        values[0], values[1] = lr, step
+        graph()
+    assert graph.captures == 1 and log == ["launch"] * 3
+    assert seen == [("graph", 0.1, 1.0), ("graph", 0.05, 2.0), ("graph", 0.025, 3.0)]
+    assert values == [0.025, 3]  # the plan's numbers are back after the capture
+
+
+def test_a_step_that_cannot_be_captured_replays_from_python():
+    from deeplite.jit.cuda_graph import GraphedRuns
+
+    log, seen = [], []
+    backend, stream = _fake_cuda_backend(log)
+    values = [0.1, 1]
+
+    def host_arithmetic():  # a reference composition: computes with the scalar on the host
+        seen.append(("python", float(values[0]) * 2, float(values[1])))
+
+    graph = GraphedRuns(backend, [host_arithmetic], values, capturable=True)
+    graph()
+    values[0] = 0.2
+    graph()
+    assert graph.graph is None and not graph.capturable and not stream.capturing and log == []
+    assert seen == [("python", 0.2, 1.0), ("python", 0.4, 1.0)]
+    never = GraphedRuns(backend, [_kernel_run(values, stream, seen)], values, capturable=False)
+    never()
+    assert never.captures == 0 and seen[-1] == ("python", 0.2, 1.0)
+
+
+def test_cuda_graph_helper_was_removed_and_names_its_replacement():
+    with pytest.raises(AttributeError, match="CUDAGraph was removed.*deeplite.jit"):
+        deeplite.cuda.CUDAGraph  # noqa: B018
 
 
 @pytest.mark.parametrize("error, says, not_says", [
@@ -216,8 +220,8 @@ def test_graph_warmup_must_be_a_positive_int(warmup):
     (ValueError("linear: shapes (8, 3) and (4, 5) are not aligned"), "not aligned", "host sync"),
 ])
 def test_capture_failure_names_the_cause_it_points_to(error, says, not_says):
-    message = deeplite.cuda.capture_failure(error)
-    assert message.startswith("CUDAGraph: capturing the step failed") and says in message
+    message = capture_failure(error)
+    assert message.startswith("capturing the step as a CUDA graph failed") and says in message
     assert not_says not in message
 
 

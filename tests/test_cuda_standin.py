@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from deeplite import backends
+from deeplite.backends import philox
 from deeplite.backends.contract import ACTIVATIONS, REQUIRED
 from deeplite.backends.cuda_probe import block_threads
 
@@ -92,14 +93,24 @@ def _segment_sum(values, order, targets, out, n):
     flat[targets[starts]] = np.add.reduceat(values[order], starts)
 
 
-def _sgd_step(p, g, buf, n, lr, momentum, dampening, wd, nesterov, maximize, first):
-    NUMPY.sgd_step([p], [g], None if buf is None else [buf], bool(first), lr, momentum, dampening,
-                   wd, bool(nesterov), bool(maximize))
+def _scalar(scalars, value, slot):
+    """dl_cuda.h's ScalarOf: the launch's scalar block at slot, or the value without one."""
+    return value if scalars is None else float(scalars[slot])
 
 
-def _adam_step(p, g, m, v, vmax, n, beta1, beta2, eps, wd, decay, step_size, bias2_sqrt,
+def _sgd_step(p, g, buf, n, scalars, lr, lr_slot, momentum, dampening, wd, nesterov, maximize,
+              first):
+    NUMPY.sgd_step([p], [g], None if buf is None else [buf], bool(first),
+                   _scalar(scalars, lr, lr_slot), momentum, dampening, wd, bool(nesterov),
+                   bool(maximize))
+
+
+def _adam_step(p, g, m, v, vmax, n, beta1, beta2, eps, wd, scalars, lr, lr_slot, step, step_slot,
                decoupled, maximize):
-    """dl_optim.h's AdamElement with the host's per-step scalars, in float64."""
+    """dl_optim.h's AdamElement with optim.cu's per-step factors, in float64."""
+    lr, step = _scalar(scalars, lr, lr_slot), _scalar(scalars, step, step_slot)
+    decay, step_size = 1.0 - lr * wd, lr / (1.0 - beta1 ** step)
+    bias2_sqrt = np.sqrt(1.0 - beta2 ** step)
     grad = -g if maximize else g
     if not decoupled and wd:
         grad = grad + p * wd
@@ -114,25 +125,37 @@ def _adam_step(p, g, m, v, vmax, n, beta1, beta2, eps, wd, decay, step_size, bia
     p -= m / (np.sqrt(second) / bias2_sqrt + eps) * step_size
 
 
-def _rmsprop_step(p, g, sq, ga, buf, n, lr, alpha, eps, wd, momentum, maximize):
+def _rmsprop_step(p, g, sq, ga, buf, n, scalars, lr, lr_slot, alpha, eps, wd, momentum, maximize):
     NUMPY.rmsprop_step([p], [g], [sq], None if ga is None else [ga],
-                       None if buf is None else [buf], lr, alpha, eps, wd, momentum,
-                       ga is not None, bool(maximize))
+                       None if buf is None else [buf], _scalar(scalars, lr, lr_slot), alpha, eps,
+                       wd, momentum, ga is not None, bool(maximize))
 
 
-def _adagrad_step(p, g, state_sum, n, clr, eps, wd, maximize):
-    """dl_optim.h's AdagradElement with the host's clr, in float64."""
+def _adagrad_step(p, g, state_sum, n, scalars, lr, lr_slot, step, step_slot, lr_decay, eps, wd,
+                  maximize):
+    """dl_optim.h's AdagradElement with optim.cu's clr, in float64."""
+    step = _scalar(scalars, step, step_slot)
+    clr = _scalar(scalars, lr, lr_slot) / (1 + (step - 1) * lr_decay)
     grad = (-g if maximize else g) + (p * wd if wd else 0)
     state_sum += grad * grad
     p -= grad / (np.sqrt(state_sum) + eps) * clr
+
+
+def _dropout_mask(out, n, p, scalars, *pairs):
+    """random.cu's mask: the key and counter words through ScalarOf, the stream as philox.py."""
+    words = [int(_scalar(scalars, value, slot)) for value, slot in zip(pairs[::2], pairs[1::2],
+                                                                         strict=True)]
+    assert out.size == n and all(0 <= word < 1 << 32 for word in words)
+    out[...] = philox.dropout_mask(out.shape, out.dtype, p, words[:2], words[2:])
 
 
 # name prefix -> (emulation, argument count of the C signature)
 EMULATIONS = {"bias_act": (_bias_act, 8), "act_grad": (_act_grad, 7),
               "sigmoid_bce": (_sigmoid_bce, 8), "softmax_ce": (_softmax_ce, 8),
               "sum_partials": (_sum_partials, 4), "segment_sum": (_segment_sum, 5),
-              "sgd_step": (_sgd_step, 11), "adam_step": (_adam_step, 15),
-              "rmsprop_step": (_rmsprop_step, 12), "adagrad_step": (_adagrad_step, 8)}
+              "sgd_step": (_sgd_step, 13), "adam_step": (_adam_step, 17),
+              "rmsprop_step": (_rmsprop_step, 14), "adagrad_step": (_adagrad_step, 13),
+              "dropout_mask": (_dropout_mask, 12)}
 LAUNCHED = []
 
 
@@ -188,7 +211,7 @@ def _stand_in():
 
 
 STAND_IN_MODULES = ("deeplite.backends.cuda_backend", "deeplite.backends.cuda_launch",
-                    "deeplite.backends.cuda_optim")
+                    "deeplite.backends.cuda_optim", "deeplite.backends.cuda_random")
 
 
 @pytest.fixture
@@ -325,3 +348,39 @@ def test_every_emulated_kernel_was_launched_natively(cuda, rng):
                       False)
     assert LAUNCHED == ["bias_act_f32", "act_grad_f32", "sigmoid_bce_f32", "sum_partials_f32",
                         "softmax_ce_f32", "sgd_step_f32", "rmsprop_step_f32", "adagrad_step_f32"]
+
+
+def test_dropout_mask_launch_passes_the_key_and_counter_words_in_order(cuda, rng):
+    from kernel_references import np_dropout_mask
+
+    LAUNCHED.clear()
+    key, counter = (int(rng.integers(1 << 32)), 7), (0xFFFFFFFD, 2)
+    for dtype, shape in ((np.float32, (5, 3)), (np.float64, (9,))):
+        got = _host(cuda.dropout_mask(shape, dtype, 0.4, key, counter))
+        np.testing.assert_array_equal(got, np_dropout_mask(shape, dtype, 0.4, key, counter))
+    assert LAUNCHED == ["dropout_mask_f32", "dropout_mask_f64"]
+
+
+def test_device_scalars_reach_the_kernels_through_the_scalar_block(cuda, rng):
+    """What a CUDA graph captures: lr, step counts and stream words read from a device block at
+    launch, giving what the same numbers passed directly give."""
+    from deeplite.backends.device_scalars import DeviceScalar
+
+    block = _device(np.array([0.0, 3e-2, 4.0, 9.0, 0.0, 0.0, 5.0, 1.0]))
+    slot = [DeviceScalar(block, index) for index in range(8)]
+    params = [rng.normal(size=(4, 3)) for _ in range(5)]
+    params[3], params[4] = np.abs(params[3]), np.abs(params[4]) + 0.5
+    by_number = [_device(a.copy()) for a in params]
+    by_slot = [_device(a.copy()) for a in params]
+    rest = (0.9, 0.999, 1e-8, 0.01, True, True, False)  # betas, eps, decay, AdamW, amsgrad
+    cuda.adam_step([by_number[0]], [by_number[1]], [by_number[2]], [by_number[3]], [by_number[4]],
+                   [9], 3e-2, *rest)
+    cuda.adam_step([by_slot[0]], [by_slot[1]], [by_slot[2]], [by_slot[3]], [by_slot[4]],
+                   [slot[3]], slot[1], *rest)
+    for a, b in zip(by_number, by_slot, strict=True):
+        np.testing.assert_array_equal(_host(a), _host(b))
+    mask = cuda.dropout_mask((7,), np.float32, 0.5, [slot[6], slot[7]], [slot[4], slot[5]])
+    np.testing.assert_array_equal(_host(mask),
+                                  _host(cuda.dropout_mask((7,), np.float32, 0.5, (5, 1), (0, 0))))
+    with pytest.raises(TypeError):
+        float(slot[1])  # no host value: a reference composition cannot run under capture

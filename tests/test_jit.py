@@ -1,6 +1,7 @@
 """deeplite.jit: a replayed training step equals the eager step bit for bit, on every backend."""
 import numpy as np
 import pytest
+from _steps import bce_step
 
 import deeplite as dl
 import deeplite.nn.functional as F
@@ -125,6 +126,42 @@ def test_dropout_draws_fresh_masks_on_every_replay(device):
     eager = [F.dropout(x, 0.5, training=True).numpy() for _ in range(5)]
     for a, b in zip(eager, masks, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_dropout_replays_read_the_stream_from_the_scalar_block(device, rng):
+    """Each dropout's seed and offset are per-replay scalars: the replay takes the stream words
+    eager would, follows a manual_seed between calls, and on cpu runs the mask kernel natively."""
+    batches = _batches(rng, classes=2)
+    make_opt, make_sched = OPTIMIZERS["adam-wd"], SCHEDULERS["cosine"]
+
+    def reseeded(jit):
+        dl.manual_seed(3)
+        model = dl.nn.MLP([5, 16, 12, 1], activation="tanh", dropout=0.5, device=device)
+        optimizer, losses = make_opt(model.parameters()), []
+        scheduler = make_sched(optimizer)
+        step = bce_step(model, optimizer)
+        run = dl.jit(step) if jit else step
+        for index, (x, y) in enumerate(batches):
+            if index == 7:
+                dl.manual_seed(1234)  # a new seed mid-run: a replay must draw from it too
+            loss = run(dl.tensor(x, device=device), dl.tensor(y, device=device))
+            losses.append(loss.detach().numpy().copy())
+            scheduler.step()
+        return losses, [p.detach().numpy() for p in model.parameters()], run
+
+    eager, replayed = reseeded(jit=False), reseeded(jit=True)
+    for a, b in zip(eager[0] + eager[1], replayed[0] + replayed[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    (plan,) = replayed[2].plans()
+    assert len(plan.streams) == 2 and not plan.randoms  # two dropouts, nothing drawn on the host
+    assert creation_offset() == (STEPS - 7) * 24 * (16 + 12)  # the words of 13 steps' masks
+    if device == "cpu":
+        assert plan.compiled.python_kernels == 0 and len(plan.native_plans) == 1
+
+
+def creation_offset() -> int:
+    """The dropout stream's offset now (32-bit words drawn since the last manual_seed)."""
+    return dl.creation.get_rng_state()["stream"]["offset"]
 
 
 def test_random_draws_inside_the_step_are_redrawn(device):

@@ -15,6 +15,7 @@ LAYER_OF = {
     # Import-free leaves every layer may use: exception types and the named result tuples.
     "deeplite.errors": "backends", "deeplite.return_types": "backends",
     "deeplite.autograd": "tape", "deeplite.tensor": "tape", "deeplite.creation": "tape",
+    "deeplite.dropout_stream": "tape",  # the random state behind dropout, beside creation's
     "deeplite.ops": "tape", "deeplite.gradcheck": "tape", "deeplite.forward_mode": "tape",
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",

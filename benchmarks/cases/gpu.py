@@ -161,16 +161,13 @@ def optimizers(ctx, floor: dict):
 
 
 def _step_maker(spec, rng, graphed: bool = False):
-    """make(contender): the training step of ``spec`` on a GPU contender; deeplite's captured as
-    a CUDA graph (replaying after its warm-up calls) when ``graphed``, the peer's always eager."""
+    """make(contender): the training step of ``spec`` on a GPU contender; deeplite's replayed by
+    ``deeplite.jit`` (one CUDA graph launch after its warm-up calls) when ``graphed``, the peer's
+    always eager."""
     def make(contender):
         if not contender.on_gpu:
             return None
-        step = make_step(contender, spec, rng)
-        if graphed and contender.framework == "deeplite":
-            import deeplite
-            return deeplite.cuda.CUDAGraph(step)
-        return step
+        return make_step(contender, spec, rng, jit=graphed)
     return make
 
 

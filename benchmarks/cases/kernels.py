@@ -4,7 +4,9 @@ work written in NumPy and in PyTorch's own kernels.
 The other families time what users write (through the tape); this one times the kernel alone, so a
 slow kernel and a slow engine can be told apart. Cases: the fused layer relu(x @ W + b) of step (a)
 in GFLOP/s (its GEMM's FLOPs), and in GB/s of the bytes one fused pass moves the sigmoid forward
-and its gradient from the output, the sigmoid cross-entropy loss + gradient, and an Adam step.
+and its gradient from the output, the sigmoid cross-entropy loss + gradient, an Adam step, and
+a dropout mask (deeplite's counter-based Philox stream; PyTorch's bernoulli_; NumPy's PCG64
+draw, which deeplite used before).
 """
 import numpy as np
 
@@ -126,6 +128,26 @@ def _adam_maker(shapes, rng):
     return make
 
 
+def _dropout_maker(size: int, p: float):
+    """make(contender): a fresh float32 dropout mask (0 or 1 / (1 - p)) of ``size`` per call."""
+    def make(contender):
+        if (backend := _kernel(contender)) is not None:
+            offset = [0]
+
+            def mask():  # the next words of the stream, as F.dropout reserves them
+                block = offset[0]
+                offset[0] += -(-size // 4)
+                return backend.dropout_mask((size,), np.float32, p, (12345, 0),
+                                            (block & 0xFFFFFFFF, block >> 32))
+            return mask
+        if contender.framework == "torch":
+            torch = _torch()
+            return lambda: torch.empty(size).bernoulli_(1 - p).div_(1 - p)
+        rng = np.random.default_rng(0)
+        return lambda: ((rng.random(size) >= p) / (1 - p)).astype(np.float32)
+    return make
+
+
 def run(ctx):
     """Yield one group of records per kernel."""
     rows, inputs, outputs = QUICK_LAYER if ctx.quick else LAYER
@@ -148,3 +170,5 @@ def run(ctx):
     yield ctx.measure("adam_kernel", f"({shapes[0][0]}x{ADAM_WIDTH}) + ({ADAM_WIDTH},)",
                       _adam_maker(shapes, ctx.rng),
                       bytes_moved=7 * 4 * count)  # read p, g, m, v; write p, m, v
+    yield ctx.measure("dropout_mask_kernel", f"({size},), p=0.5", _dropout_maker(size, 0.5),
+                      bytes_moved=4 * size)  # write the mask

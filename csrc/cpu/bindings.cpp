@@ -194,6 +194,7 @@ py::object SoftmaxPy(py::handle x, int axis, bool log) {
 namespace deeplite::cpu::bind {
 void BindTraining(py::module_& m);  // bindings_train.cpp
 void BindPlan(py::module_& m);      // bindings_plan.cpp: deeplite.jit's captured steps
+void BindRandom(py::module_& m);    // bindings_random.cpp: Philox and dropout masks
 }  // namespace deeplite::cpu::bind
 
 PYBIND11_MODULE(_C, m) {
@@ -228,4 +229,5 @@ PYBIND11_MODULE(_C, m) {
         "axis"_a);
   BindTraining(m);
   BindPlan(m);
+  BindRandom(m);
 }

@@ -273,6 +273,7 @@ void BindPlan(py::module_& m) {
       .def("count_nonzero", &PyPlan::CountNonzero, "a"_a, "out"_a)
       .def("fill", &PyPlan::Fill, "out"_a, "value"_a)
       .def("copy", &PyPlan::Copy, "src"_a, "dst"_a)
+      .def("dropout_mask", &PyPlan::DropoutMask, "out"_a, "p"_a, "key_slots"_a, "counter_slots"_a)
       .def("sgd_step", &PyPlan::SgdStep, "params"_a, "grads"_a, "bufs"_a.none(true), "first"_a,
            "lr_slot"_a, "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a, "maximize"_a)
       .def("adam_step", &PyPlan::AdamStep, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a,

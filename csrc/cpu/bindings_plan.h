@@ -121,6 +121,12 @@ class PyPlan {
                    std::vector<int> step_slots, int lr_slot, double lr_decay,
                    double weight_decay, double eps, bool maximize);
 
+  // out = a dropout mask (random.cpp's DropoutMask) whose key and counter words are read from
+  // the scalar block at run time: key_slots = (seed low, seed high), counter_slots = (first
+  // block low, high), each word an integer below 2^32 (exact in a double). bindings_random.cpp.
+  void DropoutMask(py::handle out, double p, std::vector<int> key_slots,
+                   std::vector<int> counter_slots);
+
   // The step's input buffers: run(sources) copies each source into them first.
   void BindInputs(py::sequence buffers);
 

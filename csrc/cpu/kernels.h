@@ -117,4 +117,10 @@ void RmspropStep(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, Index n,
 template <typename T>
 void AdagradStep(T* p, const T* g, T* state_sum, Index n, double step, const AdagradConfig& c);
 
+// ---- random.cpp ----
+// out[i] = 1 / (1 - p) where the dropout stream keeps element i, else 0 (p in [0, 1)): the words
+// of Philox blocks first_block, first_block + 1, ... under `seed` (deeplite/kernels/dl_philox.h).
+template <typename T>
+void DropoutMask(T* out, Index n, double p, std::uint64_t seed, std::uint64_t first_block);
+
 }  // namespace deeplite::cpu

@@ -90,6 +90,11 @@ OPTIONAL = {
     "adagrad_step": ("adagrad_step(params, grads, state_sums, steps, lr, lr_decay, weight_decay, "
                      "eps, "
                      "maximize) -> None"),
+    # counter-based randomness (deeplite/kernels/dl_philox.h): the same bits on every backend
+    "dropout_mask": ("dropout_mask(shape, dtype, p, key, counter) -> array of shape: 1 / (1 - p) "
+                     "where the Philox4x32-10 stream keeps an element, else 0; p in [0, 1); key: "
+                     "the seed's (low, high) 32-bit words; counter: the (low, high) words of the "
+                     "stream's first 4-word block (the offset / 4)"),
 }
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus")

@@ -209,3 +209,14 @@ def _reduction(native, reference):
 # The references keep float16/bfloat16 sums in float32 (numpy_backend.sum).
 sum = _reduction(_C.sum, sum)  # noqa: A001,F405  the contract's kernel names shadow builtins
 max = _reduction(_C.max, np.max)  # noqa: A001
+
+
+def dropout_mask(shape, dtype, p, key, counter):
+    """The Philox dropout mask, by random.cpp on deeplite's threads for float32 and float64 (the
+    NumPy reference, backends/philox.py, for other dtypes: the same bits)."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        return get("numpy").dropout_mask(shape, dtype, p, key, counter)
+    out = np.empty(shape, dtype)
+    _C.dropout_mask_into(out, p, key, counter)
+    return out

@@ -5,8 +5,8 @@ kernels live in ``deeplite/kernels/*.cu``, compiled once per process by NVRTC th
 ``cupy.RawModule`` (and cached on disk by CuPy); for inputs they do not take (other dtypes,
 non-contiguous views, mismatched shapes) they defer to the reference compositions in
 ``fallbacks.py``. Importing this module raises ImportError saying why when CuPy, a GPU, NVRTC or
-cuBLAS is missing (``cuda_probe.py``). While ``deeplite.cuda.CUDAGraph`` captures a step, matmuls
-go to cuBLAS directly (``cuda_gemm.py``): CuPy refuses cuBLAS calls during capture.
+cuBLAS is missing (``cuda_probe.py``). While ``deeplite.jit`` captures a step as a CUDA graph,
+matmuls go to cuBLAS directly (``cuda_gemm.py``): CuPy refuses cuBLAS calls during capture.
 """
 import contextlib
 
@@ -34,6 +34,7 @@ from .cuda_launch import (  # noqa: E402  (needs a working CuPy, checked just ab
     suffix_of,
 )
 from .cuda_optim import adagrad_step, adam_step, rmsprop_step, sgd_step  # noqa: E402,F401
+from .cuda_random import dropout_mask  # noqa: E402,F401
 
 xp = cupy
 host_storage = False  # device memory: crossing to numpy/cpu copies

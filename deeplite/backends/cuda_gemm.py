@@ -114,7 +114,7 @@ def find_cublas(maps_text=None, find_library=ctypes.util.find_library) -> str:
     path = mapped_library(_read_maps() if maps_text is None else maps_text)
     path = path or find_library("cublas")
     if not path:
-        raise RuntimeError("CUDAGraph: cannot find libcublas, which deeplite calls directly to "
+        raise RuntimeError("CUDA graph capture: cannot find libcublas, which deeplite calls to "
                            "issue GEMMs during graph capture (CuPy's cuBLAS wrappers refuse to run "
                            "then); install cuBLAS (pip install 'cupy-cuda13x[ctk]' or the CUDA "
                            "toolkit) or capture a step without matmuls")

@@ -1,9 +1,13 @@
 """The cuda backend's fused optimizer steps: one kernel per parameter (deeplite/kernels/optim.cu,
 the update rules of dl_optim.h); parameters the kernels do not take (float16, non-contiguous
 state) get the reference composition from fallbacks.py. Imported by cuda_backend once CuPy works.
+
+The learning rate and step counts may be DeviceScalars (cuda_launch.py): a CUDA graph's scalar
+block, read by the kernels at launch, so one captured step serves every learning rate and step.
 """
 from . import fallbacks, get
 from .cuda_launch import OPTIM_SUFFIX, grid_for, launch, suffix_of
+from .device_scalars import scalar_args
 
 
 def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, nesterov,
@@ -16,9 +20,9 @@ def sgd_step(params, grads, bufs, first, lr, momentum, dampening, weight_decay, 
             fallbacks.sgd_step(get("cuda"), [p], [g], None if buf is None else [buf], first, lr,
                                momentum, dampening, weight_decay, nesterov, maximize)
             continue
-        launch("optim.cu", f"sgd_step_{suffix}", grid_for(p.size), p, g, buf, p.size, float(lr),
-                float(momentum), float(dampening), float(weight_decay), int(nesterov),
-                int(maximize), int(first))
+        launch("optim.cu", f"sgd_step_{suffix}", grid_for(p.size), p, g, buf, p.size,
+               *scalar_args(lr), float(momentum), float(dampening), float(weight_decay),
+               int(nesterov), int(maximize), int(first))
 
 
 def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
@@ -32,11 +36,10 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, 
                                 [steps[i]], lr, beta1, beta2, eps, weight_decay, decoupled,
                                 amsgrad, maximize)
             continue
-        step = steps[i]
+        # The bias corrections are computed on the device from lr and the step (optim.cu).
         launch("optim.cu", f"adam_step_{suffix}", grid_for(p.size), p, g, m, v, vmax, p.size,
-                float(beta1), float(beta2), float(eps), float(weight_decay),
-                float(1.0 - lr * weight_decay), float(lr / (1.0 - beta1 ** step)),
-                float((1.0 - beta2 ** step) ** 0.5), int(decoupled), int(maximize))
+               float(beta1), float(beta2), float(eps), float(weight_decay),
+               *scalar_args(lr, steps[i]), int(decoupled), int(maximize))
 
 
 def rmsprop_step(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, weight_decay,
@@ -52,7 +55,7 @@ def rmsprop_step(params, grads, square_avgs, grad_avgs, bufs, lr, alpha, eps, we
                                    momentum, centered, maximize)
             continue
         launch("optim.cu", f"rmsprop_step_{suffix}", grid_for(p.size), p, g, sq, ga, buf, p.size,
-               float(lr), float(alpha), float(eps), float(weight_decay), float(momentum),
+               *scalar_args(lr), float(alpha), float(eps), float(weight_decay), float(momentum),
                int(maximize))
 
 
@@ -65,5 +68,5 @@ def adagrad_step(params, grads, state_sums, steps, lr, lr_decay, weight_decay, e
                                    weight_decay, eps, maximize)
             continue
         launch("optim.cu", f"adagrad_step_{suffix}", grid_for(p.size), p, g, state_sum, p.size,
-               float(lr / (1 + (step - 1) * lr_decay)), float(eps), float(weight_decay),
+               *scalar_args(lr, step), float(lr_decay), float(eps), float(weight_decay),
                int(maximize))

@@ -19,6 +19,7 @@ import functools
 import numpy as np
 
 from .. import dtypes
+from . import philox
 from .contract import reduction_scale
 
 # OPTIONAL kernel -> the OPTIONAL kernels its fallback calls (through ``b``, native or fallback).
@@ -31,6 +32,7 @@ USES = {
     "sigmoid_bce": ("softplus", "sigmoid"),
     "softmax_ce": ("log_softmax",),
     "sgd_step": (), "adam_step": (), "rmsprop_step": (), "adagrad_step": (),
+    "dropout_mask": (),
 }
 
 
@@ -287,3 +289,8 @@ def adagrad_step(b, params, grads, state_sums, steps, lr, lr_decay, weight_decay
         b.copyto(state_sum, b.add(state_sum, b.mul(g, g)))
         std = b.add(b.sqrt(state_sum), _const(state_sum, eps))
         b.copyto(p, b.sub(p, b.mul(b.div(g, std), _const(p, clr))))
+
+
+def dropout_mask(b, shape, dtype, p, key, counter):
+    """The dropout mask of the Philox stream, drawn on the host (backends/philox.py)."""
+    return b.asarray(philox.dropout_mask(tuple(shape), dtype, p, key, counter))

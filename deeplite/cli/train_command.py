@@ -86,8 +86,8 @@ def register(subparsers) -> None:
     run.add_argument("--diagnose", action="store_true",
                      help="record per-layer gradient norms and dead-ReLU fractions each epoch")
     run.add_argument("--cuda-graph", action="store_true",
-                     help="capture the training step as one CUDA graph (cuda, sgd only; drops "
-                          "the last partial batch; see deeplite.cuda.CUDAGraph)")
+                     help="on cuda, replay the training step as one CUDA graph launch "
+                          "(deeplite.jit, opt-in there until it has run on a GPU; docs/jit.md)")
     run.add_argument("--amp", choices=("bf16", "fp16"), default=None,
                      help="mixed precision: GEMMs in bfloat16/float16 under deeplite.autocast "
                           "(fp16 with loss scaling); see docs/amp.md")
@@ -139,36 +139,19 @@ def make_optimizer(args, parameters):
     return chosen(parameters, lr=lr, weight_decay=args.weight_decay)
 
 
-def cuda_graph_step(args, device, model, optimizer, task, train):
-    """The training step captured as a CUDA graph (``deeplite.cuda.CUDAGraph``)."""
-    if device != "cuda":
-        raise CommandError(f"--cuda-graph needs --device cuda (a CUDA graph replays GPU work), "
-                           f"but the device is {device}")
-    if args.optimizer != "sgd":
-        raise CommandError(f"--cuda-graph works with --optimizer sgd only: a graph freezes host "
-                           f"scalars at capture, such as {args.optimizer}'s step-dependent terms")
-    if args.diagnose:
-        raise CommandError("--cuda-graph and --diagnose exclude each other: diagnostics read "
-                           "gradients on the host, which a captured step cannot do")
-    if len(train) < args.batch_size:
-        raise CommandError(f"--cuda-graph: --batch-size {args.batch_size} exceeds the "
-                           f"{len(train)} training samples; a graph needs full batches")
-    from .. import cuda
-
-    # Labels are 0..K-1 by construction (encode_labels), so the loss may skip its host-side range
-    # check, a sync that capture forbids. The static inputs are a slice of the training data, not
-    # a loader batch, so the loader's shuffling stays as without --cuda-graph.
-    step = make_train_step(model, optimizer, task, labels_checked=True)
-    static_x = tensor(train.x[:args.batch_size], device=device)
-    static_y = tensor(task.targets(train.y[:args.batch_size]), device=device)
-    return cuda.CUDAGraph(step, static_x, static_y)
-
-
 def jit_step(args, device, model, optimizer, task, step=None):
     """The training step (``step``, default ``make_train_step``'s) captured by ``deeplite.jit``
-    (None: eager, for --no-jit, --diagnose, whose gradient norms are host reads inside the step,
-    and cuda, whose CUDA-graph replay has not run on a GPU yet)."""
-    if getattr(args, "no_jit", False) or args.diagnose or device == "cuda":
+    (None: eager). By default on cpu and numpy; on cuda only with --cuda-graph, the opt-in name
+    of the jit's CUDA-graph replay there (it has not run on a GPU yet); never with --no-jit or
+    --diagnose (its gradient norms are host reads inside the step)."""
+    if args.cuda_graph:
+        if device != "cuda":
+            raise CommandError(f"--cuda-graph needs --device cuda (a CUDA graph replays GPU "
+                               f"work), but the device is {device}")
+        if args.diagnose or getattr(args, "no_jit", False):
+            raise CommandError("--cuda-graph is deeplite.jit's replay on cuda: it excludes "
+                               "--diagnose (host reads inside the step) and --no-jit")
+    elif getattr(args, "no_jit", False) or args.diagnose or device == "cuda":
         return None
     from ..jit import jit
 
@@ -219,10 +202,9 @@ def run_train(args) -> int:
     log.debug("model %s on %s, %s lr %g", model.sizes, device, type(optimizer).__name__,
               optimizer.param_groups[0]["lr"])
     # The loader owns a generator seeded from --seed, so the batch order is reproducible and a
-    # resumed run can fast-forward it. A CUDA graph replays fixed shapes: no partial last batch.
+    # resumed run can fast-forward it.
     train_loader = DataLoader(TensorDataset(train.x, task.targets(train.y)), args.batch_size,
-                              shuffle=True, drop_last=args.cuda_graph, seed=args.seed,
-                              device=device)
+                              shuffle=True, seed=args.seed, device=device)
     test_loader = DataLoader(TensorDataset(test.x, task.targets(test.y)), TEST_BATCH,
                              device=device)
     monitor = DivergenceMonitor(optimizer.param_groups[0]["lr"])
@@ -235,8 +217,7 @@ def run_train(args) -> int:
     if resumed:
         (session or resume).restore(resumed, model, optimizer, train_loader, monitor,
                                     grad_scaler)
-    step = cuda_graph_step(args, device, model, optimizer, task, train) if args.cuda_graph \
-        else None if args.amp else jit_step(args, device, model, optimizer, task)
+    step = None if args.amp else jit_step(args, device, model, optimizer, task)
     if session is not None:
         step = session.train_step(model, optimizer, task, args.amp, grad_scaler)
     elif args.amp:  # under deeplite.autocast, captured by deeplite.jit as the float32 step is

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import serialization
-from ..creation import generator
+from ..creation import get_rng_state, set_rng_state
 from ..tensor import Tensor
 from .collectives import all_gather_object, barrier, broadcast, broadcast_object_list
 from .world import _require_init
@@ -27,7 +27,7 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
     """``deeplite.serialization.save_training_state`` on rank 0, then a barrier."""
     world = _require_init("save_training_state")
     states = [None] * world.size
-    all_gather_object(states, generator().bit_generator.state)
+    all_gather_object(states, get_rng_state())
     if world.rank == 0:
         metadata = {**(metadata or {}), RANK_RNG_KEY: json.dumps(states)}
         serialization.save_training_state(path, model, optimizer, metadata, scheduler=scheduler,
@@ -79,7 +79,7 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, scaler=N
             saved = json.loads(metadata.pop(RANK_RNG_KEY, "null"))
             # A job of another size than the one that saved: every rank takes rank 0's stream.
             rng = saved if saved and len(saved) == world.size else \
-                [generator().bit_generator.state] * world.size
+                [get_rng_state()] * world.size
             message[1] = {"metadata": metadata, "rng": rng,
                           "optimizer": None if optimizer is None else
                           _to_host(optimizer.state_dict()),
@@ -103,5 +103,5 @@ def load_training_state(path, model, optimizer=None, *, scheduler=None, scaler=N
             scheduler.load_state_dict(state["scheduler"])
         if scaler is not None:
             scaler.load_state_dict(state["scaler"])
-    generator().bit_generator.state = state["rng"][world.rank]
+    set_rng_state(state["rng"][world.rank])
     return state["metadata"]

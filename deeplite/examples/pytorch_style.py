@@ -131,7 +131,7 @@ def main(argv=None) -> dict:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             deeplite.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                            "scheduler": scheduler.state_dict(), "epoch": epoch,
-                           "rng": deeplite.creation.generator().bit_generator.state},
+                           "rng": deeplite.creation.get_rng_state()},
                           checkpoint)
             # A restarted script: new objects, then the checkpoint's state into them.
             model, optimizer, scheduler = build(args, len(loader))
@@ -139,7 +139,7 @@ def main(argv=None) -> dict:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-            deeplite.creation.generator().bit_generator.state = state["rng"]
+            deeplite.creation.set_rng_state(state["rng"])
             loader = make_loader()
             loader.skip_epochs(state["epoch"] + 1)
             print(f"restarted from {checkpoint} (epoch {state['epoch']})")

@@ -5,7 +5,7 @@ values of the others); a new signature warms up and traces again. See docs/jit.m
 """
 import functools
 
-from .. import backends
+from .. import backends, dropout_stream
 from ..tensor import Tensor
 from . import hooks
 from .hooks import TraceError
@@ -83,6 +83,7 @@ class Plan:
         self.name = getattr(fn, "__qualname__", "function")
         self.backend, self.recorder, self.inputs = backend, recorder, inputs
         self.groups, self.randoms = recorder.groups, recorder.randoms
+        self.streams = recorder.streams
         xp = backend.xp
         lowering = None
         if native and backend.name == "cpu":
@@ -132,6 +133,8 @@ class Plan:
                 for earlier in self.groups[:done]:
                     earlier.rewind()
                 raise
+        for stream in self.streams:  # dropout: the stream words the eager step would take
+            stream.refresh(values, dropout_stream.reserve)
         copyto = self._copyto
         for host, draw in self.randoms:
             copyto(host, draw())

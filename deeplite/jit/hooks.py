@@ -1,11 +1,12 @@
 """What the rest of deeplite tells a trace in progress (deeplite.jit); import-free, so eager code
 pays one list lookup per call and nothing else.
 
-Five kinds of places report to the recorder: ``Optimizer.step`` (which group each optimizer kernel
-updates, so its learning rate and step counts become per-replay scalars), random draws (redrawn on
-every replay), input checks that read data on the host (rerun on every replay), whatever creates
-a parameter (refused inside a trace), and ``GradScaler`` (its update decision, rerun on every
-replay, gates the optimizer's kernels).
+Six kinds of places report to the recorder: ``Optimizer.step`` (which group each optimizer kernel
+updates, so its learning rate and step counts become per-replay scalars), dropout's reservations
+of the counter-based stream (their seed and offset become per-replay scalars), host random draws
+(redrawn on every replay), input checks that read data on the host (rerun on every replay),
+whatever creates a parameter (refused inside a trace), and ``GradScaler`` (its update decision,
+rerun on every replay, gates the optimizer's kernels).
 """
 
 
@@ -29,6 +30,14 @@ def mark_random(host_array, draw) -> None:
     recorder = active[0]
     if recorder is not None:
         recorder.mark_random(host_array, draw)
+
+
+def stream_reserved(draws: int, key: tuple, counter: tuple) -> None:
+    """Called when dropout reserves ``draws`` words of the counter-based stream at ``counter``:
+    the next ``dropout_mask`` kernel with that key and counter reads both afresh on every replay."""
+    recorder = active[0]
+    if recorder is not None:
+        recorder.stream_reserved(draws, key, counter)
 
 
 def guard(check, *args) -> None:

@@ -101,6 +101,9 @@ class NativeLowering:
             return False
         plan.copy(src, dst)
 
+    def _dropout_mask(self, plan, step, shape, dtype, p, key, counter):
+        plan.dropout_mask(step.result, p, self._slot(step, 3), self._slot(step, 4))
+
     def _sgd_step(self, plan, step, params, grads, bufs, first, lr, *rest):
         plan.sgd_step(params, grads, bufs, first, self._slot(step, 4), *rest)
 
@@ -117,7 +120,8 @@ class NativeLowering:
     def _slot(step, position):
         slot = step.scalars.get(position)
         if slot is None:
-            raise TypeError("optimizer kernel outside Optimizer.step: its scalars are constants")
+            raise TypeError(f"{step.name} outside Optimizer.step or dropout: its scalars are "
+                            f"constants")
         return slot
 
 

@@ -98,6 +98,22 @@ class OptimizerGroup:
                 state[param]["step"] -= 1
 
 
+class StreamDraw:
+    """One ``dropout_mask`` kernel of the step: how many stream words it reserves, and the slots
+    of the scalar block that hold its key and counter words (read afresh on every replay)."""
+
+    __slots__ = ("draws", "key_slots", "counter_slots")
+
+    def __init__(self, draws: int, key_slots: list, counter_slots: list):
+        self.draws, self.key_slots, self.counter_slots = draws, key_slots, counter_slots
+
+    def refresh(self, values: list, reserve) -> None:
+        """Reserve this step's words as the eager call would; write its key and counter."""
+        key, counter = reserve(self.draws)
+        values[self.key_slots[0]], values[self.key_slots[1]] = key
+        values[self.counter_slots[0]], values[self.counter_slots[1]] = counter
+
+
 class Recorder:
     """Context manager recording the kernel calls made on ``backend`` while it is active."""
 
@@ -106,6 +122,8 @@ class Recorder:
         self.steps = []
         self.groups = []
         self.randoms = []  # (host array, draw) in the order the draws happened
+        self.streams: list = []  # StreamDraw of each dropout_mask kernel, in order
+        self._reserved = None  # (draws, key, counter) of the last stream reservation
         self.scalar_count = 0
         self._pending = None  # the group whose optimizer kernel comes next
         self._depth = 0
@@ -144,6 +162,10 @@ class Recorder:
         """Gate the kernels recorded from now on by ``predicate`` (None: stop gating)."""
         self.gate = predicate
 
+    def stream_reserved(self, draws: int, key: tuple, counter: tuple) -> None:
+        """Dropout reserved stream words: its ``dropout_mask`` kernel comes next."""
+        self._reserved = (draws, tuple(key), tuple(counter))
+
     def mark_random(self, host_array, draw) -> None:
         """``host_array`` holds random numbers: the replay refills it from ``draw()``."""
         self.randoms.append((host_array, draw))
@@ -163,6 +185,9 @@ class Recorder:
             if name in OPTIMIZER_SCALARS and self._pending is not None:
                 self._bind_optimizer(step, self._pending)
                 step.group, self._pending = self._pending, None
+            elif name == "dropout_mask" and self._reserved is not None:
+                self._bind_stream(step, self._reserved)
+                self._reserved = None
             self.steps.append(step)
             return result
 
@@ -209,6 +234,16 @@ class Recorder:
                 raise TraceError(f"deeplite.jit: {step.name}'s step counts do not match its "
                                  f"optimizer's state; cannot trace this optimizer")
             step.scalars[steps_index] = group.step_slots
+
+    def _bind_stream(self, step: Step, reserved: tuple) -> None:
+        """Make the mask's key and counter (arguments 3 and 4) per-replay scalars."""
+        draws, key, counter = reserved
+        if (tuple(step.args[3]), tuple(step.args[4])) != (key, counter):
+            return  # not the reserved words: a kernel called with constants keeps them
+        stream = StreamDraw(draws, [self._new_slot(), self._new_slot()],
+                            [self._new_slot(), self._new_slot()])
+        step.scalars[3], step.scalars[4] = stream.key_slots, stream.counter_slots
+        self.streams.append(stream)
 
     def _new_slot(self) -> int:
         self.scalar_count += 1

@@ -10,3 +10,11 @@ __device__ __forceinline__ long long FirstThread() {
   return blockIdx.x * (long long)blockDim.x + threadIdx.x;
 }
 __device__ __forceinline__ long long ThreadCount() { return (long long)gridDim.x * blockDim.x; }
+
+// A per-replay scalar (a learning rate, a step count, a dropout stream word): `value` when the
+// launch passes no scalar block, else scalars[slot]. deeplite.jit's CUDA graphs pass their
+// device block, which each replay refreshes with one host-to-device copy before the launch, so
+// one captured graph serves every replay; eager launches pass a null block and the value.
+__device__ __forceinline__ double ScalarOf(const double* scalars, long long slot, double value) {
+  return scalars ? scalars[slot] : value;
+}
