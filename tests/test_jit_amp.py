@@ -101,3 +101,25 @@ def test_train_amp_replays_and_equals_no_jit(tmp_path, monkeypatch, device, amp)
     warnings.simplefilter("ignore", RuntimeWarning)  # cpu float16 (or no AMX): float32 GEMMs
     assert_jit_run_equals_no_jit(tmp_path, monkeypatch, device, [
         "--dataset", "digits", "--epochs", "2", "--hidden", "24", "--amp", amp])
+
+
+def test_a_skipped_update_and_a_failed_replay_take_back_one_step_count(rng):
+    """A GradScaler skip and a later error in the same replay both rewind the group: the step
+    count the refresh added comes off once, not twice."""
+    from deeplite.jit.recorder import OptimizerGroup
+
+    model = dl.nn.Linear(3, 2)
+    opt = dl.optim.Adam(model.parameters(), lr=0.01)
+    F.mse_loss(model(dl.tensor(rng.standard_normal((4, 3)), dtype="float32")),
+               dl.zeros(4, 2)).backward()
+    opt.step()  # the optimizer's state now counts one step per parameter
+    group = OptimizerGroup(opt, opt.param_groups[0], list(model.parameters()))
+    group.counts_steps, group.lr_slot = True, 0
+    values = [0.0]
+    group.refresh(values)
+    assert group.step_counts() == [2, 2]
+    group.rewind()  # the gate skipped the update
+    group.rewind()  # the replay then failed
+    assert group.step_counts() == [1, 1]
+    group.refresh(values)
+    assert group.step_counts() == [2, 2]

@@ -59,6 +59,7 @@ class OptimizerGroup:
         self.step_slots: Optional[list] = None
         self._steps_before = self.step_counts()
         self.counts_steps = False  # whether each update adds 1 to state["step"]
+        self.advanced = False  # refresh added 1 that no rewind has taken back yet
 
     def step_counts(self) -> list:
         """Each parameter's ``state["step"]`` (None where it has none)."""
@@ -85,14 +86,16 @@ class OptimizerGroup:
             for param in self.params:
                 entry = state[param]
                 entry["step"] = int(entry["step"]) + 1  # as Optimizer._advance_steps
+            self.advanced = True
             if self.step_slots is not None:
                 for param, slot in zip(self.params, self.step_slots, strict=True):
                     values[slot] = state[param]["step"]
 
-
     def rewind(self) -> None:
-        """Undo ``refresh``'s step counts (the replay failed before the update ran)."""
-        if self.counts_steps:
+        """Undo ``refresh``'s step counts (the replay failed before the update ran, or a
+        GradScaler skipped it); only once per refresh, however many of those happen."""
+        if self.advanced:
+            self.advanced = False
             state = self.optimizer.state
             for param in self.params:
                 state[param]["step"] -= 1
