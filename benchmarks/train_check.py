@@ -1,0 +1,60 @@
+"""``python -m benchmarks.train_check``: ``deeplite train`` with and without the jit, one run.
+
+Runs the digits defaults (64-512-10, Adam, batch 32, 20 epochs) on ``cpu`` as ``deeplite train``
+and ``deeplite train --no-jit``, alternating, each in its own process pinned to one CPU with one
+thread, and prints the medians of the training loop's seconds (``wall_seconds`` in the run's
+metrics.json: the epochs, evaluation, checkpoints and metrics writes, not the imports or the
+final plots) and the ratio. The two runs' metrics must agree: a mismatch is reported and fails.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MODES = {"jit": [], "eager": ["--no-jit"]}
+
+
+def one_run(mode: str, folder: Path, extra: list) -> dict:
+    """The metrics.json of one ``deeplite train`` run in ``mode``."""
+    out = folder / mode
+    command = [sys.executable, "-m", "deeplite.cli", "train", "--device", "cpu", "--quiet",
+               "--overwrite", "--out", str(out), *MODES[mode], *extra]
+    environment = {**os.environ, "DEEPLITE_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                   "OPENBLAS_NUM_THREADS": "1"}
+    subprocess.run(command, check=True, capture_output=True, env=environment)
+    return json.loads((out / "metrics.json").read_text())
+
+
+def main(argv=None) -> int:
+    """Print the median loop seconds of each mode and eager / jit; 1 if the results differ."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.train_check")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each mode (default: 5)")
+    parser.add_argument("extra", nargs="*", help="more `deeplite train` arguments, after --")
+    args = parser.parse_args(argv)
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # children inherit the mask
+    seconds: dict = {mode: [] for mode in MODES}
+    histories: dict = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.repeats):
+            for mode in MODES:
+                metrics = one_run(mode, Path(folder), args.extra)
+                seconds[mode].append(metrics["wall_seconds"])
+                histories[mode] = {key: value for key, value in metrics["history"].items()
+                                   if key != "seconds"}
+    for mode, values in seconds.items():
+        print(f"{mode}: median {statistics.median(values):.3f} s "
+              f"(min {min(values):.3f}, max {max(values):.3f}, {len(values)} runs)")
+    ratio = statistics.median(seconds["eager"]) / statistics.median(seconds["jit"])
+    print(f"eager / jit: {ratio:.2f}x")
+    if histories["jit"] != histories["eager"]:
+        print("the jit run's metrics differ from the eager run's", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

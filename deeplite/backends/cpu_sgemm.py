@@ -1,0 +1,45 @@
+"""Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
+
+At the small shapes of MLP training (64-512 wide, batches of 32-256) oneDNN's ``dnnl_sgemm`` ran
+9-20% faster than OpenBLAS's on one AVX-512 core (``python -m benchmarks.jit_check``,
+docs/jit.md), so it is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`` wheel of the
+``deeplite[bf16]`` extra; it shares deeplite's GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto``
+(the default: oneDNN when installed), ``onednn`` (an error without it) or ``openblas``. Either
+way each GEMM runs on one thread inside deeplite's own thread split, float64 stays on OpenBLAS,
+and eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit.
+"""
+import ctypes
+import os
+
+CHOICES = ("auto", "onednn", "openblas")
+_loaded: dict = {}  # the libdnnl handle, kept alive while _C holds its function's address
+
+
+def select(_C, choice: str = None) -> str:
+    """Point ``_C``'s float GEMM at ``choice`` (default: ``$DEEPLITE_SGEMM`` or auto); the name
+    of the GEMM now used, "onednn" or "openblas"."""
+    if choice is None:
+        choice = os.environ.get("DEEPLITE_SGEMM", "").strip().lower() or "auto"
+    if choice not in CHOICES:
+        raise ValueError(f"DEEPLITE_SGEMM must be one of {', '.join(CHOICES)}, got {choice!r}")
+    address = 0 if choice == "openblas" else _dnnl_sgemm_address()
+    if choice == "onednn" and not address:
+        raise ValueError("DEEPLITE_SGEMM=onednn, but libdnnl is not installed: "
+                         "pip install 'deeplite[bf16]', or set DEEPLITE_SGEMM=openblas")
+    _C.set_sgemm(address)
+    return "onednn" if address else "openblas"
+
+
+def _dnnl_sgemm_address() -> int:
+    """The address of libdnnl's dnnl_sgemm (loaded once), or 0 when libdnnl is not installed."""
+    if "lib" not in _loaded:
+        from .onednn import library_path
+
+        path = library_path()
+        try:
+            _loaded["lib"] = ctypes.CDLL(path) if path else None
+        except OSError:  # a broken install: OpenBLAS still works
+            _loaded["lib"] = None
+    lib = _loaded["lib"]
+    function = getattr(lib, "dnnl_sgemm", None) if lib is not None else None
+    return ctypes.cast(function, ctypes.c_void_p).value or 0 if function is not None else 0

@@ -1,0 +1,102 @@
+"""The cpu backend's two float32 GEMMs (oneDNN's dnnl_sgemm, OpenBLAS's), each against NumPy
+float64 on shapes large enough to reach the external one (deeplite/backends/cpu_sgemm.py)."""
+import numpy as np
+import pytest
+
+from deeplite import backends
+
+if not backends.is_available("cpu"):
+    pytest.skip(f"cpu backend unavailable: {backends.why_unavailable('cpu')}",
+                allow_module_level=True)
+
+from deeplite import _C  # noqa: E402  (only importable when cpu is available)
+from deeplite.backends import cpu_sgemm  # noqa: E402
+
+CPU = backends.get("cpu")
+# Odd sizes, each above the 2^20 multiply-adds from which the external sgemm runs.
+SHAPES = [(129, 65, 257), (33, 1031, 97), (256, 128, 256)]
+CHOICES = ["openblas", pytest.param("onednn", marks=pytest.mark.skipif(
+    not cpu_sgemm._dnnl_sgemm_address(), reason="libdnnl (deeplite[bf16]) not installed"))]
+
+
+@pytest.fixture(params=CHOICES)
+def sgemm(request):
+    """Each float GEMM in turn; afterwards the one the environment chose again."""
+    assert cpu_sgemm.select(_C, request.param) == request.param
+    assert _C.has_external_sgemm() == (request.param == "onednn")
+    yield request.param
+    cpu_sgemm.select(_C)
+
+
+def operands(rng, rows, cols):
+    """A contiguous (rows, cols) float32 array, a transposed view and a strided slice of it."""
+    base = rng.standard_normal((rows, cols)).astype(np.float32)
+    flipped = np.ascontiguousarray(base.T).T
+    strided = rng.standard_normal((rows * 2, cols + 3)).astype(np.float32)[::2, 1:-2]
+    return base, flipped, strided
+
+
+def assert_close_to_float64(got, a, b):
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    # float32 sums of k products of O(1) numbers: errors grow like sqrt(k) * eps * |terms|.
+    scale = np.sqrt(np.abs(a.astype(np.float64)) ** 2 @ np.abs(b.astype(np.float64)) ** 2)
+    assert got.dtype == np.float32
+    assert np.all(np.abs(got - expected) <= 1e-5 * scale + 1e-6), np.max(np.abs(got - expected))
+
+
+def test_matmul_of_views_matches_numpy_float64(sgemm):
+    rng = np.random.default_rng(7)
+    for m, k, n in SHAPES:
+        for a in operands(rng, m, k):
+            for b in operands(rng, k, n):
+                assert_close_to_float64(CPU.matmul(a, b), a, b)
+
+
+def test_linear_act_gradients_match_numpy_float64(sgemm):
+    rng = np.random.default_rng(8)
+    for rows, inputs, outputs in SHAPES:
+        x = rng.standard_normal((rows, inputs)).astype(np.float32)
+        w = rng.standard_normal((inputs, outputs)).astype(np.float32)
+        gy = rng.standard_normal((rows, outputs)).astype(np.float32)
+        gx, gw, gb = CPU.linear_act_grad(x, w, None, gy, "identity", 0.0, True, True, True)
+        assert_close_to_float64(gx, gy, w.T)
+        assert_close_to_float64(gw, x.T, gy)
+        np.testing.assert_allclose(gb, gy.astype(np.float64).sum(0), rtol=1e-4, atol=1e-4)
+
+
+def test_gemm_overwrites_its_output_without_reading_it(sgemm):
+    # A replay writes into a buffer that holds the last step's values: beta = 0 must not read
+    # them (NaN there would otherwise survive).
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((128, 256)).astype(np.float32)
+    w = rng.standard_normal((256, 64)).astype(np.float32)
+    out = np.empty((128, 64), np.float32)
+    plan = _C.Plan(np.zeros(1))
+    plan.linear_act(x, w, None, "identity", 0.0, out)
+    out.fill(np.nan)
+    plan.run()
+    assert_close_to_float64(out, x, w)
+
+
+def test_float64_and_small_gemms_agree_with_either_choice():
+    rng = np.random.default_rng(10)
+    small = rng.standard_normal((32, 16)).astype(np.float32), rng.standard_normal((16, 8))
+    results = []
+    for choice in ("openblas", "auto"):
+        cpu_sgemm.select(_C, choice)
+        results.append((CPU.matmul(small[0], small[0].T), CPU.matmul(small[1], small[1].T)))
+    cpu_sgemm.select(_C)
+    # Both below the threshold or float64: OpenBLAS either way.
+    for first, second in zip(*results, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_bad_choices_are_refused(monkeypatch):
+    with pytest.raises(ValueError, match="DEEPLITE_SGEMM must be one of"):
+        cpu_sgemm.select(_C, "mkl")
+    monkeypatch.setitem(cpu_sgemm._loaded, "lib", None)  # as if libdnnl were not installed
+    with pytest.raises(ValueError, match="deeplite\\[bf16\\]"):
+        cpu_sgemm.select(_C, "onednn")
+    assert cpu_sgemm.select(_C, "auto") == "openblas"
+    monkeypatch.undo()
+    cpu_sgemm.select(_C)
