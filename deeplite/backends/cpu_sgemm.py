@@ -33,7 +33,7 @@ def select(_C, choice: str = None) -> str:
 def _dnnl_sgemm_address() -> int:
     """The address of libdnnl's dnnl_sgemm (loaded once), or 0 when libdnnl is not installed."""
     if "lib" not in _loaded:
-        from .onednn import library_path
+        from .onednn_library import library_path
 
         path = library_path()
         try:
