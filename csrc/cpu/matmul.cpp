@@ -22,9 +22,11 @@ inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans
 
 // The float GEMM set by SetSgemm (oneDNN's dnnl_sgemm), or null for OpenBLAS's.
 ExternalSgemm external_sgemm = nullptr;
-// From this many multiply-adds the external sgemm runs: below it, its fixed cost per call lost
-// 0.3-0.7 us to OpenBLAS (equal at 2^19, 12% ahead at 2^20, 20% at 2^21; one AVX-512 core).
-constexpr Index kExternalMacs = Index(1) << 20;
+// From this many multiply-adds the external sgemm runs. Below 2^19 its fixed cost per call lost
+// 0.3-0.7 us to OpenBLAS; at 2^20 it was 12% ahead, at 2^21 and up 10-20% (one AVX-512 core).
+// But its first GEMM in a process JIT-compiles its kernels (21 ms): at 2^20 the digits run of
+// `deeplite train` (GEMMs of at most 2^20) paid that and gained less, so it starts at 2^21.
+constexpr Index kExternalMacs = Index(1) << 21;
 
 inline char Flag(bool trans) { return trans ? 'T' : 'N'; }
 

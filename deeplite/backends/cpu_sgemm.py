@@ -1,12 +1,14 @@
 """Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
 
-At the small shapes of MLP training (64-512 wide, batches of 32-256) oneDNN's ``dnnl_sgemm`` ran
-9-20% faster than OpenBLAS's on one AVX-512 core (``python -m benchmarks.jit_check``,
-docs/jit.md), so it is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`` wheel of the
-``deeplite[bf16]`` extra; it shares deeplite's GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto``
-(the default: oneDNN when installed), ``onednn`` (an error without it) or ``openblas``. Either
-way each GEMM runs on one thread inside deeplite's own thread split, float64 stays on OpenBLAS,
-and eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit.
+From 2^21 multiply-adds (a 128x256 @ 256x64, say) oneDNN's ``dnnl_sgemm`` ran 10-20% faster than
+OpenBLAS's on one AVX-512 core at the shapes of MLP training (``python -m benchmarks.jit_check``,
+docs/jit.md); smaller GEMMs stay on OpenBLAS (oneDNN's first GEMM in a process also compiles its
+kernels, 21 ms, which a small run would not earn back). oneDNN is used when ``libdnnl`` is
+installed (the ``onednn-cpu-gomp`` wheel of the ``deeplite[bf16]`` extra; it shares deeplite's
+GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto`` (the default: oneDNN when installed),
+``onednn`` (an error without it) or ``openblas``. Either way each GEMM runs on one thread inside
+deeplite's own thread split, float64 stays on OpenBLAS, and eager and ``deeplite.jit`` replays
+call the same GEMM, so they stay equal bit for bit.
 """
 import ctypes
 import os
