@@ -100,3 +100,10 @@ def test_bad_choices_are_refused(monkeypatch):
     assert cpu_sgemm.select(_C, "auto") == "openblas"
     monkeypatch.undo()
     cpu_sgemm.select(_C)
+
+
+def test_doctor_names_the_float32_gemm(capsys):
+    from deeplite.cli import main
+
+    assert main(["doctor"]) == 0
+    assert f"float32 GEMMs on cpu: {CPU.module.SGEMM} (" in capsys.readouterr().out
