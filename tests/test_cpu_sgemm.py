@@ -91,6 +91,33 @@ def test_float64_and_small_gemms_agree_with_either_choice():
         np.testing.assert_array_equal(first, second)
 
 
+def test_only_onednn_is_warmed_up_and_the_warm_up_ends(monkeypatch):
+    warmed = []
+    monkeypatch.setattr(cpu_sgemm, "_warm_up", warmed.append)
+    cpu_sgemm.select(_C, "openblas")
+    assert warmed == []
+    monkeypatch.undo()
+    thread = cpu_sgemm._warm_up(_C)  # one GEMM on its own thread, then it ends
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not thread.daemon
+    if cpu_sgemm._dnnl_sgemm_address():
+        monkeypatch.setattr(cpu_sgemm, "_warm_up", warmed.append)
+        cpu_sgemm.select(_C, "onednn")
+        assert warmed == [_C]
+    cpu_sgemm.select(_C)
+
+
+def test_a_process_may_end_while_onednn_compiles():
+    import subprocess
+    import sys
+
+    # The cpu backend loads (starting the warm-up GEMM) and the interpreter exits at once.
+    code = "from deeplite import backends; backends.get('cpu'); print('ok')"
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert (out.returncode, out.stdout.strip(), out.stderr) == (0, "ok", "")
+
+
 def test_bad_choices_are_refused(monkeypatch):
     with pytest.raises(ValueError, match="DEEPLITE_SGEMM must be one of"):
         cpu_sgemm.select(_C, "mkl")

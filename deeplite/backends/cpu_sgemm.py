@@ -2,8 +2,10 @@
 
 From 2^21 multiply-adds (a 128x256 @ 256x64, say) oneDNN's ``dnnl_sgemm`` ran 10-20% faster than
 OpenBLAS's on one AVX-512 core at the shapes of MLP training (``python -m benchmarks.jit_check``,
-docs/jit.md); smaller GEMMs stay on OpenBLAS (oneDNN's first GEMM in a process also compiles its
-kernels, 21 ms, which a small run would not earn back). oneDNN is used when ``libdnnl`` is
+docs/jit.md); smaller GEMMs stay on OpenBLAS. oneDNN's first GEMM in a process compiles its
+kernels (21 ms), so ``select`` starts one on a background thread at once: it runs beside the
+caller's start-up (imports, data loading) instead of inside the first training step or
+evaluation. oneDNN is used when ``libdnnl`` is
 installed (the ``onednn-cpu-gomp`` wheel of the ``deeplite[bf16]`` extra; it shares deeplite's
 GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto`` (the default: oneDNN when installed),
 ``onednn`` (an error without it) or ``openblas``. Either way each GEMM runs on one thread inside
@@ -12,6 +14,9 @@ call the same GEMM, so they stay equal bit for bit.
 """
 import ctypes
 import os
+import threading
+
+import numpy as np
 
 CHOICES = ("auto", "onednn", "openblas")
 _loaded: dict = {}  # the libdnnl handle, kept alive while _C holds its function's address
@@ -29,7 +34,21 @@ def select(_C, choice: str = None) -> str:
         raise ValueError("DEEPLITE_SGEMM=onednn, but libdnnl is not installed: "
                          "pip install 'deeplite[bf16]', or set DEEPLITE_SGEMM=openblas")
     _C.set_sgemm(address)
+    if address:
+        _warm_up(_C)
     return "onednn" if address else "openblas"
+
+
+def _warm_up(_C) -> threading.Thread:
+    """One oneDNN GEMM on a thread of its own (``_C.matmul`` releases the GIL), so its one-time
+    kernel compilation overlaps whatever the process does next; a GEMM meanwhile waits for it."""
+    # 16 x 8192 @ 8192 x 16: 2^21 multiply-adds (the oneDNN path) on one thread (too narrow
+    # for deeplite's thread split, so no second OpenMP team starts for this thread). Not a
+    # daemon: a process ending while oneDNN compiles would abort in its C++ runtime.
+    a = np.ones((16, 8192), np.float32)
+    thread = threading.Thread(target=_C.matmul, args=(a, a.T), name="deeplite-sgemm-warm-up")
+    thread.start()
+    return thread
 
 
 def _dnnl_sgemm_address() -> int:
