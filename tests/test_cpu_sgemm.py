@@ -1,5 +1,7 @@
 """The cpu backend's two float32 GEMMs (oneDNN's dnnl_sgemm, OpenBLAS's), each against NumPy
 float64 on shapes large enough to reach the external one (deeplite/backends/cpu_sgemm.py)."""
+import os
+
 import numpy as np
 import pytest
 
@@ -105,6 +107,28 @@ def test_only_onednn_is_warmed_up_and_the_warm_up_ends(monkeypatch):
         cpu_sgemm.select(_C, "onednn")
         assert warmed == [_C]
     cpu_sgemm.select(_C)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_fork_waits_for_the_warm_up_and_the_child_multiplies():
+    import time
+
+    cpu_sgemm._warm_up(_C)
+    child = os.fork()  # at once: the before-fork hook joins the warm-up first
+    if child == 0:
+        # The warm-up's own shape: oneDNN's path on one thread (libgomp's pool does not survive
+        # a fork, whatever deeplite does, so the child starts no OpenMP team).
+        a = np.ones((16, 8192), np.float32)
+        os._exit(0 if np.all(CPU.matmul(a, a.T) == 8192) else 1)
+    assert cpu_sgemm._warm_ups == []
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(child, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child's GEMM hung")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
 
 
 def test_a_process_may_end_while_onednn_compiles():

@@ -48,7 +48,22 @@ def _warm_up(_C) -> threading.Thread:
     a = np.ones((16, 8192), np.float32)
     thread = threading.Thread(target=_C.matmul, args=(a, a.T), name="deeplite-sgemm-warm-up")
     thread.start()
+    _warm_ups.append(thread)
     return thread
+
+
+_warm_ups: list = []  # warm-up threads started, joined before a fork
+
+
+def _finish_warm_ups() -> None:
+    """Wait for the warm-up GEMMs: a child forked while oneDNN compiles would inherit its locks
+    held, and its first GEMM would wait for a thread the child does not have."""
+    while _warm_ups:
+        _warm_ups.pop().join()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_finish_warm_ups)
 
 
 def _dnnl_sgemm_address() -> int:
