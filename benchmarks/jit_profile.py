@@ -3,8 +3,9 @@
 For (b) 64-256-256-1 b128 (SGD, BCE) and the digits step of ``deeplite train`` (64-512-10 b32,
 Adam, cross-entropy) on ``cpu``: each native kernel of the traced plan timed alone (a one-kernel
 plan on the replay's own buffers), their sum, the whole replay, and the GEMM floor (the step's
-multiply-adds at this core's float32 rate, measured on a 1024^3 GEMM). One pinned CPU, one
-thread, medians of interleaved rounds; JAX's figure is ``python -m benchmarks.jit_check``'s.
+multiply-adds at this core's float32 rate, measured on a 1024^3 GEMM), and JAX's ``jax.jit``
+of the same step (a pinned child process, as ``python -m benchmarks.jit_check`` runs it). One
+pinned CPU, one thread, medians of interleaved rounds.
 """
 import os
 import sys
@@ -17,6 +18,7 @@ import numpy as np  # noqa: E402  (after the pinning, before any thread pool sta
 
 from . import timing  # noqa: E402
 from .contenders import Contender  # noqa: E402
+from .jit_check import jax_median  # noqa: E402
 from .mlp import MLPSpec, host_data, host_weights  # noqa: E402
 from .ours import deeplite_step  # noqa: E402
 
@@ -82,6 +84,10 @@ def profile(label: str, spec: MLPSpec, optimizer: str, peak: float) -> None:
     total = sum(medians[name] for name in alone)
     print(f"  {'sum of the kernels':22s} {total * 1e6:8.1f} us; GEMM floor {macs / 1e6:.1f}M "
           f"multiply-adds at {peak / 1e9:.1f} G/s = {macs / peak * 1e6:.1f} us")
+    jax = jax_median(spec, repeats=5) if optimizer == "sgd" else None  # the peer runs SGD
+    if jax is not None:
+        print(f"  {'jax.jit step':22s} {jax * 1e6:8.1f} us; replay / jax "
+              f"{medians['replay'] / jax:.2f}x")
 
 
 def main() -> int:
