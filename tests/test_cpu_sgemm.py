@@ -66,6 +66,24 @@ def test_linear_act_gradients_match_numpy_float64(sgemm):
         np.testing.assert_allclose(gb, gy.astype(np.float64).sum(0), rtol=1e-4, atol=1e-4)
 
 
+def test_the_thread_split_never_changes_a_gemm(sgemm):
+    # Whole products from 2^21 multiply-adds whose thread blocks are smaller: the library is
+    # chosen for the whole product, so 1 and 2 threads give the same bits.
+    rng = np.random.default_rng(11)
+    before = CPU.module.num_threads()
+    try:
+        for m, k, n in [(128, 1024, 16), (16, 1024, 128)]:
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            results = []
+            for threads in (1, 2):
+                CPU.module.set_num_threads(threads)
+                results.append(CPU.matmul(a, b))
+            np.testing.assert_array_equal(results[0], results[1])
+    finally:
+        CPU.module.set_num_threads(before)
+
+
 def test_gemm_overwrites_its_output_without_reading_it(sgemm):
     # A replay writes into a buffer that holds the last step's values: beta = 0 must not read
     # them (NaN there would otherwise survive).

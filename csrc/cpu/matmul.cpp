@@ -2,6 +2,7 @@
 // Threads split the output into column (or row) blocks; each thread runs one GEMM on its block
 // and then the bias + activation on that block while it is still in cache.
 #include <algorithm>
+#include <type_traits>
 
 #include <cblas.h>
 
@@ -46,17 +47,22 @@ bool ExternalGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Inde
   return status == 0;
 }
 
+// Whether a float GEMM of this many multiply-adds runs the external sgemm. LinearAct decides it
+// once for the whole product, so its thread blocks never mix two libraries' roundings.
+template <typename T>
+bool External(Index macs) {
+  return std::is_same_v<T, float> && external_sgemm != nullptr && macs >= kExternalMacs;
+}
+
 inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
-                 Index ldc) {
-  if (external_sgemm && m * n * a.cols >= kExternalMacs && ExternalGemm(a, b, c, m, n, ldc)) {
-    return;
-  }
+                 Index ldc, bool external) {
+  if (external && ExternalGemm(a, b, c, m, n, ldc)) return;
   scipy_cblas_sgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0f, a.data, a.ld,
                     b.data, b.ld, 0.0f, c, ldc);
 }
 
 inline void Gemm(const Matrix<double>& a, const Matrix<double>& b, double* c, Index m, Index n,
-                 Index ldc) {
+                 Index ldc, bool /*external: float only*/) {
   scipy_cblas_dgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0, a.data, a.ld,
                     b.data, b.ld, 0.0, c, ldc);
 }
@@ -88,8 +94,9 @@ template <typename T>
 void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T slope, T* out) {
   const Index m = a.rows, n = b.cols, k = a.cols;
   const bool epilogue = bias != nullptr || act != 0;
+  const bool external = External<T>(m * n * k);
   if (m * n * k < kParallelMacs || NumThreads() == 1) {
-    Gemm(a, b, out, m, n, n);
+    Gemm(a, b, out, m, n, n, external);
     if (epilogue) BiasAct(out, m, n, n, bias, act, slope);
     return;
   }
@@ -97,12 +104,12 @@ void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T
   const Index grain = std::max<Index>(16, kParallelMacs / std::max<Index>(1, (n >= m ? m : n) * k));
   if (n >= m) {
     ParallelFor(n, grain, [&](Index lo, Index hi) {
-      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n);
+      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n, external);
       if (epilogue) BiasAct(out + lo, m, hi - lo, n, bias ? bias + lo : nullptr, act, slope);
     });
   } else {
     ParallelFor(m, grain, [&](Index lo, Index hi) {
-      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n);
+      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n, external);
       if (epilogue) BiasAct(out + lo * n, hi - lo, n, n, bias, act, slope);
     });
   }
