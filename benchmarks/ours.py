@@ -8,8 +8,11 @@ from typing import Callable
 from .contenders import Contender
 
 
-def deeplite_step(contender: Contender, spec, data, weights, jit: bool = False) -> Callable:
+def deeplite_step(contender: Contender, spec, data, weights, jit: bool = False,
+                  optimizer: str = "sgd") -> Callable:
     """One deeplite training step of ``spec`` on the contender's backend, from ``weights``.
+
+    ``optimizer`` is "sgd" (plain, as the peers run) or "adam" (``deeplite train``'s default).
 
     With ``jit`` the step is ``deeplite.jit``'s replay of the same code (traced on its first
     calls, which the timing's warm-up absorbs); the callable then has the plan as ``.jitted``.
@@ -21,10 +24,11 @@ def deeplite_step(contender: Contender, spec, data, weights, jit: bool = False) 
     loss_fn = F.cross_entropy if spec.loss == "ce" else F.binary_cross_entropy_with_logits
     model = deeplite.nn.MLP(list(spec.sizes), device=contender.device)
     with deeplite.no_grad():  # the same start as the peers
-        for layer, (w, b) in zip(model.layers, weights):
+        for layer, (w, b) in zip(model.layers, weights, strict=True):
             layer.weight.copy_(contender.put(w))
             layer.bias.copy_(contender.put(b))
-    optimizer = deeplite.optim.SGD(model.parameters(), lr=spec.lr)
+    kind = {"sgd": deeplite.optim.SGD, "adam": deeplite.optim.Adam}[optimizer]
+    optimizer = kind(model.parameters(), lr=spec.lr)
 
     def step(x=x, target=target):
         optimizer.zero_grad()

@@ -146,6 +146,9 @@ def report() -> str:
     lines.append(f"threads: DEEPLITE_NUM_THREADS={threads['DEEPLITE_NUM_THREADS']}, "
                  f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
                  f"of {threads['cpu_count']} CPUs")
+    if backends.is_available("cpu"):  # which float32 GEMM its kernels call (cpu_sgemm.py)
+        sgemm = backends.get("cpu").module.SGEMM
+        lines.append(f"float32 GEMMs on cpu: {sgemm} (DEEPLITE_SGEMM=auto|onednn|openblas)")
     lines.append(f"default device: {get_default_device()}")
     from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
 

@@ -1,6 +1,7 @@
 // The Python module deeplite._C: activations, GEMM, binary ops and reductions (the fused losses
 // and optimizer steps are bound in bindings_train.cpp). The GIL is released around every kernel.
 #include <algorithm>
+#include <cstdint>
 
 #include "bindings.h"
 
@@ -202,6 +203,10 @@ PYBIND11_MODULE(_C, m) {
   py::register_exception<Unsupported>(m, "Unsupported", PyExc_TypeError);
   m.def("set_num_threads", &SetNumThreads, "Threads used by every kernel from now on.");
   m.def("num_threads", &NumThreads, "Threads used by every kernel.");
+  m.def("set_sgemm", [](std::uintptr_t address) {
+    SetSgemm(reinterpret_cast<ExternalSgemm>(address));
+  }, "address"_a, "Float GEMMs call the dnnl_sgemm-like function at this address (0: OpenBLAS).");
+  m.def("has_external_sgemm", &HasExternalSgemm, "Whether set_sgemm set a float GEMM.");
   // Argument names as in deeplite/backends/contract.py, so keyword calls work too.
   m.attr("ACTIVATIONS") = py::tuple(py::cast(ActivationNames()));
   m.attr("REDUCTIONS") = py::tuple(py::cast(ReductionNames()));

@@ -38,6 +38,14 @@ struct Matrix {
 };
 
 // ---- matmul.cpp ----
+// A row-major float GEMM with oneDNN's dnnl_sgemm signature (transa, transb, m, n, k, alpha, a,
+// lda, b, ldb, beta, c, ldc; 0 on success). Set, every float GEMM runs it on one thread (faster
+// than OpenBLAS at the small shapes of MLP training); null (the default) restores OpenBLAS.
+using ExternalSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64_t, float,
+                              const float*, std::int64_t, const float*, std::int64_t, float, float*,
+                              std::int64_t);
+void SetSgemm(ExternalSgemm sgemm);
+bool HasExternalSgemm();
 // out (a.rows x b.cols, row-major) = act(a @ b + bias); bias may be null. With act = identity and
 // no bias this is the plain GEMM. The bias and activation run on each thread's block of the
 // output right after that block's GEMM, while it is still in cache.

@@ -2,10 +2,15 @@
 // Threads split the output into column (or row) blocks; each thread runs one GEMM on its block
 // and then the bias + activation on that block while it is still in cache.
 #include <algorithm>
+#include <type_traits>
 
 #include <cblas.h>
 
 #include "kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace deeplite::cpu {
 
@@ -16,14 +21,48 @@ constexpr Index kParallelMacs = Index(1) << 18;
 
 inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 
+// The float GEMM set by SetSgemm (oneDNN's dnnl_sgemm), or null for OpenBLAS's.
+ExternalSgemm external_sgemm = nullptr;
+// From this many multiply-adds the external sgemm runs. Below 2^19 its fixed cost per call lost
+// 0.3-0.7 us to OpenBLAS; at 2^20 it was 12% ahead, at 2^21 and up 10-20% (one AVX-512 core).
+// But its first GEMM in a process JIT-compiles its kernels (21 ms): at 2^20 the digits run of
+// `deeplite train` (GEMMs of at most 2^20) paid that and gained less, so it starts at 2^21.
+constexpr Index kExternalMacs = Index(1) << 21;
+
+inline char Flag(bool trans) { return trans ? 'T' : 'N'; }
+
+// Runs the external sgemm on this thread alone: it would otherwise start its own OpenMP team of
+// omp_get_max_threads() (deeplite decides the threads, in ParallelFor). False if it refused.
+bool ExternalGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+                  Index ldc) {
+#ifdef _OPENMP
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
+  const int status = external_sgemm(Flag(a.trans), Flag(b.trans), m, n, a.cols, 1.0f, a.data,
+                                    a.ld, b.data, b.ld, 0.0f, c, ldc);
+#ifdef _OPENMP
+  omp_set_num_threads(before);
+#endif
+  return status == 0;
+}
+
+// Whether a float GEMM of this many multiply-adds runs the external sgemm. LinearAct decides it
+// once for the whole product, so its thread blocks never mix two libraries' roundings.
+template <typename T>
+bool External(Index macs) {
+  return std::is_same_v<T, float> && external_sgemm != nullptr && macs >= kExternalMacs;
+}
+
 inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
-                 Index ldc) {
+                 Index ldc, bool external) {
+  if (external && ExternalGemm(a, b, c, m, n, ldc)) return;
   scipy_cblas_sgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0f, a.data, a.ld,
                     b.data, b.ld, 0.0f, c, ldc);
 }
 
 inline void Gemm(const Matrix<double>& a, const Matrix<double>& b, double* c, Index m, Index n,
-                 Index ldc) {
+                 Index ldc, bool /*external: float only*/) {
   scipy_cblas_dgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0, a.data, a.ld,
                     b.data, b.ld, 0.0, c, ldc);
 }
@@ -47,12 +86,17 @@ Matrix<T> Transposed(const Matrix<T>& a) {
 
 }  // namespace
 
+void SetSgemm(ExternalSgemm sgemm) { external_sgemm = sgemm; }
+
+bool HasExternalSgemm() { return external_sgemm != nullptr; }
+
 template <typename T>
 void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T slope, T* out) {
   const Index m = a.rows, n = b.cols, k = a.cols;
   const bool epilogue = bias != nullptr || act != 0;
+  const bool external = External<T>(m * n * k);
   if (m * n * k < kParallelMacs || NumThreads() == 1) {
-    Gemm(a, b, out, m, n, n);
+    Gemm(a, b, out, m, n, n, external);
     if (epilogue) BiasAct(out, m, n, n, bias, act, slope);
     return;
   }
@@ -60,12 +104,12 @@ void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T
   const Index grain = std::max<Index>(16, kParallelMacs / std::max<Index>(1, (n >= m ? m : n) * k));
   if (n >= m) {
     ParallelFor(n, grain, [&](Index lo, Index hi) {
-      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n);
+      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n, external);
       if (epilogue) BiasAct(out + lo, m, hi - lo, n, bias ? bias + lo : nullptr, act, slope);
     });
   } else {
     ParallelFor(m, grain, [&](Index lo, Index hi) {
-      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n);
+      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n, external);
       if (epilogue) BiasAct(out + lo * n, hi - lo, n, n, bias, act, slope);
     });
   }

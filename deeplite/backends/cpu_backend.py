@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import get, low_precision
+from . import cpu_sgemm, get, low_precision
 from .numpy_backend import *  # noqa: F401,F403  xp and the REQUIRED kernels not overridden below
 
 BUILD_ERROR_FILE = Path(__file__).resolve().parent.parent / "_C_build_error.txt"
@@ -69,6 +69,10 @@ def num_threads() -> int:
 set_num_threads(_threads_from_environment())
 # OpenBLAS runs single-threaded inside deeplite's own threads (see csrc/cpu/matmul.cpp).
 scipy_openblas32.dll.scipy_openblas_set_num_threads(1)
+try:  # float32 GEMMs: oneDNN's when installed (faster at MLP shapes), else OpenBLAS's
+    SGEMM = cpu_sgemm.select(_C)
+except ValueError as error:
+    raise ImportError(str(error)) from None
 
 
 def _native(name: str):

@@ -7,12 +7,11 @@ costs milliseconds, execution microseconds. Nothing here is imported by ``import
 """
 import ctypes
 import functools
-import glob
-import os
-import sys
 import weakref
 
 import numpy as np
+
+from .onednn_library import library_path
 
 # Enum values from oneDNN 3.x's dnnl_types.h.
 _DATA_TYPES = {"bfloat16": 2, "float16": 1, "float32": 3}
@@ -32,12 +31,6 @@ class _ExecArg(ctypes.Structure):
     _fields_ = [("arg", ctypes.c_int), ("memory", ctypes.c_void_p)]
 
 
-def library_path():
-    """Where libdnnl.so.3 is (the wheel installs it under ``sys.prefix/lib``), or None."""
-    candidates = [os.environ.get("DEEPLITE_ONEDNN_LIBRARY", "")]
-    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
-        candidates += sorted(glob.glob(os.path.join(prefix, "lib", "libdnnl.so.3*")))
-    return next((path for path in candidates if path and os.path.exists(path)), None)
 
 
 class OneDNN:

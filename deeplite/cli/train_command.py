@@ -272,7 +272,8 @@ def run_train(args) -> int:
     def on_step(loss: float, score: float) -> None:
         # refresh=False: tqdm redraws on its own clock, not on every one of thousands of steps.
         bar.update(1)
-        bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
+        if not bar.disable:  # --quiet: no figures to format, thousands of times
+            bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
 
     def on_epoch(record: dict) -> None:
         if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
