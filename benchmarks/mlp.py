@@ -5,7 +5,7 @@ framework's cost and not a data loader's. Each framework's step lives with its k
 deeplite's in ``ours.py``, the hand-written NumPy and the PyTorch steps in ``peers.py``.
 """
 from dataclasses import dataclass
-from typing import Callable, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -64,17 +64,20 @@ def host_weights(spec: MLPSpec, rng: np.random.Generator):
 
 
 def make_step(contender: Contender, spec: MLPSpec, rng: np.random.Generator,
-              jit: bool = False) -> Callable:
+              jit: bool = False, amp: Optional[str] = None) -> Callable:
     """A zero-argument callable running one training step of ``spec`` on ``contender``
-    (deeplite's replayed by ``deeplite.jit`` when ``jit``; the peers' always as written)."""
+    (deeplite's replayed by ``deeplite.jit`` when ``jit``; the peers' always as written), under
+    autocast to ``amp`` ("bfloat16", "float16"; deeplite and torch only) when given."""
     if spec.loss not in ("ce", "bce"):
         raise ValueError(f"make_step: loss must be 'ce' or 'bce', got {spec.loss!r}")
     data = host_data(spec, rng)
     weights = host_weights(spec, rng)
     if contender.framework == "deeplite":
         from .ours import deeplite_step
-        return deeplite_step(contender, spec, data, weights, jit=jit)
+        return deeplite_step(contender, spec, data, weights, jit=jit, amp=amp)
     from .peers import NumpyMLP, torch_step
     if contender.framework == "torch":
-        return torch_step(contender, spec, data, weights)
+        return torch_step(contender, spec, data, weights, amp=amp)
+    if amp is not None:
+        raise ValueError(f"make_step: {contender.framework} has no autocast ({amp} asked)")
     return NumpyMLP(spec, data, weights)

@@ -3,16 +3,18 @@
 nn.MLP fuses each activation into its Linear layer's kernel and optim.SGD updates every parameter
 in one fused backend call, so this is also the fastest way deeplite offers to write the step.
 """
-from typing import Callable
+from typing import Callable, Optional
 
 from .contenders import Contender
 
 
 def deeplite_step(contender: Contender, spec, data, weights, jit: bool = False,
-                  optimizer: str = "sgd") -> Callable:
+                  optimizer: str = "sgd", amp: Optional[str] = None) -> Callable:
     """One deeplite training step of ``spec`` on the contender's backend, from ``weights``.
 
     ``optimizer`` is "sgd" (plain, as the peers run) or "adam" (``deeplite train``'s default).
+    ``amp`` ("bfloat16" or "float16") runs the forward pass and the loss under
+    ``deeplite.autocast``, float16 with a ``GradScaler`` (as ``peers.torch_step`` does).
 
     With ``jit`` the step is ``deeplite.jit``'s replay of the same code (traced on its first
     calls, which the timing's warm-up absorbs); the callable then has the plan as ``.jitted``.
@@ -30,19 +32,32 @@ def deeplite_step(contender: Contender, spec, data, weights, jit: bool = False,
     kind = {"sgd": deeplite.optim.SGD, "adam": deeplite.optim.Adam}[optimizer]
     optimizer = kind(model.parameters(), lr=spec.lr)
 
-    def step(x=x, target=target):
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), target)
-        loss.backward()
-        optimizer.step()
-        return loss
+    if amp is None:
+        def step(x=x, target=target):
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), target)
+            loss.backward()
+            optimizer.step()
+            return loss
+    else:
+        region = deeplite.autocast(contender.device, dtype=getattr(deeplite, amp))
+        scaler = deeplite.amp.GradScaler(contender.device, enabled=amp == "float16")
+
+        def step(x=x, target=target):
+            optimizer.zero_grad()
+            with region:
+                loss = loss_fn(model(x), target)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            return loss
 
     if not jit:
         return step
     jitted = deeplite.jit(step)
 
     def replay():
-        jitted(x, target)
+        return jitted(x, target)
 
     replay.jitted = jitted
     return replay

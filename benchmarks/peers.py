@@ -6,7 +6,7 @@ ReLU mask taken from the saved activations, the softmax and its gradient in one 
 floor a Python framework on NumPy can approach, so deeplite's ratio to it is its framework overhead.
 """
 import functools
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -67,8 +67,10 @@ class NumpyMLP:
         return loss
 
 
-def torch_step(contender: Contender, spec, data, weights) -> Callable:
-    """One PyTorch training step: nn.Sequential of Linear and ReLU, functional loss, optim.SGD."""
+def torch_step(contender: Contender, spec, data, weights, amp: Optional[str] = None) -> Callable:
+    """One PyTorch training step: nn.Sequential of Linear and ReLU, functional loss, optim.SGD;
+    with ``amp`` ("bfloat16" or "float16") the forward pass and the loss under ``torch.autocast``,
+    float16 with ``torch.amp.GradScaler``, as PyTorch's mixed-precision recipe has it."""
     import torch
 
     modules = []
@@ -87,12 +89,28 @@ def torch_step(contender: Contender, spec, data, weights) -> Callable:
     loss_fn = functional.cross_entropy if spec.loss == "ce" else \
         functional.binary_cross_entropy_with_logits
 
-    def step():
-        optimizer.zero_grad()
-        loss_fn(model(x), target).backward()
-        optimizer.step()
+    if amp is None:
+        def step():
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), target)
+            loss.backward()
+            optimizer.step()
+            return loss
 
-    return step
+        return step
+    region = functools.partial(torch.autocast, contender.device, dtype=getattr(torch, amp))
+    scaler = torch.amp.GradScaler(contender.device, enabled=amp == "float16")
+
+    def scaled_step():
+        optimizer.zero_grad()
+        with region():
+            loss = loss_fn(model(x), target)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return loss
+
+    return scaled_step
 
 
 def torch_compiled_step(contender: Contender, spec, data, weights) -> Callable:

@@ -2,6 +2,7 @@
 hand-written NumPy peers compute what deeplite computes. Correctness only: no timing is asserted."""
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,31 @@ def test_deeplite_bench_outside_a_checkout_says_how_to_run_it(tmp_path, monkeypa
     monkeypatch.setattr(bench_command, "checkout_folders", lambda: [tmp_path])
     assert main(["bench", "--quick"]) == 1
     assert "python -m benchmarks" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("amp", ["bfloat16", "float16"])
+@pytest.mark.parametrize("jit", [False, True])
+def test_autocast_steps_train_as_torchs(amp, jit, rng):
+    """The mixed-precision steps the amp and GPU cases time compute what PyTorch's do: the same
+    losses from the same start, to the dtype's rounding, replayed by the jit as eager."""
+    pytest.importorskip("torch")
+    pytest.importorskip("ml_dtypes")
+    from benchmarks.contenders import Contender
+    from benchmarks.ours import deeplite_step
+    from benchmarks.peers import torch_step
+
+    spec = MLPSpec((12, 16, 16, 4), 8, "ce", lr=0.1)
+    data, weights = host_data(spec, rng), host_weights(spec, rng)
+    ours_on_cpu = Contender("deeplite[cpu]", "deeplite", "cpu")
+    theirs = torch_step(Contender("torch", "torch", "cpu"), spec, data, weights, amp=amp)
+    their_losses = [theirs().item() for _ in range(4)]
+    ours = deeplite_step(ours_on_cpu, spec, data, weights, amp=amp, jit=jit)
+    with warnings.catch_warnings():  # float16: the cpu backend computes it in float32, and says so
+        warnings.simplefilter("ignore", RuntimeWarning)
+        our_losses = [ours().item() for _ in range(4)]
+    if amp == "bfloat16":
+        wide = deeplite_step(ours_on_cpu, spec, data, weights)
+        assert our_losses[1:] != [wide().item() for _ in range(4)][1:], "autocast did not apply"
+    tolerance = 3e-2 if amp == "bfloat16" else 3e-3
+    np.testing.assert_allclose(our_losses, their_losses, rtol=tolerance)
+    assert our_losses[-1] < our_losses[0] and their_losses[-1] < their_losses[0]

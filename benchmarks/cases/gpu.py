@@ -3,9 +3,11 @@
 First the card's floors (device-to-device copy bandwidth, a large cuBLAS SGEMM with TF32 off and
 on), then the fused kernels over 64M float32 elements and the fused optimizer steps in GB/s, then
 MLP training steps (the suite's MLPSpec and its FLOP formula) eager, with TF32 off and on, and
-replayed as a CUDA graph. Each deeplite record carries its fraction of the matching floor (copy
-bandwidth or SGEMM rate, measured in the same run) and a target where the design sets one.
-``benchmarks/gpu_bench.py`` runs these cases alone and prints the verdicts.
+replayed as a CUDA graph, and the large step under float16 and bfloat16 autocast (issue #18's
+GPU figure, against torch.autocast with its GradScaler). Each deeplite record carries its
+fraction of the matching floor (copy bandwidth or SGEMM rate, measured in the same run) and a
+target where the design sets one. ``benchmarks/gpu_bench.py`` runs these cases alone and prints
+the verdicts.
 """
 import numpy as np
 
@@ -18,6 +20,7 @@ FULL_GEMM, QUICK_GEMM = 8192, 1024
 # (spec, TF32 modes): a GEMM-bound step, and a small one where framework overhead shows.
 FULL_STEPS = [(MLPSpec((784, 4096, 4096, 10), 1024, "ce"), (False, True)),
               (MLPSpec((784, 1024, 1024, 10), 256, "ce"), (False,))]
+AMP_STEP = MLPSpec((784, 4096, 4096, 10), 1024, "ce")  # issue #18's GPU figure
 QUICK_STEPS = [(MLPSpec((784, 1024, 1024, 10), 256, "ce"), (False,))]
 KERNEL_TARGET, EAGER_TARGET, GRAPH_TARGET = 0.8, 1.0, 1.5  # of copy bandwidth; speedups on torch
 
@@ -160,14 +163,14 @@ def optimizers(ctx, floor: dict):
         yield _against(group, floor["copy_gbps"], "gbps")
 
 
-def _step_maker(spec, rng, graphed: bool = False):
+def _step_maker(spec, rng, graphed: bool = False, amp=None):
     """make(contender): the training step of ``spec`` on a GPU contender; deeplite's replayed by
     ``deeplite.jit`` (one CUDA graph launch after its warm-up calls) when ``graphed``, the peer's
-    always eager."""
+    always eager; under autocast to ``amp`` ("float16", "bfloat16") when given."""
     def make(contender):
         if not contender.on_gpu:
             return None
-        return make_step(contender, spec, rng, jit=graphed)
+        return make_step(contender, spec, rng, jit=graphed, amp=amp)
     return make
 
 
@@ -190,6 +193,18 @@ def training(ctx, floor: dict):
     _set_tf32(False)
 
 
+def mixed_precision(ctx, floor: dict):
+    """The GEMM-bound step under float16 autocast (with loss scaling) and bfloat16 autocast,
+    against ``torch.autocast("cuda", ...)`` with its GradScaler: tensor cores for both."""
+    spec = QUICK_STEPS[0][0] if ctx.quick else AMP_STEP
+    for amp in ("float16", "bfloat16"):
+        group = ctx.measure("gpu_amp_train_step", f"{spec.label}, {amp}",
+                            _step_maker(spec, ctx.rng, amp=amp), flops=spec.flops,
+                            samples=spec.batch, dtype=amp)
+        _speedup(group, EAGER_TARGET)
+        yield group
+
+
 def _speedup(group, target: float) -> None:
     """Mark the deeplite record with its speedup over torch[cuda] eager and the target."""
     record = _ours(group)
@@ -200,7 +215,7 @@ def _speedup(group, target: float) -> None:
         record["met"] = record["speedup"] >= target
 
 
-CASES = (floors, kernels, optimizers, training)
+CASES = (floors, kernels, optimizers, training, mixed_precision)
 
 
 def run(ctx):
