@@ -146,8 +146,13 @@ T* Data(py::array a) {
 }
 
 // The steps with a shadows list (None entries allowed) also write each listed parameter's bfloat16
-// copy; they return whether they did (the Python fallback for unsupported inputs does not).
-bool SgdStepPy(py::sequence params, py::sequence grads, py::object bufs, bool first, double lr,
+// copy; they return True when they did (the Python fallback for unsupported inputs does not), else
+// None as every in-place kernel.
+py::object ShadowsWritten(const py::object& shadows) {
+  return shadows.is_none() ? py::object(py::none()) : py::object(py::bool_(true));
+}
+
+py::object SgdStepPy(py::sequence params, py::sequence grads, py::object bufs, bool first, double lr,
                double momentum, double dampening, double weight_decay, bool nesterov,
                bool maximize, py::object shadows) {
   const SgdConfig config{lr, momentum, dampening, weight_decay, nesterov, maximize, first};
@@ -163,10 +168,10 @@ bool SgdStepPy(py::sequence params, py::sequence grads, py::object bufs, bool fi
     return [=] { SgdStep<T>(param, grad, buf, n, config, shadow); };
   });
   plan.Run();
-  return !shadows.is_none();
+  return ShadowsWritten(shadows);
 }
 
-bool AdamStepPy(py::sequence params, py::sequence grads, py::sequence exp_avgs, py::sequence exp_avg_sqs,
+py::object AdamStepPy(py::sequence params, py::sequence grads, py::sequence exp_avgs, py::sequence exp_avg_sqs,
                 py::object max_exp_avg_sqs, py::sequence steps, double lr, double beta1, double beta2,
                 double eps, double weight_decay, bool decoupled, bool amsgrad, bool maximize,
                 py::object shadows) {
@@ -186,7 +191,7 @@ bool AdamStepPy(py::sequence params, py::sequence grads, py::sequence exp_avgs, 
     return [=] { AdamStep<T>(param, grad, m, v, vmax, n, step, config, shadow); };
   });
   plan.Run();
-  return !shadows.is_none();
+  return ShadowsWritten(shadows);
 }
 
 void RmspropStepPy(py::sequence params, py::sequence grads, py::sequence square_avgs, py::object grad_avgs,
