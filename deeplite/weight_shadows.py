@@ -44,7 +44,8 @@ def for_linear(weight: Tensor, dtype) -> Optional[np.ndarray]:
             weight._bf16_shadow = Shadow(np.empty(weight.shape, dtype), weight.data)
         return None
     if (shadow.version == counter_of(weight).count and shadow.generation == generation
-            and shadow.source is weight.data and jit_hooks.active[0] is None):
+            and shadow.source is weight.data and weight.device == "cpu"
+            and jit_hooks.active[0] is None):
         return shadow.array
     return None
 
@@ -57,8 +58,8 @@ def targets(params: list) -> Optional[list]:
     arrays, any_shadow = [], False
     for param in params:
         shadow = getattr(param, "_bf16_shadow", None)
-        if shadow is not None and shadow.source is not param.data:
-            shadow = _rebound(param, shadow)
+        if shadow is not None and (shadow.source is not param.data or param.device != "cpu"):
+            shadow = _rebound(param, shadow)  # moved (the numpy backend shares the array)
         if shadow is not None:
             shadow.version, shadow.written, any_shadow = -1, False, True
             arrays.append(shadow.array)
@@ -90,11 +91,11 @@ def replayed() -> None:
 
 
 def _rebound(param: Tensor, shadow: Shadow) -> Optional[Shadow]:
-    """The shadow of a parameter given a new array (``.data = ...``): re-aimed at that array if
-    it is still float32, C-contiguous and the same shape, else dropped."""
+    """The shadow of a parameter given a new array (``.data = ...``, ``.to(device)``): re-aimed
+    at that array if it is still a float32, C-contiguous cpu array of that shape, else dropped."""
     data = param.data
-    if (isinstance(data, np.ndarray) and data.dtype == np.float32 and data.flags.c_contiguous
-            and data.shape == shadow.array.shape):
+    if (param.device == "cpu" and isinstance(data, np.ndarray) and data.dtype == np.float32
+            and data.flags.c_contiguous and data.shape == shadow.array.shape):
         shadow.source = data
         return shadow
     del param._bf16_shadow

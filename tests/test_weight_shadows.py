@@ -182,6 +182,23 @@ def test_every_other_write_makes_the_shadow_stale(name, uses):
     assert (shadow is not None) == weight.data.flags.c_contiguous
 
 
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+def test_a_model_moved_away_and_back_drops_or_refreshes_its_shadows(device):
+    model, opt, batches = _setup(OPTIMIZERS["adam"], seed=11)
+    for x, y in batches[:2]:
+        _step(model, opt, x, y)
+    model.to(device)  # "cpu": to itself; "numpy": the steps there must not see shadows
+    x, y = (t.to(device) for t in batches[2])
+    _step(model, opt, x, y)
+    weight = model.layers[0].weight
+    assert (getattr(weight, "_bf16_shadow", None) is not None) == (device == "cpu")
+    model.to("cpu")
+    _step(model, opt, *batches[3])
+    _step(model, opt, *batches[4])
+    assert weight_shadows.for_linear(weight, dl.bfloat16) is not None
+    _assert_forward_as_a_copy_without_shadows(model, batches[5][0])
+
+
 def test_jit_replay_makes_shadows_stale(uses):
     """Shadows written by eager steps between replays go stale at the next replay (which writes
     the weights without ticking their versions)."""
