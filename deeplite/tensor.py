@@ -28,10 +28,10 @@ class Tensor(TensorOps, TensorBase):
     [[2.0, 4.0], [6.0, 8.0]]
     """
 
-    # The last four stay unset until used (read with getattr defaults): setting them on every
+    # The last five stay unset until used (read with getattr defaults): setting them on every
     # op's output would cost each op time for features most tensors never use.
     __slots__ = ("data", "_backend", "requires_grad", "grad", "_node", "_version_counter",
-                 "_hooks", "_retains_grad", "_history", "__weakref__")
+                 "_hooks", "_retains_grad", "_history", "_bf16_shadow", "__weakref__")
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         from .creation import tensor  # construction rules live in one place

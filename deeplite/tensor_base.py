@@ -23,6 +23,7 @@ class TensorBase:
     _version_counter: Any
     _hooks: dict
     _history: tuple
+    _bf16_shadow: Any  # autocast's bfloat16 copy of a weight (deeplite/weight_shadows.py)
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     # ---- attributes ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ LAYER_OF = {
     "deeplite.engine": "tape", "deeplite.grad_mode": "tape", "deeplite.versions": "tape",
     "deeplite.inplace": "tape", "deeplite.tensor_base": "tape", "deeplite.hooks": "tape",
     "deeplite.tensor_ops": "tape", "deeplite.tensor_math": "tape",
+    "deeplite.weight_shadows": "tape",  # autocast's bf16 weight casts, kept by version counters
     # jit records and replays backend kernels: it imports only the tensor and the backends.
     "deeplite.jit": "tape",
     "deeplite.interop": "tape",  # DLPack: how a tensor's storage crosses to other libraries

@@ -1,7 +1,9 @@
 // Bindings of the training kernels: fused losses and the optimizer steps over lists of parameters.
 // An optimizer step validates every tensor first and only then updates: a parameter it does not
 // cover (dtype, layout) leaves all of them untouched for the reference to update.
+#include <cstdint>
 #include <functional>
+#include <type_traits>
 
 #include "bindings.h"
 
@@ -88,6 +90,22 @@ class StepPlan {
     return static_cast<T*>(a.mutable_data());
   }
 
+  // Parameter i's bfloat16 shadow (autocast's cached cast): null when list or item is None; else
+  // a C-contiguous, writeable 2-byte array of the float32 parameter's shape, or a ValueError.
+  template <typename T>
+  std::uint16_t* Shadow(py::handle list, std::size_t i, const py::array& param) {
+    if (list.is_none()) return nullptr;
+    py::handle item = list[py::int_(i)];
+    if (item.is_none()) return nullptr;
+    auto a = py::reinterpret_borrow<py::array>(item);
+    if (!std::is_same_v<T, float> || !py::isinstance<py::array>(item) || a.itemsize() != 2 ||
+        ShapeOf(a) != ShapeOf(param) || !(a.flags() & py::array::c_style) || !a.writeable()) {
+      throw py::value_error("optimizer step: a bfloat16 shadow must be a writeable C-contiguous "
+                            "2-byte array shaped as its float32 parameter");
+    }
+    return static_cast<std::uint16_t*>(a.mutable_data());
+  }
+
   // The gradient, copied only if it is not C-contiguous.
   template <typename T>
   const T* Grad(py::handle grad, const py::array& param) {
@@ -127,9 +145,16 @@ T* Data(py::array a) {
   return static_cast<T*>(a.mutable_data());
 }
 
-void SgdStepPy(py::sequence params, py::sequence grads, py::object bufs, bool first, double lr,
+// The steps with a shadows list (None entries allowed) also write each listed parameter's bfloat16
+// copy; they return True when they did (the Python fallback for unsupported inputs does not), else
+// None as every in-place kernel.
+py::object ShadowsWritten(const py::object& shadows) {
+  return shadows.is_none() ? py::object(py::none()) : py::object(py::bool_(true));
+}
+
+py::object SgdStepPy(py::sequence params, py::sequence grads, py::object bufs, bool first, double lr,
                double momentum, double dampening, double weight_decay, bool nesterov,
-               bool maximize) {
+               bool maximize, py::object shadows) {
   const SgdConfig config{lr, momentum, dampening, weight_decay, nesterov, maximize, first};
   py::object buffers = momentum != 0 ? bufs : py::none();
   StepPlan plan;
@@ -138,15 +163,18 @@ void SgdStepPy(py::sequence params, py::sequence grads, py::object bufs, bool fi
     T* param = Data<T>(p);
     const T* grad = plan.Grad<T>(grads[i], p);
     T* buf = plan.State<T>(buffers, i, p);
+    std::uint16_t* shadow = plan.Shadow<T>(shadows, i, p);
     const Index n = p.size();
-    return [=] { SgdStep<T>(param, grad, buf, n, config); };
+    return [=] { SgdStep<T>(param, grad, buf, n, config, shadow); };
   });
   plan.Run();
+  return ShadowsWritten(shadows);
 }
 
-void AdamStepPy(py::sequence params, py::sequence grads, py::sequence exp_avgs, py::sequence exp_avg_sqs,
+py::object AdamStepPy(py::sequence params, py::sequence grads, py::sequence exp_avgs, py::sequence exp_avg_sqs,
                 py::object max_exp_avg_sqs, py::sequence steps, double lr, double beta1, double beta2,
-                double eps, double weight_decay, bool decoupled, bool amsgrad, bool maximize) {
+                double eps, double weight_decay, bool decoupled, bool amsgrad, bool maximize,
+                py::object shadows) {
   const AdamConfig config{lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize};
   py::object maxima = amsgrad ? max_exp_avg_sqs : py::none();
   StepPlan plan;
@@ -157,11 +185,13 @@ void AdamStepPy(py::sequence params, py::sequence grads, py::sequence exp_avgs, 
     T* m = plan.State<T>(exp_avgs, i, p);
     T* v = plan.State<T>(exp_avg_sqs, i, p);
     T* vmax = plan.State<T>(maxima, i, p);
+    std::uint16_t* shadow = plan.Shadow<T>(shadows, i, p);
     const double step = steps[i].cast<double>();
     const Index n = p.size();
-    return [=] { AdamStep<T>(param, grad, m, v, vmax, n, step, config); };
+    return [=] { AdamStep<T>(param, grad, m, v, vmax, n, step, config, shadow); };
   });
   plan.Run();
+  return ShadowsWritten(shadows);
 }
 
 void RmspropStepPy(py::sequence params, py::sequence grads, py::sequence square_avgs, py::object grad_avgs,
@@ -208,10 +238,11 @@ void BindTraining(py::module_& m) {
   m.def("sigmoid_bce", &SigmoidBcePy, "z"_a, "y"_a, "reduction"_a);
   m.def("softmax_ce", &SoftmaxCePy, "z"_a, "labels"_a, "reduction"_a);
   m.def("sgd_step", &SgdStepPy, "params"_a, "grads"_a, "bufs"_a.none(true), "first"_a, "lr"_a,
-        "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a, "maximize"_a);
+        "momentum"_a, "dampening"_a, "weight_decay"_a, "nesterov"_a, "maximize"_a,
+        "shadows"_a = py::none());
   m.def("adam_step", &AdamStepPy, "params"_a, "grads"_a, "exp_avgs"_a, "exp_avg_sqs"_a,
         "max_exp_avg_sqs"_a.none(true), "steps"_a, "lr"_a, "beta1"_a, "beta2"_a, "eps"_a,
-        "weight_decay"_a, "decoupled"_a, "amsgrad"_a, "maximize"_a);
+        "weight_decay"_a, "decoupled"_a, "amsgrad"_a, "maximize"_a, "shadows"_a = py::none());
   m.def("rmsprop_step", &RmspropStepPy, "params"_a, "grads"_a, "square_avgs"_a,
         "grad_avgs"_a.none(true), "bufs"_a.none(true), "lr"_a, "alpha"_a, "eps"_a,
         "weight_decay"_a, "momentum"_a, "centered"_a, "maximize"_a);

@@ -112,12 +112,15 @@ struct AdagradConfig {
   double lr, lr_decay, weight_decay, eps;
   bool maximize;
 };
-// buf is null when momentum == 0.
+// buf is null when momentum == 0. shadow, if not null (float32 only, AMX CPUs only), receives
+// the updated p rounded to bfloat16 in the same pass, as oneDNN's reorder would round it.
 template <typename T>
-void SgdStep(T* p, const T* g, T* buf, Index n, const SgdConfig& c);
+void SgdStep(T* p, const T* g, T* buf, Index n, const SgdConfig& c,
+             std::uint16_t* shadow = nullptr);
 // vmax is null unless amsgrad; step is this parameter's step count after this step.
 template <typename T>
-void AdamStep(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, const AdamConfig& c);
+void AdamStep(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, const AdamConfig& c,
+              std::uint16_t* shadow = nullptr);
 // grad_avg is null unless centered; buf is null unless momentum > 0.
 template <typename T>
 void RmspropStep(T* p, const T* g, T* square_avg, T* grad_avg, T* buf, Index n,

@@ -3,6 +3,14 @@
 // mirrors the reference composition in deeplite/backends/fallbacks.py operation for operation,
 // with every constant rounded to the parameter's dtype first, so float32 results match it closely.
 #include <cmath>
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "dl_optim.h"
 #include "kernels.h"
@@ -95,6 +103,57 @@ DL_CLONES void AdagradChunk(T* __restrict p, const T* __restrict g, T* __restric
   }
 }
 
+// float32 -> bfloat16 bits exactly as oneDNN's reorder (the cast autocast would otherwise run):
+// VCVTNEPS2BF16, i.e. round to nearest even, denormal inputs to signed zero, NaN kept quiet.
+// Called only where oneDNN found AMX (so AVX512_BF16 is there); the scalar form serves other builds.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+void ToBfloat16(const float* src, std::uint16_t* dst, Index n) {
+  Index i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256bh h = _mm512_cvtneps_pbh(_mm512_loadu_ps(src + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), reinterpret_cast<const __m256i&>(h));
+  }
+  if (i < n) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, src + i));
+    _mm256_mask_storeu_epi16(dst + i, mask, reinterpret_cast<const __m256i&>(h));
+  }
+}
+#else
+void ToBfloat16(const float* src, std::uint16_t* dst, Index n) {
+  for (Index i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, src + i, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+      dst[i] = static_cast<std::uint16_t>((u >> 16) | 0x40u);
+    } else if ((u & 0x7f800000u) == 0) {
+      dst[i] = static_cast<std::uint16_t>((u >> 16) & 0x8000u);
+    } else {
+      dst[i] = static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    }
+  }
+}
+#endif
+
+// Runs update(lo, len) over [lo, hi) a block at a time and, with a shadow, writes each block's
+// bfloat16 copy right after its update, while the block is still in L1 (no second pass over p).
+template <typename T, typename Update>
+void WithShadow(T* p, std::uint16_t* shadow, Index lo, Index hi, Update&& update) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (shadow) {
+      constexpr Index kBlock = 2048;
+      for (Index start = lo; start < hi; start += kBlock) {
+        const Index len = std::min(kBlock, hi - start);
+        update(start, len);
+        ToBfloat16(p + start, shadow + start, len);
+      }
+      return;
+    }
+  }
+  update(lo, hi - lo);
+}
+
 // Offsets a pointer that may be null (an absent state buffer).
 template <typename T>
 inline T* At(T* base, Index offset) {
@@ -104,16 +163,21 @@ inline T* At(T* base, Index offset) {
 }  // namespace
 
 template <typename T>
-void SgdStep(T* p, const T* g, T* buf, Index n, const SgdConfig& c) {
+void SgdStep(T* p, const T* g, T* buf, Index n, const SgdConfig& c, std::uint16_t* shadow) {
   ParallelFor(n, kGrain, [&](Index lo, Index hi) {
-    SgdChunk(p + lo, g + lo, At(buf, lo), hi - lo, c);
+    WithShadow(p, shadow, lo, hi, [&](Index at, Index len) {
+      SgdChunk(p + at, g + at, At(buf, at), len, c);
+    });
   });
 }
 
 template <typename T>
-void AdamStep(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, const AdamConfig& c) {
+void AdamStep(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, const AdamConfig& c,
+              std::uint16_t* shadow) {
   ParallelFor(n, kGrain, [&](Index lo, Index hi) {
-    AdamChunk(p + lo, g + lo, m + lo, v + lo, At(vmax, lo), hi - lo, step, c);
+    WithShadow(p, shadow, lo, hi, [&](Index at, Index len) {
+      AdamChunk(p + at, g + at, m + at, v + at, At(vmax, at), len, step, c);
+    });
   });
 }
 
@@ -133,8 +197,9 @@ void AdagradStep(T* p, const T* g, T* state_sum, Index n, double step, const Ada
 }
 
 #define DL_INSTANTIATE(T)                                                                    \
-  template void SgdStep<T>(T*, const T*, T*, Index, const SgdConfig&);                       \
-  template void AdamStep<T>(T*, const T*, T*, T*, T*, Index, double, const AdamConfig&);     \
+  template void SgdStep<T>(T*, const T*, T*, Index, const SgdConfig&, std::uint16_t*);       \
+  template void AdamStep<T>(T*, const T*, T*, T*, T*, Index, double, const AdamConfig&,      \
+                            std::uint16_t*);                                                 \
   template void RmspropStep<T>(T*, const T*, T*, T*, T*, Index, const RmspropConfig&);       \
   template void AdagradStep<T>(T*, const T*, T*, Index, double, const AdagradConfig&);
 DL_INSTANTIATE(float)

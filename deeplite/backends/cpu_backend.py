@@ -86,6 +86,7 @@ def _native(name: str):
         try:
             return native(*args, **kwargs)
         except _C.Unsupported:
+            kwargs.pop("shadows", None)  # optimizer steps: the fallbacks write no bf16 shadow
             if low_precision.involved(args):  # float16/bfloat16: this kernel on float32 copies
                 return _low_precision_kernel(name, kernel, args, kwargs, in_place)
             return getattr(get("numpy"), name)(*args, **kwargs)

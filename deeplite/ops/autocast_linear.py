@@ -21,10 +21,12 @@ class AutocastLinear(Function):
     name = "linear"
     save_output = True
 
-    def forward(self, b, x, weight, *bias, act, slope, dtype):
+    def forward(self, b, x, weight, *bias, act, slope, dtype, low_weight=None):
         self.act, self.slope, self.dtype = act, slope, dtype
-        # Kept for backward: the 16-bit operands, as the GEMM read them.
-        self.low_x, self.low_w = b.astype(x, dtype), b.astype(weight, dtype)
+        # Kept for backward: the 16-bit operands, as the GEMM read them. ``low_weight``: the
+        # weight's current bfloat16 shadow (deeplite/weight_shadows.py), the same bits as the cast.
+        self.low_x = b.astype(x, dtype)
+        self.low_w = b.astype(weight, dtype) if low_weight is None else low_weight
         low_bias = b.astype(bias[0], dtype) if bias else None
         return b.linear_act(self.low_x, self.low_w, low_bias, self.act, slope)
 

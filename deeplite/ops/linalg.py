@@ -125,12 +125,14 @@ def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None, activation:
         raise ShapeError(f"linear: shapes {x.shape} and {weight.shape} do not align "
                          f"(weight is (in_features, out_features))")
     if _autocast.dtype is not None:  # deeplite.autocast: in float16/bfloat16
+        from .. import weight_shadows
         from . import autocast_linear
 
         if autocast_linear.applies(x, weight, bias, _autocast.device):
             inputs = (x, weight) if bias is None else (x, weight, bias)
             return autocast_linear.AutocastLinear.apply(
-                *inputs, act=activation, slope=negative_slope, dtype=_autocast.dtype)
+                *inputs, act=activation, slope=negative_slope, dtype=_autocast.dtype,
+                low_weight=weight_shadows.for_linear(weight, _autocast.dtype))
         x, weight, bias = _autocast_lower(x, weight, bias)
     if x.dtype != weight.dtype:
         # As PyTorch: never run the whole model in float64 because the batch came from NumPy.

@@ -1,6 +1,6 @@
 """Adam and AdamW (Adam with decoupled weight decay), PyTorch's update rules."""
 from .moments import check_adam_family
-from .optimizer import Optimizer
+from .optimizer import Optimizer, shadow_step
 
 
 class Adam(Optimizer):
@@ -40,10 +40,11 @@ class Adam(Optimizer):
         exp_avgs, _ = self._buffers(params, "exp_avg")
         exp_avg_sqs, _ = self._buffers(params, "exp_avg_sq")
         max_exp_avg_sqs = self._buffers(params, "max_exp_avg_sq")[0] if group["amsgrad"] else None
-        backend.adam_step([param.data for param in params], [param.grad.data for param in params],
-                          exp_avgs, exp_avg_sqs, max_exp_avg_sqs, self._advance_steps(params),
-                          group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                          group["decoupled_weight_decay"], group["amsgrad"], group["maximize"])
+        shadow_step(backend.adam_step, params, [param.data for param in params],
+                    [param.grad.data for param in params], exp_avgs, exp_avg_sqs,
+                    max_exp_avg_sqs, self._advance_steps(params), group["lr"], beta1, beta2,
+                    group["eps"], group["weight_decay"], group["decoupled_weight_decay"],
+                    group["amsgrad"], group["maximize"])
 
 
 class AdamW(Adam):

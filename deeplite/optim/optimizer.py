@@ -7,7 +7,7 @@ whole group in one pass and the NumPy backend uses the reference composition.
 """
 import copy
 
-from .. import dtypes
+from .. import dtypes, weight_shadows
 from ..autograd import bump_version, enable_grad, no_grad
 from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
@@ -97,6 +97,7 @@ class Optimizer:
                     self._update(group, params, _group_backend(type(self).__name__, index, params))
                     for param in params:  # the kernels rewrote them in place, as add_ would:
                         bump_version(param)  # a graph that saved the old values now raises
+                        weight_shadows.settle(param)  # a bfloat16 shadow the step wrote
         return loss
 
     def _update(self, group: dict, params: list, backend) -> None:
@@ -183,6 +184,16 @@ class Optimizer:
             lines.extend(f"    {key}: {value}" for key, value in sorted(group.items())
                          if key != "params")
         return "\n".join(lines + [")"])
+
+
+def shadow_step(kernel, params: list, *args) -> None:
+    """``kernel(*args)``, a fused step over ``params``, also writing their bfloat16 shadows where
+    they have them (deeplite/weight_shadows.py; backends without them never see ``shadows=``)."""
+    arrays = weight_shadows.targets(params)
+    if arrays is None:
+        kernel(*args)
+    elif kernel(*args, shadows=arrays):  # False/None: a fallback ran and wrote no shadow
+        weight_shadows.wrote(params, arrays)
 
 
 def _group_backend(name: str, index: int, params: list):

@@ -1,5 +1,5 @@
 """Stochastic gradient descent: momentum, dampening, Nesterov, L2 weight decay (PyTorch's rule)."""
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_non_negative, shadow_step
 
 
 class SGD(Optimizer):
@@ -45,12 +45,13 @@ class SGD(Optimizer):
                  group["nesterov"], group["maximize"])
         raw = [param.data for param in params]
         if not group["momentum"]:
-            backend.sgd_step(raw, grads, None, False, *hyper)
+            shadow_step(backend.sgd_step, params, raw, grads, None, False, *hyper)
             return
         bufs, fresh = self._buffers(params, "momentum_buffer")
         # A new buffer starts as the gradient, an old one decays: one kernel call for each kind.
         for first in (True, False):
             chosen = [i for i, is_new in enumerate(fresh) if is_new == first]
             if chosen:
-                backend.sgd_step([raw[i] for i in chosen], [grads[i] for i in chosen],
-                                 [bufs[i] for i in chosen], first, *hyper)
+                shadow_step(backend.sgd_step, [params[i] for i in chosen],
+                            [raw[i] for i in chosen], [grads[i] for i in chosen],
+                            [bufs[i] for i in chosen], first, *hyper)
