@@ -213,3 +213,18 @@ def test_a_failed_refresh_leaves_every_step_count_as_it_was(device):
     with pytest.raises(TraceError, match="betas changed"):
         run(_x(device))
     assert {optimizer.state[p]["step"] for p in optimizer.state} == {3}
+
+
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+def test_a_graph_kept_across_a_replayed_update_raises_at_backward(device):
+    """A replay rewrites the parameters in place as Optimizer.step does, so it ticks their
+    versions too: a graph that saved the old weights raises instead of using the new ones."""
+    model, optimizer = _model_and_optimizer(device)
+    jitted = dl.jit(_step(model, optimizer))
+    for _ in range(3):  # eager, trace, first replay
+        jitted(_x(device))
+    kept = (model(_x(device)) ** 2).sum()  # Linear saved the weight
+    kept.backward(retain_graph=True)
+    jitted(_x(device))  # a replay: the weight changes under the kept graph
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        kept.backward()

@@ -6,6 +6,7 @@ values of the others); a new signature warms up and traces again. See docs/jit.m
 import functools
 
 from .. import backends, dropout_stream, weight_shadows
+from ..versions import bump_version
 from ..tensor import Tensor
 from . import hooks
 from .hooks import TraceError
@@ -158,7 +159,13 @@ class Plan:
         return self._finish()
 
     def _finish(self):
-        """Point each .grad where the traced call left it; the outputs, as fresh tensors."""
+        """Tick the versions of the parameters the replay updated (as ``Optimizer.step`` does:
+        a graph that saved their old values raises at backward); point each .grad where the
+        traced call left it; the outputs, as fresh tensors."""
+        for group in self.groups:
+            if group.updated:
+                for param in group.params:
+                    bump_version(param)
         for param, grad, _ in self._grads:
             param.grad = grad
         for grad, index in self._cell_grads:

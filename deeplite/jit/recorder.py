@@ -60,6 +60,7 @@ class OptimizerGroup:
         self._steps_before = self.step_counts()
         self.counts_steps = False  # whether each update adds 1 to state["step"]
         self.advanced = False  # refresh added 1 that no rewind has taken back yet
+        self.updated = False  # this replay's update of the group ran (or will run)
 
     def step_counts(self) -> list:
         """Each parameter's ``state["step"]`` (None where it has none)."""
@@ -81,6 +82,7 @@ class OptimizerGroup:
                              "traced (copy into it in place instead, or call .reset() on the "
                              "jitted function)")
         values[self.lr_slot] = group["lr"]
+        self.updated = True
         if self.counts_steps:
             state = self.optimizer.state
             for param in self.params:
@@ -94,6 +96,7 @@ class OptimizerGroup:
     def rewind(self) -> None:
         """Undo ``refresh``'s step counts (the replay failed before the update ran, or a
         GradScaler skipped it); only once per refresh, however many of those happen."""
+        self.updated = False
         if self.advanced:
             self.advanced = False
             state = self.optimizer.state
