@@ -6,8 +6,8 @@ values of the others); a new signature warms up and traces again. See docs/jit.m
 import functools
 
 from .. import backends, dropout_stream, weight_shadows
-from ..versions import bump_version
 from ..tensor import Tensor
+from ..versions import bump_version
 from . import hooks
 from .hooks import TraceError
 from .recorder import Recorder
