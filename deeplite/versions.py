@@ -46,6 +46,20 @@ def bump_version(tensor: Tensor) -> None:
     counter.last = clock
 
 
+def bump_versions(tensors) -> None:
+    """``bump_version`` of each of ``tensors``, written at one tick (an optimizer's update of
+    its parameters, the jit's replay of it): a loop of plain stores, no call per tensor."""
+    global clock
+    clock += 1
+    now = clock
+    for tensor in tensors:
+        counter = getattr(tensor, "_version_counter", None)
+        if counter is None:
+            counter = tensor._version_counter = VersionCounter()
+        counter.count += 1
+        counter.last = now
+
+
 def mark_rebased() -> int:
     """Note that a non-leaf was written in place; returns the clock of that write."""
     global rebased

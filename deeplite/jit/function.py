@@ -7,7 +7,7 @@ import functools
 
 from .. import backends, dropout_stream, weight_shadows
 from ..tensor import Tensor
-from ..versions import bump_version
+from ..versions import bump_versions
 from . import hooks
 from .hooks import TraceError
 from .recorder import Recorder
@@ -164,8 +164,7 @@ class Plan:
         traced call left it; the outputs, as fresh tensors."""
         for group in self.groups:
             if group.updated:
-                for param in group.params:
-                    bump_version(param)
+                bump_versions(group.params)
         for param, grad, _ in self._grads:
             param.grad = grad
         for grad, index in self._cell_grads:
