@@ -153,10 +153,16 @@ def test_a_process_may_end_while_onednn_compiles():
     import subprocess
     import sys
 
-    # The cpu backend loads (starting the warm-up GEMM) and the interpreter exits at once.
+    import deeplite
+
+    # The cpu backend loads (starting the warm-up GEMM) and the interpreter exits at once. The
+    # child runs beside the deeplite under test, never the source tree in the current
+    # directory, whose deeplite/ has no compiled _C after a plain `pip install .`.
     code = "from deeplite import backends; backends.get('cpu'); print('ok')"
+    home = os.path.dirname(os.path.dirname(os.path.realpath(deeplite.__file__)))
     for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=home)
         assert (out.returncode, out.stdout.strip(), out.stderr) == (0, "ok", "")
 
 
