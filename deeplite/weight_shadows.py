@@ -8,11 +8,11 @@ the rounding of the cast it replaces (oneDNN's reorder), so results stay bit for
 
 A shadow is used only while it is certainly current: the weight's version counter
 (deeplite/versions.py) still reads what it read just after the step that wrote the shadow, the
-weight still holds the same array, and no ``deeplite.jit`` replay ran since (replays write
-parameters without ticking counters). Any other write (``copy_``, ``load_state_dict``, an in-place
-op, another optimizer, ``.data = ...``) leaves it stale and the linear layer casts again. Writes
-that bypass deeplite entirely (NumPy writes into ``weight.data``) are invisible here, as they are to
-the saved-tensor checks.
+weight still holds the same array (a ``deeplite.jit`` replay ticks the counters of the
+parameters it updates, as ``Optimizer.step`` does). Any other write (``copy_``,
+``load_state_dict``, an in-place op, another optimizer, ``.data = ...``) leaves it stale and
+the linear layer casts again. Writes that bypass deeplite entirely (NumPy writes into
+``weight.data``) are invisible here, as they are to the saved-tensor checks.
 """
 from typing import Optional
 
@@ -22,17 +22,15 @@ from .jit import hooks as jit_hooks
 from .tensor import Tensor
 from .versions import counter_of
 
-generation = 0  # bumped by every jit replay, which makes every shadow stale
-
 
 class Shadow:
     """One weight's bfloat16 copy and the state of the weight it was written from."""
 
-    __slots__ = ("array", "source", "version", "generation", "written")
+    __slots__ = ("array", "source", "version", "written")
 
     def __init__(self, array: np.ndarray, source: np.ndarray):
         self.array, self.source = array, source
-        self.version, self.generation, self.written = -1, -1, False
+        self.version, self.written = -1, False
 
 
 def for_linear(weight: Tensor, dtype) -> Optional[np.ndarray]:
@@ -43,9 +41,8 @@ def for_linear(weight: Tensor, dtype) -> Optional[np.ndarray]:
         if _worth_a_shadow(weight, dtype):
             weight._bf16_shadow = Shadow(np.empty(weight.shape, dtype), weight.data)
         return None
-    if (shadow.version == counter_of(weight).count and shadow.generation == generation
-            and shadow.source is weight.data and weight.device == "cpu"
-            and jit_hooks.active[0] is None):
+    if (shadow.version == counter_of(weight).count and shadow.source is weight.data
+            and weight.device == "cpu" and jit_hooks.active[0] is None):
         return shadow.array
     return None
 
@@ -80,14 +77,7 @@ def settle(param: Tensor) -> None:
     """After the step's ``bump_version(param)``: a shadow written by this step is current now."""
     shadow = getattr(param, "_bf16_shadow", None)
     if shadow is not None and shadow.written:
-        shadow.version, shadow.generation = counter_of(param).count, generation
-        shadow.written = False
-
-
-def replayed() -> None:
-    """A jit replay rewrote parameters without ticking their counters: every shadow is stale."""
-    global generation
-    generation += 1
+        shadow.version, shadow.written = counter_of(param).count, False
 
 
 def _rebound(param: Tensor, shadow: Shadow) -> Optional[Shadow]:

@@ -201,7 +201,7 @@ def test_a_model_moved_away_and_back_drops_or_refreshes_its_shadows(device):
 
 def test_jit_replay_makes_shadows_stale(uses):
     """Shadows written by eager steps between replays go stale at the next replay (which writes
-    the weights without ticking their versions)."""
+    the weights and ticks their versions, as Optimizer.step does)."""
     model, opt, batches = _setup(OPTIMIZERS["sgd_momentum"], seed=9)
     jitted = dl.jit(lambda x, y: _step_loss(model, opt, x, y))
     for x, y in batches[:3]:  # warm-up, trace, replay

@@ -5,7 +5,7 @@ values of the others); a new signature warms up and traces again. See docs/jit.m
 """
 import functools
 
-from .. import backends, dropout_stream, weight_shadows
+from .. import backends, dropout_stream
 from ..tensor import Tensor
 from ..versions import bump_versions
 from . import hooks
@@ -127,7 +127,6 @@ class Plan:
         """Replay the step on the tensors among ``args`` (their signature matches the trace's)."""
         values = self.compiled.values
         self.replays += 1
-        weight_shadows.replayed()  # the replay rewrites parameters without ticking their versions
         for done, group in enumerate(self.groups):
             try:
                 group.refresh(values)  # raises before any kernel runs if a hyperparameter changed

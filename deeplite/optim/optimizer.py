@@ -8,9 +8,10 @@ whole group in one pass and the NumPy backend uses the reference composition.
 import copy
 
 from .. import dtypes, weight_shadows
-from ..autograd import bump_version, enable_grad, no_grad
+from ..autograd import enable_grad, no_grad
 from ..jit import hooks as jit_hooks
 from ..tensor import Tensor
+from ..versions import bump_versions
 
 
 def check_non_negative(name: str, value: float) -> None:
@@ -95,9 +96,11 @@ class Optimizer:
                 if params:
                     jit_hooks.optimizer_update(self, group, params)  # a trace reads lr per replay
                     self._update(group, params, _group_backend(type(self).__name__, index, params))
-                    for param in params:  # the kernels rewrote them in place, as add_ would:
-                        bump_version(param)  # a graph that saved the old values now raises
-                        weight_shadows.settle(param)  # a bfloat16 shadow the step wrote
+                    # The kernels rewrote them in place, as add_ would: a graph that saved the
+                    # old values now raises; a bfloat16 shadow the step wrote is current.
+                    bump_versions(params)
+                    for param in params:
+                        weight_shadows.settle(param)
         return loss
 
     def _update(self, group: dict, params: list, backend) -> None:
