@@ -33,11 +33,14 @@ def scale(scaler, outputs: Tensor) -> Tensor:
 
 def unscale(scaler, grads: list) -> list:
     """Divide ``grads`` (Tensors) by the scale in place; the inf checks, one per gradient."""
-    checks = []
+    checks, inverses = [], {}  # one inverse buffer (and one guard) per backend and dtype
     for grad in grads:
         backend, data = grad._backend, grad.data
-        inverse = backend.asarray(np.asarray(1.0 / scaler._scale, data.dtype))
-        hooks.guard(_write_scale, scaler, inverse, True)
+        inverse = inverses.get((backend.name, data.dtype))
+        if inverse is None:
+            inverse = backend.asarray(np.asarray(1.0 / scaler._scale, data.dtype))
+            inverses[backend.name, data.dtype] = inverse
+            hooks.guard(_write_scale, scaler, inverse, True)
         checks.append(backend.sum(backend.mul(data, backend.zeros((), data.dtype))))
         backend.copyto(data, backend.mul(data, inverse))
     return checks
