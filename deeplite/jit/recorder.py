@@ -59,8 +59,9 @@ class OptimizerGroup:
         self.step_slots: Optional[list] = None
         self._steps_before = self.step_counts()
         self.counts_steps = False  # whether each update adds 1 to state["step"]
-        self.advanced = False  # refresh added 1 that no rewind has taken back yet
-        self.updated = False  # this replay's update of the group ran (or will run)
+        # This replay's update of the group ran (or will run): refresh added its step counts
+        # and no rewind has taken them back yet.
+        self.updated = False
 
     def step_counts(self) -> list:
         """Each parameter's ``state["step"]`` (None where it has none)."""
@@ -88,7 +89,6 @@ class OptimizerGroup:
             for param in self.params:
                 entry = state[param]
                 entry["step"] = int(entry["step"]) + 1  # as Optimizer._advance_steps
-            self.advanced = True
             if self.step_slots is not None:
                 for param, slot in zip(self.params, self.step_slots, strict=True):
                     values[slot] = state[param]["step"]
@@ -96,9 +96,10 @@ class OptimizerGroup:
     def rewind(self) -> None:
         """Undo ``refresh``'s step counts (the replay failed before the update ran, or a
         GradScaler skipped it); only once per refresh, however many of those happen."""
+        if not self.updated:
+            return
         self.updated = False
-        if self.advanced:
-            self.advanced = False
+        if self.counts_steps:
             state = self.optimizer.state
             for param in self.params:
                 state[param]["step"] -= 1
