@@ -33,7 +33,8 @@ def scale(scaler, outputs: Tensor) -> Tensor:
 
 def unscale(scaler, grads: list) -> list:
     """Divide ``grads`` (Tensors) by the scale in place; the inf checks, one per gradient."""
-    checks, inverses = [], {}  # one inverse buffer (and one guard) per backend and dtype
+    checks: list = []
+    inverses: dict = {}  # one inverse buffer (and one guard) per backend and dtype
     for grad in grads:
         backend, data = grad._backend, grad.data
         inverse = inverses.get((backend.name, data.dtype))
