@@ -61,8 +61,7 @@ def _computed_in_float32(kernel):
         low = next((a.dtype for a in args if _is_low(a)), None)
         if low is None:
             return kernel(b, *args, **kwargs)
-        wide = (b.astype(a, np.float32) if _is_low(a) else a for a in args)
-        return _narrow(b, kernel(b, *wide, **kwargs), low)
+        return _narrow(b, kernel(b, *(_wide(b, a) for a in args), **kwargs), low)
     return wrapped
 
 
