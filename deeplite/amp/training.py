@@ -23,6 +23,18 @@ def loss_scaler(device: str, amp):
     return GradScaler(device) if amp == "fp16" else None
 
 
+def backward_and_step(loss, optimizer, scaler=None) -> None:
+    """``loss.backward()`` then ``optimizer.step()``; through ``scaler`` (fp16's GradScaler:
+    scaled loss, inf/NaN skip, scale schedule) when given."""
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+        return
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+
+
 def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked: bool = False,
                    scaler=None):
     """``step(x, y) -> (loss, score)`` as ``train.make_train_step``, the forward pass and the
@@ -30,16 +42,14 @@ def amp_train_step(model, optimizer, task, device: str, amp: str, labels_checked
     fresh one when None) scales the loss."""
     region = amp_region(device, amp)
     if scaler is None:
-        scaler = GradScaler(device, enabled=amp == "fp16")
+        scaler = loss_scaler(device, amp)
 
     def step(inputs, targets):
         optimizer.zero_grad()
         with region:
             outputs = model(inputs)
             loss = task.loss(outputs, targets, labels_checked)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        backward_and_step(loss, optimizer, scaler)
         return loss, task.score(outputs.detach().float(), targets)
 
     return step

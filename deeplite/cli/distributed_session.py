@@ -61,7 +61,7 @@ class Session:
         autocast; ``scaler`` (fp16's GradScaler) scales the loss. DDP averages the scaled
         gradients, so every rank finds the same inf/NaN and skips or takes the same step.
         """
-        from ..amp.training import amp_region
+        from ..amp.training import amp_region, backward_and_step
 
         ddp = DistributedDataParallel(model)
         region = amp_region(next(iter(model.parameters())).device, amp)
@@ -76,14 +76,8 @@ class Session:
                 outputs = ddp(local_x)
                 # Summed loss of this slice; a slice of no rows still joins the all-reduce.
                 loss_sum = task.loss(outputs, local_y) * local if local else outputs.sum() * 0.0
-            scaled = loss_sum * (self.size / count)
-            if scaler is None:
-                scaled.backward()  # DDP averages the gradients as it ends
-                optimizer.step()
-            else:
-                scaler.scale(scaled).backward()
-                scaler.step(optimizer)
-                scaler.update()
+            # DDP averages the gradients as the backward pass ends.
+            backward_and_step(loss_sum * (self.size / count), optimizer, scaler)
             correct = task.correct(outputs.detach(), local_y) if local else 0
             totals = creation.tensor([float(loss_sum.detach()), float(correct)],
                                      dtype=np.float64)
