@@ -10,6 +10,8 @@ the model, optimizer, scheduler, scaler and generator as they were.
 import json
 from typing import Optional
 
+import numpy as np
+
 from . import backends
 from .creation import get_rng_state, set_rng_state
 from .safetensors_file import (
@@ -81,6 +83,17 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
         >>> save_training_state(path, model, optimizer, {"epoch": "3"}, scheduler=scheduler,
         ...                     scaler=scaler)
     """
+    write_file(path, *training_state_contents(model, optimizer, metadata, scheduler=scheduler,
+                                              scaler=scaler))
+
+
+def training_state_contents(model, optimizer=None, metadata: Optional[dict] = None, *,
+                            scheduler=None, scaler=None, copy: bool = False) -> tuple:
+    """``(arrays, metadata)``: what ``save_training_state`` writes, for ``write_file``.
+
+    ``copy``: host copies of every array, so training may go on changing the tensors while
+    another thread writes the file (on cpu the host arrays are otherwise views of them).
+    """
     try:
         metadata = check_metadata(metadata)
     except ValueError as error:
@@ -97,7 +110,18 @@ def save_training_state(path, model, optimizer=None, metadata: Optional[dict] = 
         metadata[_SCALER_KEY] = json.dumps({"type": type(scaler).__name__,
                                             "state": scaler.state_dict()})
     metadata[_RNG_KEY] = json.dumps(get_rng_state())
-    write_file(path, {name: host_array(name, value) for name, value in tensors.items()}, metadata)
+    arrays = {name: host_array(name, value) for name, value in tensors.items()}
+    if copy:
+        arrays = {name: _unshared(array, tensors[name]) for name, array in arrays.items()}
+    return arrays, metadata
+
+
+def _unshared(array, value):
+    """``array``, copied if it is (a view of) the storage of ``value`` (a Tensor or array): a
+    device tensor's host copy is already private."""
+    storage = value.data if isinstance(value, Tensor) else value
+    return array.copy() if isinstance(storage, np.ndarray) and \
+        np.may_share_memory(array, storage) else array
 
 
 def _component(metadata: dict, key: str, obj, path):

@@ -49,3 +49,12 @@ def pytest_runtest_makereport(item, call):
     reason = _cuda_skip_reason()
     if report.skipped and reason is not None and "cuda" in item.keywords:
         report.longrepr = (str(pathlib.Path(__file__)), None, reason)
+
+
+@pytest.fixture
+def checkpoint_every_epoch(monkeypatch):
+    """``deeplite train`` writes its checkpoint after every epoch, whatever its clock says: for
+    tests that count the writes (a full disk at the third one, say)."""
+    from deeplite.cli import checkpoint_cadence
+
+    monkeypatch.setattr(checkpoint_cadence, "FACTOR", 0.0)

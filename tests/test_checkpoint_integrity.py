@@ -288,7 +288,8 @@ def test_divergence_after_resume_gives_the_same_message(tmp_path, noisy_csv, cap
     assert json.loads((tmp_path / "p" / "metrics.json").read_text())["stopped"] == stopped
 
 
-def test_a_kill_between_checkpoint_and_metrics_loses_no_epoch(tmp_path, noisy_csv, monkeypatch):
+def test_a_kill_between_checkpoint_and_metrics_loses_no_epoch(tmp_path, noisy_csv, monkeypatch,
+                                                               checkpoint_every_epoch):
     """Item 11: metrics.json of epoch 3 never written (killed); the resumed run still reports
     every epoch, because the records live in the checkpoint."""
     real, writes = run_files.write_json, []

@@ -150,7 +150,8 @@ def test_damaged_run_config_is_one_line_everywhere(tmp_path, tiny_csv, capsys, d
         _one_line_error(capsys, expected)
 
 
-def test_full_disk_says_the_checkpoint_was_kept(tmp_path, tiny_csv, capsys, monkeypatch):
+def test_full_disk_says_the_checkpoint_was_kept(tmp_path, tiny_csv, capsys, monkeypatch,
+                                                checkpoint_every_epoch):
     """Item 12: the write fails with ENOSPC in epoch 2; the epoch-1 checkpoint stays."""
     from deeplite import safetensors_file
 
@@ -171,7 +172,7 @@ def test_full_disk_says_the_checkpoint_was_kept(tmp_path, tiny_csv, capsys, monk
 
 
 def test_full_disk_on_metrics_json_points_at_the_checkpoint(tmp_path, tiny_csv, capsys,
-                                                            monkeypatch):
+                                                            monkeypatch, checkpoint_every_epoch):
     import pathlib
 
     original = pathlib.Path.write_text

@@ -19,8 +19,9 @@ import numpy as np
 from .. import nn, serialization
 from ..backends.contract import ACTIVATIONS
 from ..data import Standardizer
-from ..safetensors_file import read_file
+from ..safetensors_file import read_file, write_file
 from ..tasks import Classification, Regression
+from ..training_state import training_state_contents
 from . import CommandError
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,23 @@ def save_checkpoint(path: Path, model, optimizer, config: dict, kept_epoch=None,
     A failed write (a full disk) leaves the previous file, the checkpoint of ``kept_epoch``, as
     it was; the CommandError says so and how to go on.
     """
+    write_checkpoint(path, checkpoint_contents(model, optimizer, config, scaler), config["epoch"],
+                     kept_epoch)
+
+
+def checkpoint_contents(model, optimizer, config: dict, scaler=None, copy: bool = False) -> tuple:
+    """What ``save_checkpoint`` writes, taken now: ``copy`` makes it a snapshot that training
+    may go on beside (``write_checkpoint`` it later)."""
+    return training_state_contents(model, optimizer, {CONFIG_KEY: json.dumps(config)},
+                                   scaler=scaler, copy=copy)
+
+
+def write_checkpoint(path: Path, contents: tuple, epoch: int, kept_epoch=None) -> None:
+    """Write ``checkpoint_contents`` (of ``epoch``) to ``path`` as ``save_checkpoint`` does,
+    with its errors."""
     try:
-        serialization.save_training_state(str(path), model, optimizer,
-                                          {CONFIG_KEY: json.dumps(config)}, scaler=scaler)
-        log.debug("wrote %s (epoch %d)", path, config["epoch"])
+        write_file(path, *contents)
+        log.debug("wrote %s (epoch %d)", path, epoch)
     except OSError as error:
         kept = (f"the checkpoint of epoch {kept_epoch} in {path.parent} is intact; free some "
                 f"space and continue with --resume {path.parent}" if kept_epoch is not None

@@ -27,6 +27,7 @@ from . import (
     tensorboard_run,
     train_checks,
 )
+from .checkpoint_cadence import CheckpointCadence
 from .sources import BUILTIN, load_dataset, with_task
 
 # Learning rate used when --lr is not given: each optimizer's usual starting point.
@@ -252,13 +253,40 @@ def run_train(args) -> int:
            "checkpoint_epoch": done, "started": time.perf_counter(), "epochs": finished,
            "task": task, "final_keys": run_report.final_keys(task)}
 
-    def save(epoch: int) -> None:
+    cadence = CheckpointCadence(every_epoch=session is not None)
+    pending: list = []  # the last finished epoch's checkpoint, taken but not written yet
+
+    def save(epoch: int, with_metrics: bool = False) -> None:
+        pending.clear()  # this write supersedes it
+        write(epoch, snapshot(epoch), with_metrics)
+
+    def snapshot(epoch: int) -> tuple:
         # The records and the divergence watch ride in the checkpoint: it alone resumes the run.
-        state = {**config, "epoch": epoch, "history": finished, "monitor": monitor.state_dict()}
-        files.save_checkpoint(checkpoint, model, optimizer, state,
-                              kept_epoch=run["checkpoint_epoch"] if epoch else None,
-                              scaler=grad_scaler)
+        state = {**config, "epoch": epoch, "history": list(finished),
+                 "monitor": monitor.state_dict()}
+        if session is not None:  # collectives, in step with the other ranks: written at once
+            return state, None
+        return state, run_files.checkpoint_contents(model, optimizer, state, grad_scaler,
+                                                    copy=True)
+
+    def write(epoch: int, taken: tuple, with_metrics: bool) -> None:
+        state, contents = taken
+        kept = run["checkpoint_epoch"] if epoch else None
+        started = time.perf_counter()
+        if session is not None:
+            session.save_checkpoint(checkpoint, model, optimizer, state, kept_epoch=kept,
+                                    scaler=grad_scaler)
+        else:
+            run_files.write_checkpoint(checkpoint, contents, epoch, kept)
         run["checkpoint_epoch"] = epoch
+        if with_metrics:  # metrics.json too, so a killed run still tells its story
+            files.write_json(run_dir / run_files.METRICS, run_report.metrics(args, run, None))
+        cadence.wrote(started)
+
+    def write_pending() -> None:
+        if pending:
+            epoch, taken = pending.pop()
+            write(epoch, taken, with_metrics=True)
 
     if resumed is None:
         # Epoch 0 (the initial weights) is saved too, so a run that diverges in its first epoch
@@ -280,16 +308,20 @@ def run_train(args) -> int:
             tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
         finished.append(record)
-        save(record["epoch"])
-        # metrics.json too, each epoch, so a killed run still tells its story.
-        files.write_json(run_dir / run_files.METRICS, run_report.metrics(args, run, None))
+        if cadence.due() or record["epoch"] == args.epochs:
+            save(record["epoch"], with_metrics=True)
+        else:  # kept, to be written by the next due write or wherever the run stops first
+            pending[:] = [(record["epoch"], snapshot(record["epoch"]))]
         bar.set_description(f"epoch {record['epoch']}/{args.epochs} test "
                             f"{SHOWN[task.score_name]} {record[f'test_{task.score_name}']:.4g}")
 
     probe = tensor(train.x[:PROBE_ROWS], device=device) if args.diagnose else None
-    history = fit(model, optimizer, task, train_loader, args.epochs, test_loader=test_loader,
-                  diagnose=args.diagnose, probe=probe, step=step, on_step=on_step,
-                  on_epoch=on_epoch, first_epoch=done + 1, monitor=monitor)
+    try:
+        history = fit(model, optimizer, task, train_loader, args.epochs,
+                      test_loader=test_loader, diagnose=args.diagnose, probe=probe, step=step,
+                      on_step=on_step, on_epoch=on_epoch, first_epoch=done + 1, monitor=monitor)
+    finally:  # every way out (a divergence, an error, Ctrl-C) keeps the last finished epoch
+        write_pending()
     bar.close()
     if tensorboard is not None:
         tensorboard.close(finished)
