@@ -267,6 +267,19 @@ def test_progress_bar_shows_a_loss_that_keeps_moving():
     assert progress_postfix(0.123456, "rmse", 41.2345) == {"loss": "0.1235", "rmse": "41.23"}
 
 
+def test_progress_bar_ends_on_the_last_epochs_own_figures(tmp_path, tiny_csv, capsys):
+    """The figures are formatted on tqdm's redraw clock, not every step; the bar still ends on
+    the last epoch's training loss and accuracy."""
+    arguments = [arg for arg in TINY if arg != "--quiet"]
+    assert main(["train", "--dataset", str(tiny_csv), "--out", str(tmp_path / "r"),
+                 *arguments]) == 0
+    last = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    history = json.loads((tmp_path / "r" / "metrics.json").read_text())["history"]
+    loss, accuracy = history["train_loss"][-1], history["train_accuracy"][-1]
+    assert last.startswith("epoch 2/2 test acc") and last.endswith(
+        f"loss={loss:.4g}, acc={accuracy:.4g}]"), last
+
+
 def test_predict_never_prints_nan_with_exit_0(tmp_path, tiny_csv, capsys):
     """Item 4: outputs that are not finite (broken weights here) are an error, not NaN lines."""
     assert _train(tmp_path, tiny_csv) == 0
