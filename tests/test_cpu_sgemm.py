@@ -67,12 +67,12 @@ def test_linear_act_gradients_match_numpy_float64(sgemm):
 
 
 def test_the_thread_split_never_changes_a_gemm(sgemm):
-    # Whole products from 2^21 multiply-adds whose thread blocks are smaller: the library is
-    # chosen for the whole product, so 1 and 2 threads give the same bits.
+    # Products of 2^25 multiply-adds, which 2 threads split (by rows, then by columns): the
+    # library is chosen for the whole product, so 1 and 2 threads give the same bits.
     rng = np.random.default_rng(11)
     before = CPU.module.num_threads()
     try:
-        for m, k, n in [(128, 1024, 16), (16, 1024, 128)]:
+        for m, k, n in [(256, 1024, 128), (128, 1024, 256)]:
             a = rng.standard_normal((m, k)).astype(np.float32)
             b = rng.standard_normal((k, n)).astype(np.float32)
             results = []
