@@ -31,7 +31,7 @@ int NumThreads() {
 // backend sets OMP_WAIT_POLICY=PASSIVE: spinning ones starve other processes and collapse the
 // pool on a busy machine), and waking one costs tens of microseconds. Measured on 2 shared cores
 // (1 vs 2 threads): sigmoid and add gain from 2^18 elements, not at 2^16-2^17; GEMMs below
-// 2^21 multiply-adds never did. 4 moves each kernel's own grain to those crossovers.
+// 2^25 multiply-adds never did (matmul.cpp). 4 moves each kernel's own grain to those crossovers.
 constexpr Index kGrainsPerThread = 4;
 
 void ParallelFor(Index n, Index grain, const std::function<void(Index, Index)>& body) {
