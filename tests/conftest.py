@@ -58,3 +58,16 @@ def checkpoint_every_epoch(monkeypatch):
     from deeplite.cli import checkpoint_cadence
 
     monkeypatch.setattr(checkpoint_cadence, "FACTOR", 0.0)
+
+
+@pytest.fixture
+def noisy_csv(tmp_path):
+    """300 rows of 4 features in 3 overlapping classes, fixed (the divergence case of
+    test_checkpoint_integrity needs a known epoch); a few steps per epoch, nothing perfect."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 300)
+    x = rng.standard_normal((300, 4)) + 0.8 * labels[:, None]
+    rows = [",".join(f"{v:.4f}" for v in row) + f",{y}" for row, y in zip(x, labels, strict=True)]
+    path = tmp_path / "noisy.csv"
+    path.write_text("a,b,c,d,y\n" + "\n".join(rows) + "\n")
+    return path

@@ -8,18 +8,6 @@ from deeplite.cli import checkpoint_cadence, main, run_files
 from deeplite.cli.checkpoint_cadence import CheckpointCadence
 from deeplite.train import DivergenceMonitor
 
-
-@pytest.fixture
-def noisy_csv(tmp_path, rng):
-    """300 rows, 4 features, 3 overlapping classes: a few steps per epoch, nothing perfect."""
-    labels = rng.integers(0, 3, 300)
-    x = rng.standard_normal((300, 4)) + 0.8 * labels[:, None]
-    rows = [",".join(f"{v:.4f}" for v in row) + f",{y}" for row, y in zip(x, labels, strict=True)]
-    path = tmp_path / "noisy.csv"
-    path.write_text("a,b,c,d,y\n" + "\n".join(rows) + "\n")
-    return path
-
-
 RUN = ["--hidden", "16", "--batch-size", "16", "--lr", "0.01", "--quiet", "--device", "numpy",
        "--seed", "0"]
 

@@ -218,18 +218,6 @@ def test_checkpoints_respect_the_umask(tmp_path, umask, mode):
 
 
 # ---- items 1 and 11: the checkpoint carries the run's history and divergence watch -------------
-@pytest.fixture
-def noisy_csv(tmp_path):
-    """Overlapping classes (fixed data: the divergence case below needs a known epoch)."""
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 3, 300)
-    x = rng.standard_normal((300, 4)) + 0.8 * labels[:, None]
-    rows = [",".join(f"{v:.4f}" for v in row) + f",{y}" for row, y in zip(x, labels, strict=True)]
-    path = tmp_path / "noisy.csv"
-    path.write_text("a,b,c,d,y\n" + "\n".join(rows) + "\n")
-    return path
-
-
 RUN = ["--hidden", "32", "--batch-size", "8", "--lr", "0.01", "--quiet", "--device", "numpy",
        "--seed", "0"]
 
