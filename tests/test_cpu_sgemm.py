@@ -15,7 +15,7 @@ from deeplite import _C  # noqa: E402  (only importable when cpu is available)
 from deeplite.backends import cpu_sgemm  # noqa: E402
 
 CPU = backends.get("cpu")
-# Odd sizes, each above the 2^21 multiply-adds from which the external sgemm runs.
+# Odd sizes, each above the 2^20 multiply-adds from which the external sgemm runs.
 SHAPES = [(129, 65, 257), (33, 1031, 97), (256, 128, 256)]
 CHOICES = ["openblas", pytest.param("onednn", marks=pytest.mark.skipif(
     not cpu_sgemm._dnnl_sgemm_address(), reason="libdnnl (deeplite[bf16]) not installed"))]

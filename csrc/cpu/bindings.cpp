@@ -203,9 +203,12 @@ PYBIND11_MODULE(_C, m) {
   py::register_exception<Unsupported>(m, "Unsupported", PyExc_TypeError);
   m.def("set_num_threads", &SetNumThreads, "Threads used by every kernel from now on.");
   m.def("num_threads", &NumThreads, "Threads used by every kernel.");
-  m.def("set_sgemm", [](std::uintptr_t address) {
-    SetSgemm(reinterpret_cast<ExternalSgemm>(address));
-  }, "address"_a, "Float GEMMs call the dnnl_sgemm-like function at this address (0: OpenBLAS).");
+  m.def("set_sgemm", [](std::uintptr_t address, Index min_macs) {
+    SetSgemm(reinterpret_cast<ExternalSgemm>(address), min_macs);
+  }, "address"_a, "min_macs"_a = kExternalSgemmMinMacs,
+        "Float GEMMs of at least min_macs multiply-adds call the dnnl_sgemm-like function at "
+        "this address (0: OpenBLAS for all).");
+  m.attr("SGEMM_MIN_MACS") = kExternalSgemmMinMacs;
   m.def("has_external_sgemm", &HasExternalSgemm, "Whether set_sgemm set a float GEMM.");
   // Argument names as in deeplite/backends/contract.py, so keyword calls work too.
   m.attr("ACTIVATIONS") = py::tuple(py::cast(ActivationNames()));

@@ -44,7 +44,13 @@ struct Matrix {
 using ExternalSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64_t, float,
                               const float*, std::int64_t, const float*, std::int64_t, float, float*,
                               std::int64_t);
-void SetSgemm(ExternalSgemm sgemm);
+// From this many multiply-adds a float GEMM runs the external sgemm by default. On one AVX-512
+// core oneDNN's took 0.60-0.84x OpenBLAS's time from 2^20 (every layout of MLP training), but at
+// 2^19 0.67-1.17x and below that up to 2.3x: its fixed cost per call (python -m
+// benchmarks.gemm_crossovers). Its first GEMM in a process compiles its kernels (21 ms), which
+// the digits run of `deeplite train` pays anyway (its test set's GEMM is 11.8M multiply-adds).
+constexpr Index kExternalSgemmMinMacs = Index(1) << 20;
+void SetSgemm(ExternalSgemm sgemm, Index min_macs);
 bool HasExternalSgemm();
 // out (a.rows x b.cols, row-major) = act(a @ b + bias); bias may be null. With act = identity and
 // no bias this is the plain GEMM. The bias and activation run on each thread's block of the

@@ -21,19 +21,16 @@ namespace {
 // passive) on 2 shared vCPUs ate the second thread's gain below that: 1 thread's time over 2's
 // (idle between calls, as between a step's kernels) was 0.91-0.96 at 8-17M multiply-adds,
 // 0.98-1.23 at 34M, 1.58-1.93 from 134M, OpenBLAS and oneDNN alike
-// (python -m benchmarks.thread_crossover). At 2^18 the test set's 359x64 @ 64x512 of the digits
+// (python -m benchmarks.gemm_crossovers). At 2^18 the test set's 359x64 @ 64x512 of the digits
 // run took 2 threads, and 8-35% longer.
 constexpr Index kParallelMacs = Index(1) << 22;
 
 inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
 
-// The float GEMM set by SetSgemm (oneDNN's dnnl_sgemm), or null for OpenBLAS's.
+// The float GEMM set by SetSgemm (oneDNN's dnnl_sgemm), or null for OpenBLAS's, and the
+// multiply-adds from which it runs.
 ExternalSgemm external_sgemm = nullptr;
-// From this many multiply-adds the external sgemm runs. Below 2^19 its fixed cost per call lost
-// 0.3-0.7 us to OpenBLAS; at 2^20 it was 12% ahead, at 2^21 and up 10-20% (one AVX-512 core).
-// But its first GEMM in a process JIT-compiles its kernels (21 ms): at 2^20 the digits run of
-// `deeplite train` (GEMMs of at most 2^20) paid that and gained less, so it starts at 2^21.
-constexpr Index kExternalMacs = Index(1) << 21;
+Index external_min_macs = kExternalSgemmMinMacs;
 
 inline char Flag(bool trans) { return trans ? 'T' : 'N'; }
 
@@ -57,7 +54,7 @@ bool ExternalGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Inde
 // once for the whole product, so its thread blocks never mix two libraries' roundings.
 template <typename T>
 bool External(Index macs) {
-  return std::is_same_v<T, float> && external_sgemm != nullptr && macs >= kExternalMacs;
+  return std::is_same_v<T, float> && external_sgemm != nullptr && macs >= external_min_macs;
 }
 
 inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
@@ -92,7 +89,10 @@ Matrix<T> Transposed(const Matrix<T>& a) {
 
 }  // namespace
 
-void SetSgemm(ExternalSgemm sgemm) { external_sgemm = sgemm; }
+void SetSgemm(ExternalSgemm sgemm, Index min_macs) {
+  external_sgemm = sgemm;
+  external_min_macs = min_macs;
+}
 
 bool HasExternalSgemm() { return external_sgemm != nullptr; }
 

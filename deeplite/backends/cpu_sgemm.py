@@ -1,8 +1,9 @@
 """Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
 
-From 2^21 multiply-adds (a 128x256 @ 256x64, say) oneDNN's ``dnnl_sgemm`` ran 10-20% faster than
-OpenBLAS's on one AVX-512 core at the shapes of MLP training (``python -m benchmarks.jit_check``,
-docs/jit.md); smaller GEMMs stay on OpenBLAS. oneDNN's first GEMM in a process compiles its
+From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.60-0.84x
+OpenBLAS's time on one AVX-512 core at the shapes of MLP training (``python -m
+benchmarks.gemm_crossovers``, docs/jit.md); smaller GEMMs, where its fixed cost per call loses,
+stay on OpenBLAS (``_C.SGEMM_MIN_MACS``). oneDNN's first GEMM in a process compiles its
 kernels (21 ms), so ``select`` starts one on a background thread at once: it runs beside the
 caller's start-up (imports, data loading) instead of inside the first training step or
 evaluation. oneDNN is used when ``libdnnl`` is
@@ -22,9 +23,10 @@ CHOICES = ("auto", "onednn", "openblas")
 _loaded: dict = {}  # the libdnnl handle, kept alive while _C holds its function's address
 
 
-def select(_C, choice: str = None) -> str:
-    """Point ``_C``'s float GEMM at ``choice`` (default: ``$DEEPLITE_SGEMM`` or auto); the name
-    of the GEMM now used, "onednn" or "openblas"."""
+def select(_C, choice: str = None, min_macs: int = None) -> str:
+    """Point ``_C``'s float GEMM at ``choice`` (default: ``$DEEPLITE_SGEMM`` or auto) for GEMMs
+    from ``min_macs`` multiply-adds (default ``_C.SGEMM_MIN_MACS``; 0: all, for benchmarks); the
+    name of the GEMM now used, "onednn" or "openblas"."""
     if choice is None:
         choice = os.environ.get("DEEPLITE_SGEMM", "").strip().lower() or "auto"
     if choice not in CHOICES:
@@ -33,7 +35,7 @@ def select(_C, choice: str = None) -> str:
     if choice == "onednn" and not address:
         raise ValueError("DEEPLITE_SGEMM=onednn, but libdnnl is not installed: "
                          "pip install 'deeplite[bf16]', or set DEEPLITE_SGEMM=openblas")
-    _C.set_sgemm(address)
+    _C.set_sgemm(address, _C.SGEMM_MIN_MACS if min_macs is None else min_macs)
     if address:
         _warm_up(_C)
     return "onednn" if address else "openblas"
