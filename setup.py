@@ -137,7 +137,11 @@ def extensions() -> list:
         # -fno-trapping-math lets it turn the selects of dl_math.h into blends (with trapping math
         # GCC keeps each arm's arithmetic behind a branch, and a branch stops the vectoriser).
         # Neither changes a result: deeplite never enables FP traps nor reads errno.
-        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd"],
+        # -ffp-contract=off: each multiply and add rounds as written (GCC fuses a * b + c into
+        # one FMA by default, in C++ too, but only in the AVX2/AVX-512 clones), so every clone
+        # and the NumPy reference compositions round alike; explicit std::fma calls stay fused.
+        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd",
+                            "-ffp-contract=off"],
     )]
 
 

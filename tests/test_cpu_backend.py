@@ -188,7 +188,8 @@ def test_unsupported_dtypes_fall_back_to_the_reference(rng):
 
 
 def run_optimizer(kernel, dtype, rng, states, **options):
-    """Run ``kernel`` for four steps on cpu and on the fallback from equal copies; compare.
+    """Run ``kernel`` for four steps on cpu and on the fallback from equal copies: equal bit for
+    bit (the C++ rounds each operation as the reference composition does: -ffp-contract=off).
 
     ``states`` names the state-buffer lists; an option may be a function of the step number.
     """
@@ -206,9 +207,11 @@ def run_optimizer(kernel, dtype, rng, states, **options):
         for backend, run_params, run_buffers in runs:
             getattr(backend, kernel)(run_params, grads, **run_buffers, **hyper)
     (_, got_params, got_buffers), (_, want_params, want_buffers) = runs
-    close(tuple(got_params), tuple(want_params))
+    for got, want in zip(got_params, want_params, strict=True):
+        np.testing.assert_array_equal(got, want)
     for key in states:
-        close(tuple(got_buffers[key]), tuple(want_buffers[key]))
+        for got, want in zip(got_buffers[key], want_buffers[key], strict=True):
+            np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -274,6 +277,36 @@ def test_thread_count_comes_from_the_environment():
     assert threads_in_fresh_process("1") == "1"
     assert threads_in_fresh_process("3") == "3"
     assert "DEEPLITE_NUM_THREADS" in threads_in_fresh_process("many")
+
+
+def _bias_corrections(rng) -> list:
+    """Divisors adam_step divides by, sqrt(1 - beta2^t), and random ones in (0, 1]."""
+    divisors = [1.0, float(np.nextafter(np.float32(1), np.float32(0)))]
+    divisors += [np.sqrt(1 - beta2 ** t) for beta2 in (0.9, 0.999) for t in (1, 7, 5000)]
+    return divisors + list(rng.uniform(1e-3, 1, 2))
+
+
+def test_adams_division_by_its_bias_correction_rounds_as_the_division(rng):
+    """adam_step divides sqrt(v) by sqrt(1 - beta2^t) through a product and FMA corrections
+    (dl_optim.h's SharedDivide): every float32 mantissa in two binades, and random float64,
+    give x / d bit for bit; inf, NaN and overflow as the division gives them."""
+    mantissas = (np.arange(1 << 23, dtype=np.uint32) | np.uint32(0x3F800000)).view(np.float32)
+    wide = np.abs(rng.standard_normal(1 << 18)) * np.exp2(rng.integers(-300, 300, 1 << 18))
+    for d in _bias_corrections(rng):
+        d32 = np.float32(d)
+        for scale in (np.float32(1), np.float32(2.0 ** 40)):
+            x = mantissas * scale
+            got = cpu_backend._C.divide_by_shared(x, float(d32))
+            np.testing.assert_array_equal(got.view(np.uint32), (x / d32).view(np.uint32))
+        np.testing.assert_array_equal(cpu_backend._C.divide_by_shared(wide, d).view(np.uint64),
+                                      (wide / d).view(np.uint64))
+    for dtype in (np.float32, np.float64):
+        edges = np.array([0, np.inf, np.nan, np.finfo(dtype).max, np.finfo(dtype).tiny], dtype)
+        for d in (1e-30 if dtype == np.float32 else 1e-300, 0.5, 1.0):
+            d = dtype(d)
+            with np.errstate(over="ignore"):
+                want = edges / d
+            np.testing.assert_array_equal(cpu_backend._C.divide_by_shared(edges, float(d)), want)
 
 
 def test_thread_count_changes_nothing_but_speed(rng):

@@ -228,6 +228,16 @@ PYBIND11_MODULE(_C, m) {
     return LinearActPy(a, b, py::none(), "identity", 0);
   }, "a"_a, "b"_a);
   m.def("binary", &BinaryPy, "op"_a, "a"_a, "b"_a);
+  m.def("divide_by_shared", [](py::handle x, double d) {
+    return Dispatch(x, [&](auto tag) -> py::object {
+      using T = decltype(tag);
+      Array<T> in = Contiguous<T>(x);
+      py::array_t<T> out(ShapeOf(in));
+      py::gil_scoped_release release;
+      DivideByShared<T>(in.data(), out.mutable_data(), in.size(), T(d));
+      return out;
+    });
+  }, "x"_a, "d"_a, "x / d (x >= 0) as adam_step divides by its bias correction; for tests.");
   m.def("sum", [](py::handle a, int axis, bool keepdims) { return ReducePy(a, axis, keepdims, false); },
         "a"_a, "axis"_a, "keepdims"_a);
   m.def("max", [](py::handle a, int axis, bool keepdims) { return ReducePy(a, axis, keepdims, true); },

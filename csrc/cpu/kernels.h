@@ -123,6 +123,10 @@ struct AdagradConfig {
 template <typename T>
 void SgdStep(T* p, const T* g, T* buf, Index n, const SgdConfig& c,
              std::uint16_t* shadow = nullptr);
+// out = x / d for each x >= 0 (or NaN), rounded as the division rounds it, the way AdamStep
+// divides by its bias correction (dl_optim.h's SharedDivide where the CPU has FMA); for tests.
+template <typename T>
+void DivideByShared(const T* x, T* out, Index n, T d);
 // vmax is null unless amsgrad; step is this parameter's step count after this step.
 template <typename T>
 void AdamStep(T* p, const T* g, T* m, T* v, T* vmax, Index n, double step, const AdamConfig& c,

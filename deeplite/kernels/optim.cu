@@ -37,7 +37,7 @@ __device__ __forceinline__ void Adam(T* p, const T* g, T* m, T* v, T* vmax, long
                                      bool maximize) {
   const dlmath::AdamScalars<T> s = {T(beta1), T(beta2), T(1.0 - beta1), T(1.0 - beta2), T(decay),
                                     decoupled ? T(0) : T(weight_decay), T(bias2_sqrt),
-                                    T(step_size), T(eps)};
+                                    T(step_size), T(eps), T(1) / T(bias2_sqrt)};
   for (long long i = FirstThread(); i < n; i += ThreadCount()) {
     dlmath::AdamElement(p[i], g[i], m[i], v[i], vmax ? vmax + i : nullptr, s, decoupled, maximize);
   }
