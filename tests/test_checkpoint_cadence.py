@@ -36,10 +36,9 @@ def _config(run):
     return run_files.read_config(run / run_files.CHECKPOINT)
 
 
-def test_due_follows_the_last_writes_duration(monkeypatch):
+def test_due_follows_the_last_writes_duration():
     clock = [100.0]
-    monkeypatch.setattr(checkpoint_cadence.time, "perf_counter", lambda: clock[0])
-    cadence = CheckpointCadence()
+    cadence = CheckpointCadence(clock=lambda: clock[0])
     assert cadence.due()  # nothing written yet
     started = clock[0]
     clock[0] += 0.002  # a 2 ms write

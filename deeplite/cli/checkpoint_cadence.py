@@ -13,21 +13,22 @@ redoes exactly. A ``--distributed`` run writes every epoch: its ranks write in s
 decision taken on one rank's clock would split them.
 """
 import time
+from typing import Callable
 
 FACTOR = 10.0  # the gap between writes, in write durations: checkpoints stay under ~1/11
 
 
 class CheckpointCadence:
     """Whether the checkpoint is due after this epoch: ``due()``; ``wrote(started)`` after each
-    write, with the ``time.perf_counter()`` at which it began."""
+    write, with the ``clock()`` (seconds) at which it began."""
 
-    def __init__(self, every_epoch: bool = False):
-        self.every_epoch = every_epoch
+    def __init__(self, every_epoch: bool = False, clock: Callable[[], float] = time.perf_counter):
+        self.every_epoch, self.clock = every_epoch, clock
         self._next = 0.0  # the clock from which the next write is due
 
     def due(self) -> bool:
-        return self.every_epoch or time.perf_counter() >= self._next
+        return self.every_epoch or self.clock() >= self._next
 
     def wrote(self, started: float) -> None:
-        ended = time.perf_counter()
+        ended = self.clock()
         self._next = ended + FACTOR * (ended - started)

@@ -272,7 +272,7 @@ def run_train(args) -> int:
     def write(epoch: int, taken: tuple, with_metrics: bool) -> None:
         state, contents = taken
         kept = run["checkpoint_epoch"] if epoch else None
-        started = time.perf_counter()
+        started = cadence.clock()
         if session is not None:
             session.save_checkpoint(checkpoint, model, optimizer, state, kept_epoch=kept,
                                     scaler=grad_scaler)
