@@ -56,10 +56,11 @@ struct PlainDivide {
 // x / d rounded as the division rounds it, for x >= 0 (or NaN) and a d > 0 shared by every
 // element, from inverse = 1 / d rounded: the product, then two of Markstein's corrections, each
 // an exact remainder (one FMA) and an FMA. No division per element: on a CPU the square root and
-// Adam's other division already keep the divider busy (23 -> 16 us for 38k floats on one
-// AVX-512 core; without a hardware FMA, std::fma is a library call and this loses). Checked
-// against x / d for every float32 mantissa of x over 60 divisors and two binades, and in the
-// kernel by tests/test_cpu_backend.py; an infinite or overflowing quotient is +inf, as x / d is.
+// Adam's other division already keep the divider busy (Adam on the digits model's 38k floats:
+// 26 -> 18 us on one AVX-512 core; without a hardware FMA, std::fma is a library call and this
+// loses). tests/test_cpu_backend.py checks it against x / d for every float32 mantissa in two
+// binades over 10 divisors, and random float64; an infinite or overflowing quotient is +inf, as
+// x / d is.
 struct SharedDivide {
   template <typename T>
   T operator()(T x, T d, T inverse) const {
