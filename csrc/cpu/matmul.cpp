@@ -19,10 +19,10 @@ namespace {
 // A GEMM's grain: a thread is woken for at least kGrainsPerThread (4) blocks of this many
 // multiply-adds, so 2 threads start from 2^25 in all. Waking a sleeping worker (OMP_WAIT_POLICY
 // passive) on 2 shared vCPUs ate the second thread's gain below that: 1 thread's time over 2's
-// (idle between calls, as between a step's kernels) was 0.91-0.96 at 8-17M multiply-adds,
+// (idle between calls, as between a step's kernels) was 0.91-0.98 at 8-17M multiply-adds,
 // 0.98-1.23 at 34M, 1.58-1.93 from 134M, OpenBLAS and oneDNN alike
 // (python -m benchmarks.gemm_crossovers). At 2^18 the test set's 359x64 @ 64x512 of the digits
-// run took 2 threads, and 8-35% longer.
+// run took 2 threads, and 6-30% longer.
 constexpr Index kParallelMacs = Index(1) << 22;
 
 inline CBLAS_TRANSPOSE Op(bool trans) { return trans ? CblasTrans : CblasNoTrans; }
