@@ -1,10 +1,11 @@
 """How often ``deeplite train`` writes its checkpoint: at most a tenth of the run goes to it.
 
 A checkpoint is written durably (aside, fsynced, renamed, the folder fsynced): 2.3-2.8 ms for the
-digits defaults here, beside epochs of 6 ms, so writing one after every epoch spent over a third
-of the run on checkpoints. After an epoch the checkpoint is written once ``FACTOR`` times the
-last write's duration has passed since that write ended: every epoch whenever epochs are long
-next to a write (most real runs), and every few epochs when they are not. The last epoch is
+digits defaults here, beside epochs of 6 ms, so writing one after every epoch spent a quarter to
+a third of the run (40-60 ms of 0.19 s) on checkpoints. After an epoch the checkpoint is written
+once ``FACTOR`` times the last write's duration has passed since that write ended: every epoch
+whenever epochs are long next to a write (most real runs), and every few epochs when they are
+not. The last epoch is
 always written, and so is the last finished epoch on every other way out (a divergence, an
 error, Ctrl-C): ``deeplite train`` keeps the epoch's snapshot in memory until then. Only a
 process killed outright (SIGKILL, a power cut) can find an older checkpoint, whole and verified,
