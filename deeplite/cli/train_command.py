@@ -254,20 +254,21 @@ def run_train(args) -> int:
            "task": task, "final_keys": run_report.final_keys(task)}
 
     cadence = CheckpointCadence(every_epoch=session is not None)
-    pending: list = []  # the last finished epoch's checkpoint, taken but not written yet
+    pending = None  # (epoch, snapshot) of the last finished epoch, taken but not written yet
 
     def save(epoch: int, with_metrics: bool = False) -> None:
-        pending.clear()  # this write supersedes it
-        write(epoch, snapshot(epoch), with_metrics)
+        nonlocal pending
+        pending = None  # this write supersedes it
+        write(epoch, snapshot(epoch, copy=False), with_metrics)  # written now: no copy needed
 
-    def snapshot(epoch: int) -> tuple:
+    def snapshot(epoch: int, copy: bool) -> tuple:
         # The records and the divergence watch ride in the checkpoint: it alone resumes the run.
         state = {**config, "epoch": epoch, "history": list(finished),
                  "monitor": monitor.state_dict()}
         if session is not None:  # collectives, in step with the other ranks: written at once
             return state, None
         return state, run_files.checkpoint_contents(model, optimizer, state, grad_scaler,
-                                                    copy=True)
+                                                    copy=copy)
 
     def write(epoch: int, taken: tuple, with_metrics: bool) -> None:
         state, contents = taken
@@ -284,8 +285,9 @@ def run_train(args) -> int:
         cadence.wrote(started)
 
     def write_pending() -> None:
-        if pending:
-            epoch, taken = pending.pop()
+        nonlocal pending
+        if pending is not None:
+            (epoch, taken), pending = pending, None
             write(epoch, taken, with_metrics=True)
 
     if resumed is None:
@@ -297,19 +299,23 @@ def run_train(args) -> int:
     bar = tqdm(total=(args.epochs - done) * len(train_loader), unit="step",
                disable=args.quiet, desc=f"{args.dataset} on {device}", dynamic_ncols=True)
 
-    postfix_due = [0.0]  # the clock from which the bar's figures are worth formatting again
+    postfix_due = 0.0  # the clock from which the bar's figures are worth formatting again
 
     def on_step(loss: float, score: float) -> None:
         # The figures only change what tqdm shows when it redraws (every bar.mininterval), so
         # they are formatted on that clock, not in each of thousands of steps (at 45 steps an
         # epoch, formatting them every step cost the digits run 6% of its time); refresh=False:
         # tqdm redraws on its own clock too.
-        if not bar.disable and time.monotonic() >= postfix_due[0]:  # --quiet: no figures
-            postfix_due[0] = time.monotonic() + bar.mininterval
-            bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
+        nonlocal postfix_due
+        if not bar.disable:  # --quiet: no figures
+            now = time.monotonic()
+            if now >= postfix_due:
+                postfix_due = now + bar.mininterval
+                bar.set_postfix(progress_postfix(loss, task.score_name, score), refresh=False)
         bar.update(1)
 
     def on_epoch(record: dict) -> None:
+        nonlocal pending
         if tensorboard is not None:  # before the checkpoint: a resume purges what follows it
             tensorboard.log_epoch(record, model, optimizer)
         # Only finished, healthy epochs reach here: the checkpoint is always the last good one.
@@ -317,7 +323,7 @@ def run_train(args) -> int:
         if cadence.due() or record["epoch"] == args.epochs:
             save(record["epoch"], with_metrics=True)
         else:  # kept, to be written by the next due write or wherever the run stops first
-            pending[:] = [(record["epoch"], snapshot(record["epoch"]))]
+            pending = record["epoch"], snapshot(record["epoch"], copy=True)
         score = task.score_name  # the epoch's own figures, whatever the clock said
         bar.set_postfix(progress_postfix(record["train_loss"], score, record[f"train_{score}"]),
                         refresh=False)
