@@ -91,8 +91,8 @@ def training_state_contents(model, optimizer=None, metadata: Optional[dict] = No
                             scheduler=None, scaler=None, copy: bool = False) -> tuple:
     """``(arrays, metadata)``: what ``save_training_state`` writes, for ``write_file``.
 
-    ``copy``: host copies of every array, so training may go on changing the tensors while
-    another thread writes the file (on cpu the host arrays are otherwise views of them).
+    ``copy``: host copies of every array, so training may go on changing the tensors before
+    the file is written (on cpu the host arrays are otherwise views of them).
     """
     try:
         metadata = check_metadata(metadata)
@@ -102,18 +102,22 @@ def training_state_contents(model, optimizer=None, metadata: Optional[dict] = No
     if optimizer is not None:
         optimizer_tensors, info = flatten_optimizer_state(optimizer.state_dict())
         tensors.update(optimizer_tensors)
-        metadata[_OPTIMIZER_KEY] = json.dumps({"type": type(optimizer).__name__, "state": info})
+        metadata[_OPTIMIZER_KEY] = _typed_state(optimizer, info)
     if scheduler is not None:
-        metadata[_SCHEDULER_KEY] = json.dumps({"type": type(scheduler).__name__,
-                                               "state": scheduler.state_dict()})
+        metadata[_SCHEDULER_KEY] = _typed_state(scheduler, scheduler.state_dict())
     if scaler is not None:
-        metadata[_SCALER_KEY] = json.dumps({"type": type(scaler).__name__,
-                                            "state": scaler.state_dict()})
+        metadata[_SCALER_KEY] = _typed_state(scaler, scaler.state_dict())
     metadata[_RNG_KEY] = json.dumps(get_rng_state())
     arrays = {name: host_array(name, value) for name, value in tensors.items()}
     if copy:
         arrays = {name: _unshared(array, tensors[name]) for name, array in arrays.items()}
     return arrays, metadata
+
+
+def _typed_state(obj, state) -> str:
+    """The metadata entry of an optimizer, scheduler or scaler: JSON of its type name and
+    ``state`` (what ``_component`` reads back and checks)."""
+    return json.dumps({"type": type(obj).__name__, "state": state})
 
 
 def _unshared(array, value):
