@@ -74,7 +74,7 @@ def wrote(params: list, arrays: Optional[list]) -> None:
 
 
 def settle(param: Tensor) -> None:
-    """After the step's ``bump_version(param)``: a shadow written by this step is current now."""
+    """After the step's ``bump_versions``: a shadow this step wrote for ``param`` is current."""
     shadow = getattr(param, "_bf16_shadow", None)
     if shadow is not None and shadow.written:
         shadow.version, shadow.written = counter_of(param).count, False

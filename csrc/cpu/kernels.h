@@ -45,7 +45,7 @@ using ExternalSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64
                               const float*, std::int64_t, const float*, std::int64_t, float, float*,
                               std::int64_t);
 // From this many multiply-adds a float GEMM runs the external sgemm by default. On one AVX-512
-// core oneDNN's took 0.60-0.84x OpenBLAS's time from 2^20 (every layout of MLP training), but at
+// core oneDNN's took 0.60-0.97x OpenBLAS's time from 2^20 (every layout of MLP training), but at
 // 2^19 0.67-1.17x and below that up to 2.3x: its fixed cost per call (python -m
 // benchmarks.gemm_crossovers). Its first GEMM in a process compiles its kernels (21 ms), which
 // the digits run of `deeplite train` pays anyway (its test set's GEMM is 11.8M multiply-adds).

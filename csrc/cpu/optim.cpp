@@ -1,7 +1,8 @@
 // Fused optimizer updates: PyTorch's rules in one pass over each parameter, in place, threaded.
 // The rules themselves are deeplite/kernels/dl_optim.h's, shared with the CUDA kernels; each
 // mirrors the reference composition in deeplite/backends/fallbacks.py operation for operation,
-// with every constant rounded to the parameter's dtype first, so float32 results match it closely.
+// with every constant rounded to the parameter's dtype first; built without FMA contraction
+// (setup.py), the results equal it bit for bit (tests/test_cpu_backend.py's run_optimizer).
 #include <cmath>
 #include <algorithm>
 #include <cstdint>

@@ -1,17 +1,16 @@
 """Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
 
-From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.60-0.84x
+From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.60-0.97x
 OpenBLAS's time on one AVX-512 core at the shapes of MLP training (``python -m
 benchmarks.gemm_crossovers``, docs/jit.md); smaller GEMMs, where its fixed cost per call loses,
 stay on OpenBLAS (``_C.SGEMM_MIN_MACS``). oneDNN's first GEMM in a process compiles its
 kernels (21 ms), so ``select`` starts one on a background thread at once: it runs beside the
 caller's start-up (imports, data loading) instead of inside the first training step or
-evaluation. oneDNN is used when ``libdnnl`` is
-installed (the ``onednn-cpu-gomp`` wheel of the ``deeplite[bf16]`` extra; it shares deeplite's
-GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto`` (the default: oneDNN when installed),
-``onednn`` (an error without it) or ``openblas``. Either way each GEMM runs on one thread inside
-deeplite's own thread split, float64 stays on OpenBLAS, and eager and ``deeplite.jit`` replays
-call the same GEMM, so they stay equal bit for bit.
+evaluation. oneDNN is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`` wheel of the
+``deeplite[bf16]`` extra; it shares deeplite's GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto``
+(the default: oneDNN when installed), ``onednn`` (an error without it) or ``openblas``. Either way
+each GEMM runs on one thread inside deeplite's own thread split, float64 stays on OpenBLAS, and
+eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit.
 """
 import ctypes
 import os

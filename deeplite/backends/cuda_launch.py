@@ -102,4 +102,3 @@ def explain_out_of_memory(op: str, kernel):
     guarded.__name__ = guarded.__qualname__ = op
     guarded.__doc__ = kernel.__doc__
     return guarded
-

@@ -31,8 +31,6 @@ class _ExecArg(ctypes.Structure):
     _fields_ = [("arg", ctypes.c_int), ("memory", ctypes.c_void_p)]
 
 
-
-
 class OneDNN:
     """One CPU engine and stream of libdnnl, and a cache of matmul primitives."""
 

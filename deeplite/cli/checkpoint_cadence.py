@@ -5,13 +5,12 @@ digits defaults here, beside epochs of 6 ms, so writing one after every epoch sp
 a third of the run (40-60 ms of 0.19 s) on checkpoints. After an epoch the checkpoint is written
 once ``FACTOR`` times the last write's duration has passed since that write ended: every epoch
 whenever epochs are long next to a write (most real runs), and every few epochs when they are
-not. The last epoch is
-always written, and so is the last finished epoch on every other way out (a divergence, an
-error, Ctrl-C): ``deeplite train`` keeps the epoch's snapshot in memory until then. Only a
-process killed outright (SIGKILL, a power cut) can find an older checkpoint, whole and verified,
-and it loses at most ``FACTOR`` write durations of training (or one epoch), which ``--resume``
-redoes exactly. A ``--distributed`` run writes every epoch: its ranks write in step, and a
-decision taken on one rank's clock would split them.
+not. The last epoch is always written, and so is the last finished epoch on every other way out
+(a divergence, an error, Ctrl-C): ``deeplite train`` keeps the epoch's snapshot in memory until
+then. Only a process killed outright (SIGKILL, a power cut) can find an older checkpoint, whole
+and verified, and it loses at most ``FACTOR`` write durations of training (or one epoch), which
+``--resume`` redoes exactly. A ``--distributed`` run writes every epoch: its ranks write in
+step, and a decision taken on one rank's clock would split them.
 """
 import time
 from typing import Callable

@@ -1,7 +1,7 @@
 // Philox4x32-10 (Salmon, Moraes, Dror and Shaw, "Parallel random numbers: as easy as 1, 2, 3",
 // SC 2011; the Random123 library), the counter-based generator PyTorch uses on CUDA, and the
 // dropout decision built on it. One definition for the C++ kernels (csrc/cpu/random.cpp) and the
-// CUDA kernel (deeplite/kernels/fused.cu); deeplite/backends/philox.py is the NumPy twin, and
+// CUDA kernel (deeplite/kernels/random.cu); deeplite/backends/philox.py is the NumPy twin, and
 // tests/test_dropout_rng.py checks all of them against Random123's known-answer vectors and
 // each other, bit for bit.
 //
@@ -10,7 +10,7 @@
 // step reproduces a mask from two integers (the seed and the stream offset) instead of a
 // generator's whole state.
 //
-// The dropout stream (deeplite.creation's seed and offset): element i of a mask drawn at offset
+// The dropout stream (deeplite/dropout_stream.py's seed and offset): element i of a mask drawn at offset
 // `offset` (a multiple of 4) takes 32-bit word i % 4 of Philox block offset / 4 + i / 4, whose
 // counter is (block low word, block high word, 0, 0) and key (seed low word, seed high word). It is
 // kept when that word is >= the threshold floor(p * 2^32), so the keep probability is 1 - p to
