@@ -53,6 +53,21 @@ def test_round_trip_every_dtype_and_shape(device, rng, tmp_path):
     assert metadata["deeplite.checksum"].startswith("crc32:")
 
 
+def test_arrays_not_written_as_they_are_are_converted(rng, tmp_path):
+    # Big-endian, strided and 0-d arrays take the converting path, not the as-is one.
+    arrays = {"big_endian": rng.standard_normal((3, 4)).astype(">f4"),
+              "big_int": rng.integers(-9, 9, 5).astype(">i8"),
+              "transposed": rng.standard_normal((4, 3)).astype(np.float32).T,
+              "strided": rng.standard_normal(10)[::3],
+              "scalar": np.array(rng.standard_normal(), dtype=">f8")}
+    path = tmp_path / "converted.safetensors"
+    dl.save(arrays, path)
+    for name, value in safetensors_numpy.load_file(str(path)).items():
+        assert value.dtype == arrays[name].dtype.newbyteorder("<"), name
+        assert value.shape == arrays[name].shape, name
+        np.testing.assert_array_equal(value, arrays[name])
+
+
 def test_files_interoperate_with_the_safetensors_library(rng, tmp_path):
     arrays = _arrays(rng)
     ours = tmp_path / "ours.safetensors"
