@@ -18,9 +18,9 @@ def written(monkeypatch):
     epochs: list = []
     real = run_files.write_checkpoint
 
-    def counting(path, contents, epoch, kept_epoch=None):
-        epochs.append(epoch)
-        real(path, contents, epoch, kept_epoch)
+    def counting(path, contents, config, kept_epoch=None):
+        epochs.append(config["epoch"])
+        real(path, contents, config, kept_epoch)
 
     monkeypatch.setattr(run_files, "write_checkpoint", counting)
     return epochs

@@ -99,23 +99,23 @@ def save_checkpoint(path: Path, model, optimizer, config: dict, kept_epoch=None,
     A failed write (a full disk) leaves the previous file, the checkpoint of ``kept_epoch``, as
     it was; the CommandError says so and how to go on.
     """
-    write_checkpoint(path, checkpoint_contents(model, optimizer, config, scaler), config["epoch"],
-                     kept_epoch)
+    write_checkpoint(path, checkpoint_contents(model, optimizer, scaler), config, kept_epoch)
 
 
-def checkpoint_contents(model, optimizer, config: dict, scaler=None, copy: bool = False) -> tuple:
-    """What ``save_checkpoint`` writes, taken now: ``copy`` makes it a snapshot that training
-    may go on beside (``write_checkpoint`` it later)."""
-    return training_state_contents(model, optimizer, {CONFIG_KEY: json.dumps(config)},
-                                   scaler=scaler, copy=copy)
+def checkpoint_contents(model, optimizer, scaler=None, copy: bool = False) -> tuple:
+    """The arrays and state ``save_checkpoint`` writes beside the config, taken now: ``copy``
+    makes it a snapshot that training may go on beside (``write_checkpoint`` it later)."""
+    return training_state_contents(model, optimizer, scaler=scaler, copy=copy)
 
 
-def write_checkpoint(path: Path, contents: tuple, epoch: int, kept_epoch=None) -> None:
-    """Write ``checkpoint_contents`` (of ``epoch``) to ``path`` as ``save_checkpoint`` does,
-    with its errors."""
+def write_checkpoint(path: Path, contents: tuple, config: dict, kept_epoch=None) -> None:
+    """Write ``checkpoint_contents`` and ``config`` (of epoch ``config["epoch"]``) to ``path``
+    as ``save_checkpoint`` does, with its errors. The config is encoded here, at the write: a
+    snapshot that is never written never pays for it."""
+    arrays, metadata = contents
     try:
-        write_file(path, *contents)
-        log.debug("wrote %s (epoch %d)", path, epoch)
+        write_file(path, arrays, {**metadata, CONFIG_KEY: json.dumps(config)})
+        log.debug("wrote %s (epoch %d)", path, config["epoch"])
     except OSError as error:
         kept = (f"the checkpoint of epoch {kept_epoch} in {path.parent} is intact; free some "
                 f"space and continue with --resume {path.parent}" if kept_epoch is not None

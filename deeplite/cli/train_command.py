@@ -267,8 +267,7 @@ def run_train(args) -> int:
                  "monitor": monitor.state_dict()}
         if session is not None:  # collectives, in step with the other ranks: written at once
             return state, None
-        return state, run_files.checkpoint_contents(model, optimizer, state, grad_scaler,
-                                                    copy=copy)
+        return state, run_files.checkpoint_contents(model, optimizer, grad_scaler, copy=copy)
 
     def write(epoch: int, taken: tuple, with_metrics: bool) -> None:
         state, contents = taken
@@ -278,7 +277,7 @@ def run_train(args) -> int:
             session.save_checkpoint(checkpoint, model, optimizer, state, kept_epoch=kept,
                                     scaler=grad_scaler)
         else:
-            run_files.write_checkpoint(checkpoint, contents, epoch, kept)
+            run_files.write_checkpoint(checkpoint, contents, state, kept)
         run["checkpoint_epoch"] = epoch
         if with_metrics:  # metrics.json too, so a killed run still tells its story
             files.write_json(run_dir / run_files.METRICS, run_report.metrics(args, run, None))
