@@ -39,9 +39,8 @@ class DivergenceMonitor:
     def update(self, loss: float):
         """Record one step's loss; a message if it diverged, else None."""
         self.steps += 1
-        advice = self.advice
         if not math.isfinite(loss):
-            return f"loss became {loss} at step {self.steps}: {advice}"
+            return f"loss became {loss} at step {self.steps}: {self.advice}"
         if self.first is None:
             self.first = loss
         self.recent.append(loss)
@@ -50,7 +49,7 @@ class DivergenceMonitor:
             steps_back = len(self.recent) - 1 - list(self.recent).index(low)
             steps = f"{steps_back} step" + ("s" if steps_back != 1 else "")
             return (f"loss grew {loss / max(low, 1e-30):.0f}x in {steps} "
-                    f"({low:.3g} -> {loss:.3g}): {advice}")
+                    f"({low:.3g} -> {loss:.3g}): {self.advice}")
         return None
 
     def state_dict(self) -> dict:
