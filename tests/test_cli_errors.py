@@ -4,6 +4,8 @@ import errno
 import json
 import logging
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -278,6 +280,17 @@ def test_progress_bar_ends_on_the_last_epochs_own_figures(tmp_path, tiny_csv, ca
     loss, accuracy = history["train_loss"][-1], history["train_accuracy"][-1]
     assert last.startswith("epoch 2/2 test acc") and last.endswith(
         f"loss={loss:.4g}, acc={accuracy:.4g}]"), last
+
+
+def test_train_does_not_import_multiprocessing(tmp_path, tiny_csv):
+    """The bar's lock is a thread lock: tqdm's default one imports multiprocessing (6 ms of
+    the digits run's loop) for forked workers a run does not have."""
+    command = ["train", "--dataset", str(tiny_csv), "--out", str(tmp_path / "r"),
+               *[arg for arg in TINY if arg != "--quiet"]]
+    script = (f"import sys; from deeplite.cli import main; code = main({command!r}); "
+              f"sys.exit(code or 3 * ('multiprocessing' in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_predict_never_prints_nan_with_exit_0(tmp_path, tiny_csv, capsys):
