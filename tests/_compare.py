@@ -33,3 +33,12 @@ def close(actual, expected, dtype=None, check_dtype: bool = True) -> None:
     tolerance = TOLERANCE[np.dtype(dtype or expected.dtype)]
     scale = np.max(np.abs(expected[np.isfinite(expected)]), initial=1.0)
     np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance * scale)
+
+
+def close_to_float64_product(got, a, b) -> None:
+    """Assert the float32 ``got`` is ``a @ b`` within float32 GEMM rounding of the float64
+    product: sums of k products of O(1) numbers err like sqrt(k) * eps * |terms|."""
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    scale = np.sqrt(np.abs(a.astype(np.float64)) ** 2 @ np.abs(b.astype(np.float64)) ** 2)
+    assert got.dtype == np.float32
+    assert np.all(np.abs(got - expected) <= 1e-5 * scale + 1e-6), np.max(np.abs(got - expected))

@@ -7,6 +7,8 @@ import pytest
 
 from deeplite import backends
 
+from _compare import close_to_float64_product
+
 if not backends.is_available("cpu"):
     pytest.skip(f"cpu backend unavailable: {backends.why_unavailable('cpu')}",
                 allow_module_level=True)
@@ -38,20 +40,12 @@ def operands(rng, rows, cols):
     return base, flipped, strided
 
 
-def assert_close_to_float64(got, a, b):
-    expected = a.astype(np.float64) @ b.astype(np.float64)
-    # float32 sums of k products of O(1) numbers: errors grow like sqrt(k) * eps * |terms|.
-    scale = np.sqrt(np.abs(a.astype(np.float64)) ** 2 @ np.abs(b.astype(np.float64)) ** 2)
-    assert got.dtype == np.float32
-    assert np.all(np.abs(got - expected) <= 1e-5 * scale + 1e-6), np.max(np.abs(got - expected))
-
-
 def test_matmul_of_views_matches_numpy_float64(sgemm):
     rng = np.random.default_rng(7)
     for m, k, n in SHAPES:
         for a in operands(rng, m, k):
             for b in operands(rng, k, n):
-                assert_close_to_float64(CPU.matmul(a, b), a, b)
+                close_to_float64_product(CPU.matmul(a, b), a, b)
 
 
 def test_linear_act_gradients_match_numpy_float64(sgemm):
@@ -61,8 +55,8 @@ def test_linear_act_gradients_match_numpy_float64(sgemm):
         w = rng.standard_normal((inputs, outputs)).astype(np.float32)
         gy = rng.standard_normal((rows, outputs)).astype(np.float32)
         gx, gw, gb = CPU.linear_act_grad(x, w, None, gy, "identity", 0.0, True, True, True)
-        assert_close_to_float64(gx, gy, w.T)
-        assert_close_to_float64(gw, x.T, gy)
+        close_to_float64_product(gx, gy, w.T)
+        close_to_float64_product(gw, x.T, gy)
         np.testing.assert_allclose(gb, gy.astype(np.float64).sum(0), rtol=1e-4, atol=1e-4)
 
 
@@ -95,7 +89,7 @@ def test_gemm_overwrites_its_output_without_reading_it(sgemm):
     plan.linear_act(x, w, None, "identity", 0.0, out)
     out.fill(np.nan)
     plan.run()
-    assert_close_to_float64(out, x, w)
+    close_to_float64_product(out, x, w)
 
 
 def test_float64_and_small_gemms_agree_with_either_choice():

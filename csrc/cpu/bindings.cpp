@@ -210,6 +210,15 @@ PYBIND11_MODULE(_C, m) {
         "this address (0: OpenBLAS for all).");
   m.attr("SGEMM_MIN_MACS") = kExternalSgemmMinMacs;
   m.def("has_external_sgemm", &HasExternalSgemm, "Whether set_sgemm set a float GEMM.");
+  m.def("set_small_gemm", &SetSmallGemm, "min_macs"_a = kSmallGemmMinMacs,
+        "max_macs"_a = kSmallGemmMaxMacs,
+        "Float GEMMs of min_macs to max_macs multiply-adds (B not transposed, 16 columns or "
+        "more) that oneDNN does not serve run deeplite's AVX-512 kernel where the CPU has it "
+        "(max_macs 0: none; for benchmarks).");
+  m.attr("SMALL_GEMM_MIN_MACS") = kSmallGemmMinMacs;
+  m.attr("SMALL_GEMM_MAX_MACS") = kSmallGemmMaxMacs;
+  m.def("small_gemm_serves", &SmallGemmServes, "m"_a, "n"_a, "k"_a, "b_trans"_a = false,
+        "Whether deeplite's own kernel serves this float GEMM here.");
   // Argument names as in deeplite/backends/contract.py, so keyword calls work too.
   m.attr("ACTIVATIONS") = py::tuple(py::cast(ActivationNames()));
   m.attr("REDUCTIONS") = py::tuple(py::cast(ReductionNames()));

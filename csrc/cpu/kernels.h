@@ -45,13 +45,30 @@ using ExternalSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64
                               const float*, std::int64_t, const float*, std::int64_t, float, float*,
                               std::int64_t);
 // From this many multiply-adds a float GEMM runs the external sgemm by default. On one AVX-512
-// core oneDNN's took 0.60-0.97x OpenBLAS's time from 2^20 (every layout of MLP training), but at
-// 2^19 0.67-1.17x and below that up to 2.3x: its fixed cost per call (python -m
+// core oneDNN's took 0.72-1.05x OpenBLAS's time from 2^20 to 2^24 (the three GEMMs of MLP
+// layers), but at 2^19 0.67-1.11x and below that up to 2x: its fixed cost per call (python -m
 // benchmarks.gemm_crossovers). Its first GEMM in a process compiles its kernels (21 ms), which
 // the digits run of `deeplite train` pays anyway (its test set's GEMM is 11.8M multiply-adds).
 constexpr Index kExternalSgemmMinMacs = Index(1) << 20;
 void SetSgemm(ExternalSgemm sgemm, Index min_macs);
 bool HasExternalSgemm();
+// ---- small_gemm.cpp ----
+// The float GEMMs deeplite's own AVX-512 kernel serves where oneDNN does not (OpenBLAS would):
+// B not transposed, at least kSmallGemmMinColumns columns, from kSmallGemmMinMacs to
+// kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it took 0.76-1.00x
+// OpenBLAS's time there (forward 0.76-0.88x, weight gradient 0.78-1.00x) for the GEMMs of MLP
+// layers, about oneDNN's (0.93-1.17x); below 2^20 1.0-1.24x, above 2^24 the weight gradient
+// 1.25-1.28x: no blocking over k (python -m benchmarks.gemm_crossovers, table 3).
+constexpr Index kSmallGemmMinColumns = 16;
+constexpr Index kSmallGemmMinMacs = Index(1) << 20;
+constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
+bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
+// From min_macs to max_macs multiply-adds from now on (max_macs 0: none; for benchmarks).
+void SetSmallGemm(Index min_macs, Index max_macs);
+// c (m x n, row stride ldc) = a @ b, for a product SmallGemmServes.
+void SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+               Index ldc);
+
 // out (a.rows x b.cols, row-major) = act(a @ b + bias); bias may be null. With act = identity and
 // no bias this is the plain GEMM. The bias and activation run on each thread's block of the
 // output right after that block's GEMM, while it is still in cache.

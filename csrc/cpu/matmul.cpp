@@ -57,15 +57,29 @@ bool External(Index macs) {
   return std::is_same_v<T, float> && external_sgemm != nullptr && macs >= external_min_macs;
 }
 
+// Which GEMM serves a whole product: every thread block of it runs the same one, so the
+// product rounds alike on any number of threads.
+enum class Route { kBlas, kExternal, kSmall };
+
+// oneDNN where installed (from kExternalSgemmMinMacs), else deeplite's own kernel where it
+// serves, else OpenBLAS (and for double).
+template <typename T>
+Route RouteOf(const Matrix<T>& b, Index m, Index n, Index k) {
+  if (!std::is_same_v<T, float>) return Route::kBlas;
+  if (External<T>(m * n * k)) return Route::kExternal;
+  return SmallGemmServes(m, n, k, b.trans) ? Route::kSmall : Route::kBlas;
+}
+
 inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
-                 Index ldc, bool external) {
-  if (external && ExternalGemm(a, b, c, m, n, ldc)) return;
+                 Index ldc, Route route) {
+  if (route == Route::kSmall) return SmallGemm(a, b, c, m, n, ldc);
+  if (route == Route::kExternal && ExternalGemm(a, b, c, m, n, ldc)) return;
   scipy_cblas_sgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0f, a.data, a.ld,
                     b.data, b.ld, 0.0f, c, ldc);
 }
 
 inline void Gemm(const Matrix<double>& a, const Matrix<double>& b, double* c, Index m, Index n,
-                 Index ldc, bool /*external: float only*/) {
+                 Index ldc, Route /*float only: always kBlas*/) {
   scipy_cblas_dgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0, a.data, a.ld,
                     b.data, b.ld, 0.0, c, ldc);
 }
@@ -100,9 +114,9 @@ template <typename T>
 void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T slope, T* out) {
   const Index m = a.rows, n = b.cols, k = a.cols;
   const bool epilogue = bias != nullptr || act != 0;
-  const bool external = External<T>(m * n * k);
+  const Route route = RouteOf(b, m, n, k);
   if (m * n * k < kParallelMacs || NumThreads() == 1) {
-    Gemm(a, b, out, m, n, n, external);
+    Gemm(a, b, out, m, n, n, route);
     if (epilogue) BiasAct(out, m, n, n, bias, act, slope);
     return;
   }
@@ -110,12 +124,12 @@ void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T
   const Index grain = std::max<Index>(16, kParallelMacs / std::max<Index>(1, (n >= m ? m : n) * k));
   if (n >= m) {
     ParallelFor(n, grain, [&](Index lo, Index hi) {
-      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n, external);
+      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n, route);
       if (epilogue) BiasAct(out + lo, m, hi - lo, n, bias ? bias + lo : nullptr, act, slope);
     });
   } else {
     ParallelFor(m, grain, [&](Index lo, Index hi) {
-      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n, external);
+      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n, route);
       if (epilogue) BiasAct(out + lo * n, hi - lo, n, n, bias, act, slope);
     });
   }

@@ -1,0 +1,144 @@
+// Float GEMMs of MLP training at small batches (32x64 @ 64x512 and its weight gradient, say) on
+// AVX-512 CPUs, where oneDNN is not installed: a 12-row x 32-column register tile over B packed
+// 32 columns at a time. OpenBLAS packs and blocks for big tiles: it took 19 us for those 1M
+// multiply-adds on one core, this 14.5-15 us, oneDNN's JIT sgemm 13.5 us (python -m
+// benchmarks.gemm_crossovers, table 3; the range it serves is in kernels.h).
+//
+// Each element of C is the FMA chain over k = 0, 1, ... from zero, whatever block of rows or
+// columns a thread is given and whichever tile (a full one, an edge one, masked lanes) holds it,
+// so 1 and 2 threads, eager calls and jit replays give the same bits; explicit FMAs round alike
+// on every AVX-512 CPU.
+#include <algorithm>
+#include <vector>
+
+#include "kernels.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DL_SMALL_GEMM 1
+#define DL_AVX512 __attribute__((target("avx512f")))
+#endif
+
+namespace deeplite::cpu {
+
+namespace {
+
+Index min_macs = kSmallGemmMinMacs, max_macs = kSmallGemmMaxMacs;
+
+#ifdef DL_SMALL_GEMM
+constexpr int kTileRows = 12;  // 12 rows x 2 vectors: 24 accumulators, 2 B vectors, 1 broadcast
+constexpr Index kPanel = 32;   // columns of B packed at once (2 vectors of 16 floats)
+
+bool HasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+
+// c[R x 16Q] (row stride ldc) = a[R x k] @ panel[k x 16Q]; the last vector's lanes past `last`
+// are neither read (the panel is zero there) nor stored.
+template <int R, int Q>
+DL_AVX512 void Tile(const float* a, Index a_row, Index a_col, const float* panel, float* c,
+                    Index ldc, Index k, __mmask16 last) {
+  __m512 acc[R][Q];
+  for (int r = 0; r < R; ++r) {
+    for (int q = 0; q < Q; ++q) acc[r][q] = _mm512_setzero_ps();
+  }
+  for (Index kk = 0; kk < k; ++kk) {
+    __m512 b[Q];
+    for (int q = 0; q < Q; ++q) b[q] = _mm512_loadu_ps(panel + (kk * Q + q) * 16);
+    for (int r = 0; r < R; ++r) {
+      const __m512 s = _mm512_set1_ps(a[r * a_row + kk * a_col]);
+      for (int q = 0; q < Q; ++q) acc[r][q] = _mm512_fmadd_ps(s, b[q], acc[r][q]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int q = 0; q + 1 < Q; ++q) _mm512_storeu_ps(c + r * ldc + q * 16, acc[r][q]);
+    _mm512_mask_storeu_ps(c + r * ldc + (Q - 1) * 16, last, acc[r][Q - 1]);
+  }
+}
+
+// Rows [0, m) of one panel: full tiles, then one tile of the rows left.
+template <int Q>
+DL_AVX512 void Panel(const float* a, Index a_row, Index a_col, const float* panel, float* c,
+                     Index ldc, Index m, Index k, __mmask16 last) {
+  Index i = 0;
+  for (; i + kTileRows <= m; i += kTileRows) {
+    Tile<kTileRows, Q>(a + i * a_row, a_row, a_col, panel, c + i * ldc, ldc, k, last);
+  }
+  const float* ai = a + i * a_row;
+  float* ci = c + i * ldc;
+  switch (m - i) {
+#define DL_EDGE_TILE(rows) \
+    case rows: Tile<rows, Q>(ai, a_row, a_col, panel, ci, ldc, k, last); break;
+    DL_EDGE_TILE(1) DL_EDGE_TILE(2) DL_EDGE_TILE(3) DL_EDGE_TILE(4) DL_EDGE_TILE(5)
+    DL_EDGE_TILE(6) DL_EDGE_TILE(7) DL_EDGE_TILE(8) DL_EDGE_TILE(9) DL_EDGE_TILE(10)
+    DL_EDGE_TILE(11)
+#undef DL_EDGE_TILE
+    default: break;
+  }
+}
+
+inline __mmask16 Lanes(Index count) {
+  return count >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << count) - 1);
+}
+
+// Packs columns [j, j + width) of B (rows of stride ldb; width <= kPanel) as k rows of Q
+// vectors, zero past width: B's own rows lie 4 * ldb bytes apart, which for ldb = 512 maps a
+// panel onto 8 of L1's 64 sets, and its loads then miss.
+DL_AVX512 void Pack(const float* b, Index ldb, Index k, Index width, int q_count, float* panel) {
+  for (Index kk = 0; kk < k; ++kk) {
+    for (int q = 0; q < q_count; ++q) {
+      const __m512 row = _mm512_maskz_loadu_ps(Lanes(width - q * 16), b + kk * ldb + q * 16);
+      _mm512_storeu_ps(panel + (kk * q_count + q) * 16, row);
+    }
+  }
+}
+
+DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+                   Index ldc) {
+  const Index k = a.cols;
+  const Index a_row = a.trans ? 1 : a.ld, a_col = a.trans ? a.ld : 1;
+  static thread_local std::vector<float> panel;
+  panel.resize(std::max<Index>(k, 1) * kPanel);
+  for (Index j = 0; j < n; j += kPanel) {
+    const Index width = std::min(kPanel, n - j);
+    const int q_count = width > 16 ? 2 : 1;
+    Pack(b.data + j, b.ld, k, width, q_count, panel.data());
+    const __mmask16 last = Lanes(width - (q_count - 1) * 16);
+    if (q_count == 2) {
+      Panel<2>(a.data, a_row, a_col, panel.data(), c + j, ldc, m, k, last);
+    } else {
+      Panel<1>(a.data, a_row, a_col, panel.data(), c + j, ldc, m, k, last);
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void SetSmallGemm(Index least, Index most) {
+  min_macs = least;
+  max_macs = most;
+}
+
+bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {
+#ifdef DL_SMALL_GEMM
+  const Index macs = m * n * k;
+  return !b_trans && n >= kSmallGemmMinColumns && macs >= min_macs && macs <= max_macs &&
+         HasAvx512();
+#else
+  (void)m, (void)n, (void)k, (void)b_trans;
+  return false;
+#endif
+}
+
+void SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+               Index ldc) {
+#ifdef DL_SMALL_GEMM
+  Run(a, b, c, m, n, ldc);
+#else
+  (void)a, (void)b, (void)c, (void)m, (void)n, (void)ldc;
+#endif
+}
+
+}  // namespace deeplite::cpu

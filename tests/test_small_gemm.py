@@ -1,0 +1,125 @@
+"""deeplite's own AVX-512 float GEMM (csrc/cpu/small_gemm.cpp), forced onto every shape here:
+against NumPy float64 on its edge tiles and layouts, exactly on integers, and the per-element
+invariant that keeps 1 and 2 threads equal."""
+import numpy as np
+import pytest
+
+from deeplite import backends
+
+from _compare import close_to_float64_product
+
+if not backends.is_available("cpu"):
+    pytest.skip(f"cpu backend unavailable: {backends.why_unavailable('cpu')}",
+                allow_module_level=True)
+
+from deeplite import _C  # noqa: E402  (only importable when cpu is available)
+from deeplite.backends import cpu_sgemm  # noqa: E402
+
+CPU = backends.get("cpu")
+ALL = 1 << 62
+
+
+@pytest.fixture
+def everywhere():
+    """The kernel on every float GEMM it can take (OpenBLAS chosen, so oneDNN takes none)."""
+    cpu_sgemm.select(_C, "openblas")
+    _C.set_small_gemm(0, ALL)
+    if not _C.small_gemm_serves(8, 16, 8):
+        _C.set_small_gemm()
+        cpu_sgemm.select(_C)
+        pytest.skip("this CPU has no AVX-512: OpenBLAS serves every float GEMM")
+    yield
+    _C.set_small_gemm()
+    cpu_sgemm.select(_C)
+
+
+def layouts(rng, rows, cols, transposable=True):
+    """A contiguous array, a strided slice and (``transposable``) a transposed view."""
+    base = rng.standard_normal((rows, cols)).astype(np.float32)
+    strided = rng.standard_normal((rows, cols * 2 + 3)).astype(np.float32)[:, 1:1 + 2 * cols:2]
+    found = [base, strided]
+    if transposable:
+        found.append(np.ascontiguousarray(base.T).T)
+    return found
+
+
+# Rows around the 12-row tile, columns around the 16-lane vector and the 32-column panel.
+ROWS = (1, 5, 11, 12, 13, 25)
+COLUMNS = (16, 17, 31, 32, 33, 47, 64, 100)
+DEPTHS = (1, 2, 7, 64)
+
+
+def test_every_edge_tile_and_layout_matches_numpy_float64(everywhere):
+    rng = np.random.default_rng(21)
+    for m in ROWS:
+        for n in COLUMNS:
+            for k in DEPTHS:
+                assert _C.small_gemm_serves(m, n, k)
+                for a in layouts(rng, m, k):
+                    for b in layouts(rng, k, n, transposable=False):  # a transposed B: BLAS
+                        close_to_float64_product(CPU.matmul(a, b), a, b)
+
+
+def test_integer_products_are_exact(everywhere):
+    # Small integers multiply and sum exactly in float32: any lost or doubled term shows.
+    rng = np.random.default_rng(22)
+    for m, k, n in [(13, 64, 47), (25, 300, 33), (12, 1, 16)]:
+        a = rng.integers(-3, 4, (m, k)).astype(np.float32)
+        b = rng.integers(-3, 4, (k, n)).astype(np.float32)
+        expected = a.astype(np.int64) @ b.astype(np.int64)
+        np.testing.assert_array_equal(CPU.matmul(a, b), expected)
+        np.testing.assert_array_equal(CPU.matmul(np.ascontiguousarray(a.T).T, b), expected)
+
+
+def test_blocks_of_rows_and_columns_give_the_same_bits(everywhere):
+    # Each element is one FMA chain whatever tile holds it: the rows or columns of a product,
+    # multiplied on their own (as a thread's block is), equal the whole product's bit for bit.
+    rng = np.random.default_rng(23)
+    a = rng.standard_normal((37, 70)).astype(np.float32)
+    b = rng.standard_normal((70, 90)).astype(np.float32)
+    whole = CPU.matmul(a, b)
+    for lo, hi in [(0, 5), (5, 17), (17, 37)]:
+        np.testing.assert_array_equal(CPU.matmul(a[lo:hi], b), whole[lo:hi])
+    for lo, hi in [(0, 16), (16, 35), (35, 90)]:  # 16 columns or more: its own kernel too
+        np.testing.assert_array_equal(CPU.matmul(a, b[:, lo:hi]), whole[:, lo:hi])
+
+
+def test_two_threads_give_the_same_bits(everywhere):
+    before = CPU.module.num_threads()
+    rng = np.random.default_rng(24)
+    try:
+        for m, k, n in [(256, 1024, 128), (64, 512, 1024)]:  # 2^25: 2 threads split it
+            a = rng.standard_normal((m, k)).astype(np.float32)
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            results = []
+            for threads in (1, 2):
+                CPU.module.set_num_threads(threads)
+                results.append(CPU.matmul(a, b))
+            np.testing.assert_array_equal(results[0], results[1])
+            close_to_float64_product(results[0], a, b)
+    finally:
+        CPU.module.set_num_threads(before)
+
+
+def test_linear_act_runs_it_with_the_bias_and_activation(everywhere):
+    rng = np.random.default_rng(25)
+    x = rng.standard_normal((32, 64)).astype(np.float32)
+    w = rng.standard_normal((64, 512)).astype(np.float32)
+    bias = rng.standard_normal(512).astype(np.float32)
+    got = CPU.linear_act(x, w, bias, "relu", 0.0)
+    expected = np.maximum(x.astype(np.float64) @ w + bias, 0.0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+    gy = rng.standard_normal((32, 512)).astype(np.float32)
+    _, gw, _ = CPU.linear_act_grad(x, w, None, gy, "identity", 0.0, False, True, False)
+    close_to_float64_product(gw, x.T, gy)  # x.T: the transposed A of the weight gradient
+
+
+def test_the_default_range():
+    if not _C.small_gemm_serves(32, 512, 64):  # digits' first layer: 2^20 multiply-adds
+        pytest.skip("this CPU has no AVX-512: OpenBLAS serves every float GEMM")
+    least, most = _C.SMALL_GEMM_MIN_MACS, _C.SMALL_GEMM_MAX_MACS
+    assert (least, most) == (1 << 20, 1 << 24)
+    assert not _C.small_gemm_serves(32, 512, 64 - 1)  # below 2^20
+    assert _C.small_gemm_serves(256, 256, 256) and not _C.small_gemm_serves(256, 256, 257)
+    assert not _C.small_gemm_serves(1 << 16, 15, 64)  # narrower than a vector
+    assert not _C.small_gemm_serves(32, 512, 64, b_trans=True)
