@@ -1,15 +1,20 @@
-"""``python -m benchmarks.gemm_crossovers``: the two thresholds of the cpu backend's GEMMs.
+"""``python -m benchmarks.gemm_crossovers``: the thresholds of the cpu backend's float GEMMs.
 
 1. Which library: oneDNN's ``dnnl_sgemm`` (where installed) against OpenBLAS's, on one pinned
-   CPU and thread, for the three GEMMs of each layer of MLP training (forward x @ W^T, input
-   gradient g @ W, weight gradient g^T @ x) from 2^10 to 2^24 multiply-adds; oneDNN forced at
+   CPU and thread, for the three GEMMs of each layer of MLP training (forward x @ W, input
+   gradient g @ W^T, weight gradient x^T @ g) from 2^10 to 2^28 multiply-adds; oneDNN forced at
    every size. ``_C.SGEMM_MIN_MACS`` (csrc/cpu/kernels.h) follows this table.
 2. How many threads: each GEMM on 1 and on 2 of deeplite's threads, the worker left idle for
    0.5 ms before each call as it is between a step's kernels (idle workers sleep:
    OMP_WAIT_POLICY=passive). ``kParallelMacs`` (csrc/cpu/matmul.cpp) follows this table; it needs
    2 usable CPUs.
+3. deeplite's own AVX-512 kernel (csrc/cpu/small_gemm.cpp) against OpenBLAS (and oneDNN, where
+   installed) on the forward and weight-gradient GEMMs of the same layers (the input gradient's
+   B is transposed: never its), forced at every size. ``_C.SMALL_GEMM_MIN_MACS`` and
+   ``_C.SMALL_GEMM_MAX_MACS`` follow this table.
 
-Best of 7 rounds (table 1) or medians of 60 calls (table 2); run it on an otherwise idle machine.
+Best of 7 rounds (tables 1 and 3) or medians of 60 calls (table 2); run it on an otherwise idle
+machine.
 """
 import os
 import statistics
@@ -20,7 +25,8 @@ import numpy as np
 
 # (batch, inputs, outputs) of a layer: MLP training's shapes, 2^10 to 2^24 multiply-adds
 LAYERS = ((32, 2, 16), (32, 16, 16), (16, 64, 64), (32, 512, 10), (32, 128, 128), (32, 64, 512),
-          (64, 128, 128), (128, 64, 256), (128, 256, 256), (256, 256, 256))
+          (64, 128, 128), (128, 64, 256), (128, 256, 256), (359, 64, 512), (256, 256, 256),
+          (512, 512, 512), (256, 784, 1024))
 # (m, k, n) of an (m, k) @ (k, n), for the thread table
 THREAD_SHAPES = ((128, 256, 256), (359, 64, 512), (256, 256, 256), (1024, 64, 512),
                  (512, 512, 512), (256, 784, 1024), (1024, 1024, 1024))
@@ -28,16 +34,16 @@ THREAD_SHAPES = ((128, 256, 256), (359, 64, 512), (256, 256, 256), (1024, 64, 51
 
 def layer_gemms(rng, batch: int, inputs: int, outputs: int) -> dict:
     """{"forward" | "input grad" | "weight grad": (a, b)} of one layer, laid out as deeplite's
-    Linear has them (the weight is outputs x inputs; the transposes are views)."""
+    Linear has them (the weight is inputs x outputs; the transposes are views)."""
     def normal(*shape):
         return rng.standard_normal(shape, dtype=np.float32)
 
-    x, weight, grad = normal(batch, inputs), normal(outputs, inputs), normal(batch, outputs)
-    return {"forward": (x, weight.T), "input grad": (grad, weight), "weight grad": (grad.T, x)}
+    x, weight, grad = normal(batch, inputs), normal(inputs, outputs), normal(batch, outputs)
+    return {"forward": (x, weight), "input grad": (grad, weight.T), "weight grad": (x.T, grad)}
 
 
 def best_us(call, rounds: int = 7, calls: int = 300) -> float:
-    """The fastest round's microseconds per ``call()``."""
+    """The fastest round's microseconds per ``call()`` (rounds of ``calls`` calls)."""
     for _ in range(30):
         call()
     times = []
@@ -62,6 +68,11 @@ def idle_median_us(call, calls: int = 60) -> float:
     return statistics.median(times) * 1e6
 
 
+def calls_for(macs: int) -> int:
+    """Calls per round: 300, fewer for big GEMMs (about 2^25 multiply-adds a round)."""
+    return max(5, min(300, (1 << 25) // macs))
+
+
 def library_table(cpu, rng) -> None:
     """Table 1, on one pinned CPU and thread."""
     from deeplite.backends import cpu_sgemm
@@ -73,15 +84,51 @@ def library_table(cpu, rng) -> None:
         for batch, inputs, outputs in LAYERS:
             for name, (a, b) in layer_gemms(rng, batch, inputs, outputs).items():
                 times = {}
+                macs = a.shape[0] * a.shape[1] * b.shape[1]
                 for library in ("openblas", "onednn"):
                     cpu_sgemm.select(cpu._C, library, min_macs=0)
-                    times[library] = best_us(lambda a=a, b=b: cpu.matmul(a, b))
-                macs = a.shape[0] * a.shape[1] * b.shape[1]
+                    times[library] = best_us(lambda a=a, b=b: cpu.matmul(a, b),
+                                             calls=calls_for(macs))
                 print(f"  {batch}-{inputs}-{outputs} {name:11s} {macs:>9d} multiply-adds "
                       f"(2^{np.log2(macs):4.1f}): OpenBLAS {times['openblas']:7.2f} us, oneDNN "
                       f"{times['onednn']:7.2f} us, oneDNN / OpenBLAS "
                       f"{times['onednn'] / times['openblas']:.2f}")
     finally:
+        cpu_sgemm.select(cpu._C)
+        os.sched_setaffinity(0, affinity)
+
+
+def own_kernel_table(cpu, rng) -> None:
+    """Table 3, on one pinned CPU and thread."""
+    from deeplite.backends import cpu_sgemm
+
+    has_onednn = bool(cpu_sgemm._dnnl_sgemm_address())
+    affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(affinity)})
+    cpu._C.set_num_threads(1)
+    try:
+        for batch, inputs, outputs in LAYERS:
+            for name, (a, b) in layer_gemms(rng, batch, inputs, outputs).items():
+                cpu._C.set_small_gemm(0, 1 << 62)  # its every size, to see where it pays
+                if name == "input grad" or not cpu._C.small_gemm_serves(
+                        a.shape[0], b.shape[1], a.shape[1]):
+                    continue  # a transposed B, or narrower than a vector: never its
+                times = {}
+                macs = a.shape[0] * a.shape[1] * b.shape[1]
+                runs = [("OpenBLAS", "openblas", 0), ("deeplite", "openblas", 1 << 62)]
+                runs += [("oneDNN", "onednn", 0)] if has_onednn else []
+                for label, library, most in runs:
+                    cpu_sgemm.select(cpu._C, library, min_macs=0)
+                    cpu._C.set_small_gemm(0, most)
+                    times[label] = best_us(lambda a=a, b=b: cpu.matmul(a, b),
+                                           calls=calls_for(macs))
+                figures = ", ".join(f"{label} {value:7.2f} us" for label, value in times.items())
+                ratios = ", ".join(f"deeplite / {label} {times['deeplite'] / value:.2f}"
+                                   for label, value in times.items() if label != "deeplite")
+                print(f"  {batch}-{inputs}-{outputs} {name:11s} {macs:>9d} multiply-adds "
+                      f"(2^{np.log2(macs):4.1f}): {figures}; {ratios}")
+    finally:
+        cpu._C.set_small_gemm()
         cpu_sgemm.select(cpu._C)
         os.sched_setaffinity(0, affinity)
 
@@ -105,7 +152,8 @@ def thread_table(cpu, rng) -> None:
 
 
 def main() -> int:
-    """Print both tables (the first only where oneDNN is installed)."""
+    """Print the three tables (the first only where oneDNN is installed, the third only on
+    AVX-512 CPUs)."""
     import deeplite.backends.cpu_backend as cpu
     from deeplite.backends import cpu_sgemm
 
@@ -116,6 +164,12 @@ def main() -> int:
         library_table(cpu, rng)
     else:
         print("which library: skipped, libdnnl is not installed (pip install 'deeplite[bf16]')")
+    if cpu._C.small_gemm_serves(32, 512, 64):  # digits' first layer: an AVX-512 CPU
+        print(f"deeplite's own kernel (one thread; default: from {cpu._C.SMALL_GEMM_MIN_MACS} to "
+              f"{cpu._C.SMALL_GEMM_MAX_MACS} multiply-adds, where oneDNN is not installed):")
+        own_kernel_table(cpu, rng)
+    else:
+        print("deeplite's own kernel: skipped, this CPU has no AVX-512")
     print(f"how many threads ({cpu.SGEMM} GEMMs):")
     if len(os.sched_getaffinity(0)) < 2:
         print("  skipped: fewer than 2 usable CPUs")
