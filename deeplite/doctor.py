@@ -147,8 +147,13 @@ def report() -> str:
                  f"OMP_NUM_THREADS={threads['OMP_NUM_THREADS']}, {threads['usable_cpus']} usable "
                  f"of {threads['cpu_count']} CPUs")
     if backends.is_available("cpu"):  # which float32 GEMM its kernels call (cpu_sgemm.py)
-        sgemm = backends.get("cpu").module.SGEMM
-        lines.append(f"float32 GEMMs on cpu: {sgemm} (DEEPLITE_SGEMM=auto|onednn|openblas)")
+        module = backends.get("cpu").module
+        lines.append(f"float32 GEMMs on cpu: {module.SGEMM} "
+                     f"(DEEPLITE_SGEMM=auto|onednn|openblas)")
+        if module.SGEMM == "openblas" and module._C.small_gemm_serves(32, 512, 64):
+            lines.append(f"  from {module._C.SMALL_GEMM_MIN_MACS} to "
+                         f"{module._C.SMALL_GEMM_MAX_MACS} multiply-adds: deeplite's AVX-512 "
+                         f"kernel")
     lines.append(f"default device: {get_default_device()}")
     from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
 

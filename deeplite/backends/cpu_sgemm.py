@@ -1,7 +1,7 @@
 """Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
 
-From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.60-0.97x
-OpenBLAS's time on one AVX-512 core at the shapes of MLP training (``python -m
+From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.72-1.05x
+OpenBLAS's time on one AVX-512 core at the shapes of MLP training, up to 2^24 (``python -m
 benchmarks.gemm_crossovers``, docs/jit.md); smaller GEMMs, where its fixed cost per call loses,
 stay on OpenBLAS (``_C.SGEMM_MIN_MACS``). oneDNN's first GEMM in a process compiles its
 kernels (21 ms), so ``select`` starts one on a background thread at once: it runs beside the
@@ -10,7 +10,10 @@ evaluation. oneDNN is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`
 ``deeplite[bf16]`` extra; it shares deeplite's GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto``
 (the default: oneDNN when installed), ``onednn`` (an error without it) or ``openblas``. Either way
 each GEMM runs on one thread inside deeplite's own thread split, float64 stays on OpenBLAS, and
-eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit.
+eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit. Where
+oneDNN does not serve (not installed, or ``openblas`` chosen), the float GEMMs of 2^20 to 2^24
+multiply-adds whose B is not transposed run deeplite's own AVX-512 kernel on CPUs that have it
+(csrc/cpu/small_gemm.cpp: 0.76-1.00x OpenBLAS's time there).
 """
 import ctypes
 import os
