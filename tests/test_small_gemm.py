@@ -114,6 +114,27 @@ def test_linear_act_runs_it_with_the_bias_and_activation(everywhere):
     close_to_float64_product(gw, x.T, gy)  # x.T: the transposed A of the weight gradient
 
 
+def test_its_fused_bias_and_relu_equal_the_separate_epilogue(everywhere):
+    # The tile adds the bias and applies relu as it stores; BiasAct's arithmetic, so the bits
+    # are those of the product followed by x + b, then x > 0 ? x : 0 (a NaN row gives 0).
+    rng = np.random.default_rng(26)
+    x = rng.standard_normal((29, 70)).astype(np.float32)
+    x[3] = np.nan
+    w = rng.standard_normal((70, 45)).astype(np.float32)
+    bias = rng.standard_normal(45).astype(np.float32)
+    pre = CPU.matmul(x, w) + bias  # float32 adds, as the tile's
+    np.testing.assert_array_equal(CPU.linear_act(x, w, bias, "identity", 0.0), pre)
+    fused = CPU.linear_act(x, w, bias, "relu", 0.0)
+    np.testing.assert_array_equal(fused, np.where(pre > 0, pre, np.float32(0)))
+    assert not np.isnan(fused).any() and (fused[3] == 0).all()
+    product = CPU.matmul(x, w)
+    np.testing.assert_array_equal(CPU.linear_act(x, w, None, "relu", 0.0),
+                                  np.where(product > 0, product, np.float32(0)))
+    # Other activations run after the product, as before.
+    np.testing.assert_allclose(CPU.linear_act(x[4:], w, bias, "sigmoid", 0.0),
+                               1 / (1 + np.exp(-pre[4:].astype(np.float64))), rtol=1e-6)
+
+
 def test_the_default_range():
     if not _C.small_gemm_serves(32, 512, 64):  # digits' first layer: 2^20 multiply-adds
         pytest.skip("this CPU has no AVX-512: OpenBLAS serves every float GEMM")

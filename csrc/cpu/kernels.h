@@ -65,9 +65,11 @@ constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
 // From min_macs to max_macs multiply-adds from now on (max_macs 0: none; for benchmarks).
 void SetSmallGemm(Index min_macs, Index max_macs);
-// c (m x n, row stride ldc) = a @ b, for a product SmallGemmServes.
-void SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
-               Index ldc);
+// c (m x n, row stride ldc) = a @ b, for a product SmallGemmServes, with LinearAct's bias and
+// activation applied as it stores where act is identity or relu (true then; false: c = a @ b,
+// and the caller's BiasAct applies them).
+bool SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+               Index ldc, const float* bias, int act);
 
 // out (a.rows x b.cols, row-major) = act(a @ b + bias); bias may be null. With act = identity and
 // no bias this is the plain GEMM. The bias and activation run on each thread's block of the

@@ -72,7 +72,6 @@ Route RouteOf(const Matrix<T>& b, Index m, Index n, Index k) {
 
 inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
                  Index ldc, Route route) {
-  if (route == Route::kSmall) return SmallGemm(a, b, c, m, n, ldc);
   if (route == Route::kExternal && ExternalGemm(a, b, c, m, n, ldc)) return;
   scipy_cblas_sgemm(CblasRowMajor, Op(a.trans), Op(b.trans), m, n, a.cols, 1.0f, a.data, a.ld,
                     b.data, b.ld, 0.0f, c, ldc);
@@ -101,6 +100,19 @@ Matrix<T> Transposed(const Matrix<T>& a) {
   return {a.data, a.cols, a.rows, a.ld, !a.trans};
 }
 
+// One block of LinearAct's output (m x n, row stride ldc): the GEMM, then the bias and
+// activation while the block is in cache (deeplite's own kernel applies identity and relu as
+// it stores).
+template <typename T>
+void Block(const Matrix<T>& a, const Matrix<T>& b, T* out, Index m, Index n, Index ldc,
+           const T* bias, int act, T slope, Route route) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (route == Route::kSmall && SmallGemm(a, b, out, m, n, ldc, bias, act)) return;
+  }
+  if (route != Route::kSmall) Gemm(a, b, out, m, n, ldc, route);
+  if (bias != nullptr || act != 0) BiasAct(out, m, n, ldc, bias, act, slope);
+}
+
 }  // namespace
 
 void SetSgemm(ExternalSgemm sgemm, Index min_macs) {
@@ -113,24 +125,21 @@ bool HasExternalSgemm() { return external_sgemm != nullptr; }
 template <typename T>
 void LinearAct(const Matrix<T>& a, const Matrix<T>& b, const T* bias, int act, T slope, T* out) {
   const Index m = a.rows, n = b.cols, k = a.cols;
-  const bool epilogue = bias != nullptr || act != 0;
   const Route route = RouteOf(b, m, n, k);
   if (m * n * k < kParallelMacs || NumThreads() == 1) {
-    Gemm(a, b, out, m, n, n, route);
-    if (epilogue) BiasAct(out, m, n, n, bias, act, slope);
+    Block(a, b, out, m, n, n, bias, act, slope, route);
     return;
   }
   // Split the larger output dimension: each thread then re-packs only the smaller operand.
   const Index grain = std::max<Index>(16, kParallelMacs / std::max<Index>(1, (n >= m ? m : n) * k));
   if (n >= m) {
     ParallelFor(n, grain, [&](Index lo, Index hi) {
-      Gemm(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n, route);
-      if (epilogue) BiasAct(out + lo, m, hi - lo, n, bias ? bias + lo : nullptr, act, slope);
+      Block(a, ColBlock(b, lo, hi), out + lo, m, hi - lo, n, bias ? bias + lo : nullptr, act,
+            slope, route);
     });
   } else {
     ParallelFor(m, grain, [&](Index lo, Index hi) {
-      Gemm(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n, route);
-      if (epilogue) BiasAct(out + lo * n, hi - lo, n, n, bias, act, slope);
+      Block(RowBlock(a, lo, hi), b, out + lo * n, hi - lo, n, n, bias, act, slope, route);
     });
   }
 }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "dl_math.h"
 #include "kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -34,11 +35,18 @@ bool HasAvx512() {
   return has;
 }
 
-// c[R x 16Q] (row stride ldc) = a[R x k] @ panel[k x 16Q]; the last vector's lanes past `last`
-// are neither read (the panel is zero there) nor stored.
+// What a tile applies as it stores: + bias[column] (bias null: none), then relu, computed as
+// BiasAct computes them (x + b, then x > 0 ? x : 0), so fused and separate give the same bits.
+struct Epilogue {
+  const float* bias;  // of the panel's first column
+  bool relu;
+};
+
+// c[R x 16Q] (row stride ldc) = epilogue(a[R x k] @ panel[k x 16Q]); the last vector's lanes
+// past `last` are neither read (the panel is zero there) nor stored.
 template <int R, int Q>
 DL_AVX512 void Tile(const float* a, Index a_row, Index a_col, const float* panel, float* c,
-                    Index ldc, Index k, __mmask16 last) {
+                    Index ldc, Index k, __mmask16 last, const Epilogue& epilogue) {
   __m512 acc[R][Q];
   for (int r = 0; r < R; ++r) {
     for (int q = 0; q < Q; ++q) acc[r][q] = _mm512_setzero_ps();
@@ -51,6 +59,21 @@ DL_AVX512 void Tile(const float* a, Index a_row, Index a_col, const float* panel
       for (int q = 0; q < Q; ++q) acc[r][q] = _mm512_fmadd_ps(s, b[q], acc[r][q]);
     }
   }
+  if (epilogue.bias != nullptr) {
+    for (int q = 0; q < Q; ++q) {
+      const __m512 bias = _mm512_maskz_loadu_ps(q + 1 < Q ? __mmask16(0xFFFF) : last,
+                                                epilogue.bias + q * 16);
+      for (int r = 0; r < R; ++r) acc[r][q] = _mm512_add_ps(acc[r][q], bias);
+    }
+  }
+  if (epilogue.relu) {  // x > 0 ? x : 0, lane by lane (an ordered compare: NaN gives 0)
+    for (int r = 0; r < R; ++r) {
+      for (int q = 0; q < Q; ++q) {
+        const __mmask16 positive = _mm512_cmp_ps_mask(acc[r][q], _mm512_setzero_ps(), _CMP_GT_OQ);
+        acc[r][q] = _mm512_maskz_mov_ps(positive, acc[r][q]);
+      }
+    }
+  }
   for (int r = 0; r < R; ++r) {
     for (int q = 0; q + 1 < Q; ++q) _mm512_storeu_ps(c + r * ldc + q * 16, acc[r][q]);
     _mm512_mask_storeu_ps(c + r * ldc + (Q - 1) * 16, last, acc[r][Q - 1]);
@@ -60,16 +83,16 @@ DL_AVX512 void Tile(const float* a, Index a_row, Index a_col, const float* panel
 // Rows [0, m) of one panel: full tiles, then one tile of the rows left.
 template <int Q>
 DL_AVX512 void Panel(const float* a, Index a_row, Index a_col, const float* panel, float* c,
-                     Index ldc, Index m, Index k, __mmask16 last) {
+                     Index ldc, Index m, Index k, __mmask16 last, const Epilogue& epilogue) {
   Index i = 0;
   for (; i + kTileRows <= m; i += kTileRows) {
-    Tile<kTileRows, Q>(a + i * a_row, a_row, a_col, panel, c + i * ldc, ldc, k, last);
+    Tile<kTileRows, Q>(a + i * a_row, a_row, a_col, panel, c + i * ldc, ldc, k, last, epilogue);
   }
   const float* ai = a + i * a_row;
   float* ci = c + i * ldc;
   switch (m - i) {
 #define DL_EDGE_TILE(rows) \
-    case rows: Tile<rows, Q>(ai, a_row, a_col, panel, ci, ldc, k, last); break;
+    case rows: Tile<rows, Q>(ai, a_row, a_col, panel, ci, ldc, k, last, epilogue); break;
     DL_EDGE_TILE(1) DL_EDGE_TILE(2) DL_EDGE_TILE(3) DL_EDGE_TILE(4) DL_EDGE_TILE(5)
     DL_EDGE_TILE(6) DL_EDGE_TILE(7) DL_EDGE_TILE(8) DL_EDGE_TILE(9) DL_EDGE_TILE(10)
     DL_EDGE_TILE(11)
@@ -95,7 +118,7 @@ DL_AVX512 void Pack(const float* b, Index ldb, Index k, Index width, int q_count
 }
 
 DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
-                   Index ldc) {
+                   Index ldc, const float* bias, bool relu) {
   const Index k = a.cols;
   const Index a_row = a.trans ? 1 : a.ld, a_col = a.trans ? a.ld : 1;
   static thread_local std::vector<float> panel;
@@ -105,10 +128,11 @@ DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Ind
     const int q_count = width > 16 ? 2 : 1;
     Pack(b.data + j, b.ld, k, width, q_count, panel.data());
     const __mmask16 last = Lanes(width - (q_count - 1) * 16);
+    const Epilogue epilogue{bias != nullptr ? bias + j : nullptr, relu};
     if (q_count == 2) {
-      Panel<2>(a.data, a_row, a_col, panel.data(), c + j, ldc, m, k, last);
+      Panel<2>(a.data, a_row, a_col, panel.data(), c + j, ldc, m, k, last, epilogue);
     } else {
-      Panel<1>(a.data, a_row, a_col, panel.data(), c + j, ldc, m, k, last);
+      Panel<1>(a.data, a_row, a_col, panel.data(), c + j, ldc, m, k, last, epilogue);
     }
   }
 }
@@ -132,13 +156,15 @@ bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {
 #endif
 }
 
-void SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
-               Index ldc) {
+bool SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
+               Index ldc, const float* bias, int act) {
+  const bool fused = act == dlmath::kIdentity || act == dlmath::kRelu;
 #ifdef DL_SMALL_GEMM
-  Run(a, b, c, m, n, ldc);
+  Run(a, b, c, m, n, ldc, fused ? bias : nullptr, act == dlmath::kRelu);
 #else
-  (void)a, (void)b, (void)c, (void)m, (void)n, (void)ldc;
+  (void)a, (void)b, (void)c, (void)m, (void)n, (void)ldc, (void)bias;
 #endif
+  return fused;
 }
 
 }  // namespace deeplite::cpu
