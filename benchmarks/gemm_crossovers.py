@@ -25,8 +25,8 @@ import numpy as np
 
 # (batch, inputs, outputs) of a layer: MLP training's shapes, 2^10 to 2^24 multiply-adds
 LAYERS = ((32, 2, 16), (32, 16, 16), (16, 64, 64), (32, 512, 10), (32, 128, 128), (32, 64, 512),
-          (64, 128, 128), (128, 64, 256), (128, 256, 256), (359, 64, 512), (256, 256, 256),
-          (512, 512, 512), (256, 784, 1024))
+          (64, 128, 128), (128, 64, 256), (128, 256, 256), (359, 64, 512), (359, 512, 10),
+          (256, 256, 256), (512, 512, 512), (256, 784, 1024))
 # (m, k, n) of an (m, k) @ (k, n), for the thread table
 THREAD_SHAPES = ((128, 256, 256), (359, 64, 512), (256, 256, 256), (1024, 64, 512),
                  (512, 512, 512), (256, 784, 1024), (1024, 1024, 1024))
@@ -112,7 +112,7 @@ def own_kernel_table(cpu, rng) -> None:
                 cpu._C.set_small_gemm(0, 1 << 62)  # its every size, to see where it pays
                 if name == "input grad" or not cpu._C.small_gemm_serves(
                         a.shape[0], b.shape[1], a.shape[1]):
-                    continue  # a transposed B, or narrower than a vector: never its
+                    continue  # a transposed B, or under 8 columns: never its
                 times = {}
                 macs = a.shape[0] * a.shape[1] * b.shape[1]
                 runs = [("OpenBLAS", "openblas", 0), ("deeplite", "openblas", 1 << 62)]

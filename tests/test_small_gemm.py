@@ -45,7 +45,7 @@ def layouts(rng, rows, cols, transposable=True):
 
 # Rows around the 12-row tile, columns around the 16-lane vector and the 32-column panel.
 ROWS = (1, 5, 11, 12, 13, 25)
-COLUMNS = (16, 17, 31, 32, 33, 47, 64, 100)
+COLUMNS = (8, 10, 16, 17, 31, 32, 33, 47, 64, 100)
 DEPTHS = (1, 2, 7, 64)
 
 
@@ -80,7 +80,7 @@ def test_blocks_of_rows_and_columns_give_the_same_bits(everywhere):
     whole = CPU.matmul(a, b)
     for lo, hi in [(0, 5), (5, 17), (17, 37)]:
         np.testing.assert_array_equal(CPU.matmul(a[lo:hi], b), whole[lo:hi])
-    for lo, hi in [(0, 16), (16, 35), (35, 90)]:  # 16 columns or more: its own kernel too
+    for lo, hi in [(0, 16), (16, 35), (35, 90)]:  # 8 columns or more: its own kernel too
         np.testing.assert_array_equal(CPU.matmul(a, b[:, lo:hi]), whole[:, lo:hi])
 
 
@@ -142,5 +142,6 @@ def test_the_default_range():
     assert (least, most) == (1 << 20, 1 << 24)
     assert not _C.small_gemm_serves(32, 512, 64 - 1)  # below 2^20
     assert _C.small_gemm_serves(256, 256, 256) and not _C.small_gemm_serves(256, 256, 257)
-    assert not _C.small_gemm_serves(1 << 16, 15, 64)  # narrower than a vector
+    assert _C.small_gemm_serves(359, 10, 512)  # digits' test-set output layer
+    assert not _C.small_gemm_serves(1 << 16, 7, 64)  # most of a vector's lanes idle
     assert not _C.small_gemm_serves(32, 512, 64, b_trans=True)

@@ -212,7 +212,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("has_external_sgemm", &HasExternalSgemm, "Whether set_sgemm set a float GEMM.");
   m.def("set_small_gemm", &SetSmallGemm, "min_macs"_a = kSmallGemmMinMacs,
         "max_macs"_a = kSmallGemmMaxMacs,
-        "Float GEMMs of min_macs to max_macs multiply-adds (B not transposed, 16 columns or "
+        "Float GEMMs of min_macs to max_macs multiply-adds (B not transposed, 8 columns or "
         "more) that oneDNN does not serve run deeplite's AVX-512 kernel where the CPU has it "
         "(max_macs 0: none; for benchmarks).");
   m.attr("SMALL_GEMM_MIN_MACS") = kSmallGemmMinMacs;

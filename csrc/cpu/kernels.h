@@ -58,8 +58,10 @@ bool HasExternalSgemm();
 // kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it took 0.76-1.00x
 // OpenBLAS's time there (forward 0.76-0.88x, weight gradient 0.78-1.00x) for the GEMMs of MLP
 // layers, about oneDNN's (0.93-1.17x); below 2^20 1.0-1.24x, above 2^24 the weight gradient
-// 1.25-1.28x: no blocking over k (python -m benchmarks.gemm_crossovers, table 3).
-constexpr Index kSmallGemmMinColumns = 16;
+// 1.25-1.28x: no blocking over k. A 10-class output layer's forward took 0.61-0.68x OpenBLAS's
+// time from 2^20 (its weight gradient 0.92-1.07x); fewer than 8 columns leave most of a
+// vector's 16 lanes idle: 1 column took 5-7x (python -m benchmarks.gemm_crossovers, table 3).
+constexpr Index kSmallGemmMinColumns = 8;
 constexpr Index kSmallGemmMinMacs = Index(1) << 20;
 constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
