@@ -73,8 +73,15 @@ def calls_for(macs: int) -> int:
     return max(5, min(300, (1 << 25) // macs))
 
 
-def library_table(cpu, rng) -> None:
-    """Table 1, on one pinned CPU and thread."""
+ALL = 1 << 62  # a small-GEMM range wider than any product: deeplite's kernel at every size
+OPENBLAS, ONEDNN = ("OpenBLAS", "openblas", 0), ("oneDNN", "onednn", 0)
+DEEPLITE = ("deeplite", "openblas", ALL)  # its own kernel, forced; OpenBLAS where it cannot
+
+
+def timed_table(cpu, rng, runs: list, subject: str, keep=None) -> None:
+    """Each GEMM of each layer (those ``keep(name, a, b)`` accepts) under each run (label, the
+    library for ``cpu_sgemm.select``, the most multiply-adds of deeplite's own kernel: 0 none),
+    on one pinned CPU and thread; the ``subject`` run's time over each other run's."""
     from deeplite.backends import cpu_sgemm
 
     affinity = os.sched_getaffinity(0)
@@ -83,54 +90,34 @@ def library_table(cpu, rng) -> None:
     try:
         for batch, inputs, outputs in LAYERS:
             for name, (a, b) in layer_gemms(rng, batch, inputs, outputs).items():
+                if keep is not None and not keep(name, a, b):
+                    continue
                 times = {}
                 macs = a.shape[0] * a.shape[1] * b.shape[1]
-                for library in ("openblas", "onednn"):
-                    cpu_sgemm.select(cpu._C, library, min_macs=0)
-                    times[library] = best_us(lambda a=a, b=b: cpu.matmul(a, b),
-                                             calls=calls_for(macs))
-                print(f"  {batch}-{inputs}-{outputs} {name:11s} {macs:>9d} multiply-adds "
-                      f"(2^{np.log2(macs):4.1f}): OpenBLAS {times['openblas']:7.2f} us, oneDNN "
-                      f"{times['onednn']:7.2f} us, oneDNN / OpenBLAS "
-                      f"{times['onednn'] / times['openblas']:.2f}")
-    finally:
-        cpu_sgemm.select(cpu._C)
-        os.sched_setaffinity(0, affinity)
-
-
-def own_kernel_table(cpu, rng) -> None:
-    """Table 3, on one pinned CPU and thread."""
-    from deeplite.backends import cpu_sgemm
-
-    has_onednn = bool(cpu_sgemm._dnnl_sgemm_address())
-    affinity = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(affinity)})
-    cpu._C.set_num_threads(1)
-    try:
-        for batch, inputs, outputs in LAYERS:
-            for name, (a, b) in layer_gemms(rng, batch, inputs, outputs).items():
-                cpu._C.set_small_gemm(0, 1 << 62)  # its every size, to see where it pays
-                if name == "input grad" or not cpu._C.small_gemm_serves(
-                        a.shape[0], b.shape[1], a.shape[1]):
-                    continue  # a transposed B, or under 8 columns: never its
-                times = {}
-                macs = a.shape[0] * a.shape[1] * b.shape[1]
-                runs = [("OpenBLAS", "openblas", 0), ("deeplite", "openblas", 1 << 62)]
-                runs += [("oneDNN", "onednn", 0)] if has_onednn else []
                 for label, library, most in runs:
                     cpu_sgemm.select(cpu._C, library, min_macs=0)
                     cpu._C.set_small_gemm(0, most)
                     times[label] = best_us(lambda a=a, b=b: cpu.matmul(a, b),
                                            calls=calls_for(macs))
                 figures = ", ".join(f"{label} {value:7.2f} us" for label, value in times.items())
-                ratios = ", ".join(f"deeplite / {label} {times['deeplite'] / value:.2f}"
-                                   for label, value in times.items() if label != "deeplite")
+                ratios = ", ".join(f"{subject} / {label} {times[subject] / value:.2f}"
+                                   for label, value in times.items() if label != subject)
                 print(f"  {batch}-{inputs}-{outputs} {name:11s} {macs:>9d} multiply-adds "
                       f"(2^{np.log2(macs):4.1f}): {figures}; {ratios}")
     finally:
         cpu._C.set_small_gemm()
         cpu_sgemm.select(cpu._C)
         os.sched_setaffinity(0, affinity)
+
+
+def own_kernel_serves(cpu):
+    """``keep`` of table 3: the GEMMs deeplite's kernel can take (B not transposed, 8 columns
+    or more), whatever their size."""
+    def keep(name, a, b) -> bool:
+        cpu._C.set_small_gemm(0, ALL)
+        return name != "input grad" and cpu._C.small_gemm_serves(a.shape[0], b.shape[1],
+                                                                 a.shape[1])
+    return keep
 
 
 def thread_table(cpu, rng) -> None:
@@ -161,13 +148,14 @@ def main() -> int:
     if cpu_sgemm._dnnl_sgemm_address():
         print(f"which library (one thread; default: oneDNN from {cpu._C.SGEMM_MIN_MACS} "
               f"multiply-adds):")
-        library_table(cpu, rng)
+        timed_table(cpu, rng, [OPENBLAS, ONEDNN], "oneDNN")
     else:
         print("which library: skipped, libdnnl is not installed (pip install 'deeplite[bf16]')")
     if cpu._C.small_gemm_serves(32, 512, 64):  # digits' first layer: an AVX-512 CPU
         print(f"deeplite's own kernel (one thread; default: from {cpu._C.SMALL_GEMM_MIN_MACS} to "
               f"{cpu._C.SMALL_GEMM_MAX_MACS} multiply-adds, where oneDNN is not installed):")
-        own_kernel_table(cpu, rng)
+        runs = [OPENBLAS, DEEPLITE] + ([ONEDNN] if cpu_sgemm._dnnl_sgemm_address() else [])
+        timed_table(cpu, rng, runs, "deeplite", own_kernel_serves(cpu))
     else:
         print("deeplite's own kernel: skipped, this CPU has no AVX-512")
     print(f"how many threads ({cpu.SGEMM} GEMMs):")

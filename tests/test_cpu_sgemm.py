@@ -1,5 +1,6 @@
-"""The cpu backend's two float32 GEMMs (oneDNN's dnnl_sgemm, OpenBLAS's), each against NumPy
-float64 on shapes large enough to reach the external one (deeplite/backends/cpu_sgemm.py)."""
+"""The cpu backend's float32 GEMMs (oneDNN's dnnl_sgemm, OpenBLAS's, deeplite's own AVX-512
+kernel), each against NumPy float64 on shapes large enough to reach the external one
+(deeplite/backends/cpu_sgemm.py, csrc/cpu/small_gemm.cpp)."""
 import os
 
 import numpy as np
@@ -19,16 +20,24 @@ from deeplite.backends import cpu_sgemm  # noqa: E402
 CPU = backends.get("cpu")
 # Odd sizes, each above the 2^20 multiply-adds from which the external sgemm runs.
 SHAPES = [(129, 65, 257), (33, 1031, 97), (256, 128, 256)]
-CHOICES = ["openblas", pytest.param("onednn", marks=pytest.mark.skipif(
-    not cpu_sgemm._dnnl_sgemm_address(), reason="libdnnl (deeplite[bf16]) not installed"))]
+CHOICES = ["openblas",
+           pytest.param("deeplite", marks=pytest.mark.skipif(
+               not _C.small_gemm_serves(32, 512, 64), reason="no AVX-512 on this CPU")),
+           pytest.param("onednn", marks=pytest.mark.skipif(
+               not cpu_sgemm._dnnl_sgemm_address(),
+               reason="libdnnl (deeplite[bf16]) not installed"))]
 
 
 @pytest.fixture(params=CHOICES)
 def sgemm(request):
-    """Each float GEMM in turn; afterwards the one the environment chose again."""
-    assert cpu_sgemm.select(_C, request.param) == request.param
+    """Each float GEMM in turn: OpenBLAS alone, deeplite's own kernel on every product it takes
+    (OpenBLAS on the rest), oneDNN; afterwards the ones the environment chose again."""
+    library = "openblas" if request.param == "deeplite" else request.param
+    assert cpu_sgemm.select(_C, library) == library
+    _C.set_small_gemm(0, 1 << 62 if request.param == "deeplite" else 0)
     assert _C.has_external_sgemm() == (request.param == "onednn")
     yield request.param
+    _C.set_small_gemm()
     cpu_sgemm.select(_C)
 
 

@@ -45,9 +45,9 @@ using ExternalSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64
                               const float*, std::int64_t, const float*, std::int64_t, float, float*,
                               std::int64_t);
 // From this many multiply-adds a float GEMM runs the external sgemm by default. On one AVX-512
-// core oneDNN's took 0.72-1.05x OpenBLAS's time from 2^20 to 2^24 (the three GEMMs of MLP
-// layers), but at 2^19 0.67-1.11x and below that up to 2x: its fixed cost per call (python -m
-// benchmarks.gemm_crossovers). Its first GEMM in a process compiles its kernels (21 ms), which
+// core oneDNN's took 0.57-0.90x OpenBLAS's time from 2^20 to 2^24 (the three GEMMs of MLP
+// layers), but at 2^19 0.65-1.15x and below that up to 1.8x: its fixed cost per call (python
+// -m benchmarks.gemm_crossovers, table 1). Its first GEMM in a process compiles its kernels (21 ms), which
 // the digits run of `deeplite train` pays anyway (its test set's GEMM is 11.8M multiply-adds).
 constexpr Index kExternalSgemmMinMacs = Index(1) << 20;
 void SetSgemm(ExternalSgemm sgemm, Index min_macs);
@@ -55,12 +55,11 @@ bool HasExternalSgemm();
 // ---- small_gemm.cpp ----
 // The float GEMMs deeplite's own AVX-512 kernel serves where oneDNN does not (OpenBLAS would):
 // B not transposed, at least kSmallGemmMinColumns columns, from kSmallGemmMinMacs to
-// kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it took 0.76-1.00x
-// OpenBLAS's time there (forward 0.76-0.88x, weight gradient 0.78-1.00x) for the GEMMs of MLP
-// layers, about oneDNN's (0.93-1.17x); below 2^20 1.0-1.24x, above 2^24 the weight gradient
-// 1.25-1.28x: no blocking over k. A 10-class output layer's forward took 0.61-0.68x OpenBLAS's
-// time from 2^20 (its weight gradient 0.92-1.07x); fewer than 8 columns leave most of a
-// vector's 16 lanes idle: 1 column took 5-7x (python -m benchmarks.gemm_crossovers, table 3).
+// kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it took 0.58-0.94x
+// OpenBLAS's time there (forward 0.74-0.82x, a 10-class output layer's 0.58x; weight gradient
+// 0.77-0.94x) for the GEMMs of MLP layers, 0.88-1.21x oneDNN's; below 2^20 0.93-1.49x, above
+// 2^24 the weight gradient 1.17-1.28x: no blocking over k. Fewer than 8 columns leave most of
+// a vector's 16 lanes idle: 1 column took 5-7x (python -m benchmarks.gemm_crossovers, table 3).
 constexpr Index kSmallGemmMinColumns = 8;
 constexpr Index kSmallGemmMinMacs = Index(1) << 20;
 constexpr Index kSmallGemmMaxMacs = Index(1) << 24;

@@ -1,7 +1,7 @@
 // Float GEMMs of MLP training at small batches (32x64 @ 64x512 and its weight gradient, say) on
 // AVX-512 CPUs, where oneDNN is not installed: a 12-row x 32-column register tile over B packed
-// 32 columns at a time. OpenBLAS packs and blocks for big tiles: it took 19 us for those 1M
-// multiply-adds on one core, this 14.5-15 us, oneDNN's JIT sgemm 13.5 us (python -m
+// 32 columns at a time. OpenBLAS packs and blocks for big tiles: it took 18-19 us for those 1M
+// multiply-adds on one core, this 13.4-14.5 us, oneDNN's JIT sgemm 11.5-13 us (python -m
 // benchmarks.gemm_crossovers, table 3; the range it serves is in kernels.h).
 //
 // Each element of C is the FMA chain over k = 0, 1, ... from zero, whatever block of rows or

@@ -1,6 +1,6 @@
 """Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
 
-From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.72-1.05x
+From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.57-0.90x
 OpenBLAS's time on one AVX-512 core at the shapes of MLP training, up to 2^24 (``python -m
 benchmarks.gemm_crossovers``, docs/jit.md); smaller GEMMs, where its fixed cost per call loses,
 stay on OpenBLAS (``_C.SGEMM_MIN_MACS``). oneDNN's first GEMM in a process compiles its
@@ -13,7 +13,7 @@ each GEMM runs on one thread inside deeplite's own thread split, float64 stays o
 eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit. Where
 oneDNN does not serve (not installed, or ``openblas`` chosen), the float GEMMs of 2^20 to 2^24
 multiply-adds whose B is not transposed and has 8 columns or more run deeplite's own AVX-512
-kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.61-1.00x OpenBLAS's time there).
+kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.58-0.94x OpenBLAS's time there).
 """
 import ctypes
 import os
