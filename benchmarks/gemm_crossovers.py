@@ -9,9 +9,9 @@
    OMP_WAIT_POLICY=passive). ``kParallelMacs`` (csrc/cpu/matmul.cpp) follows this table; it needs
    2 usable CPUs.
 3. deeplite's own AVX-512 kernel (csrc/cpu/small_gemm.cpp) against OpenBLAS (and oneDNN, where
-   installed) on the forward and weight-gradient GEMMs of the same layers (the input gradient's
-   B is transposed: never its), forced at every size. ``_C.SMALL_GEMM_MIN_MACS`` and
-   ``_C.SMALL_GEMM_MAX_MACS`` follow this table.
+   installed) on the GEMMs of the same layers with 8 columns or more, forced at every size.
+   ``_C.SMALL_GEMM_MIN_MACS``, ``_C.SMALL_GEMM_TRANSPOSED_MIN_MACS`` (the input gradient's B is
+   transposed) and ``_C.SMALL_GEMM_MAX_MACS`` follow this table.
 
 Best of 7 rounds (tables 1 and 3) or medians of 60 calls (table 2); run it on an otherwise idle
 machine.
@@ -111,12 +111,12 @@ def timed_table(cpu, rng, runs: list, subject: str, keep=None) -> None:
 
 
 def own_kernel_serves(cpu):
-    """``keep`` of table 3: the GEMMs deeplite's kernel can take (B not transposed, 8 columns
-    or more), whatever their size."""
+    """``keep`` of table 3: the GEMMs deeplite's kernel can take (8 columns or more), whatever
+    their size."""
     def keep(name, a, b) -> bool:
         cpu._C.set_small_gemm(0, ALL)
-        return name != "input grad" and cpu._C.small_gemm_serves(a.shape[0], b.shape[1],
-                                                                 a.shape[1])
+        return cpu._C.small_gemm_serves(a.shape[0], b.shape[1], a.shape[1],
+                                        b_trans=name == "input grad")
     return keep
 
 

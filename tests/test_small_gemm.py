@@ -34,20 +34,18 @@ def everywhere():
     cpu_sgemm.select(_C)
 
 
-def layouts(rng, rows, cols, transposable=True):
-    """A contiguous array, a strided slice and (``transposable``) a transposed view."""
+def layouts(rng, rows, cols):
+    """A contiguous array, a strided slice, a transposed view and a transposed strided one."""
     base = rng.standard_normal((rows, cols)).astype(np.float32)
     strided = rng.standard_normal((rows, cols * 2 + 3)).astype(np.float32)[:, 1:1 + 2 * cols:2]
-    found = [base, strided]
-    if transposable:
-        found.append(np.ascontiguousarray(base.T).T)
-    return found
+    flipped = rng.standard_normal((cols, rows + 5)).astype(np.float32)[:, 2:2 + rows].T
+    return [base, strided, np.ascontiguousarray(base.T).T, flipped]
 
 
 # Rows around the 12-row tile, columns around the 16-lane vector and the 32-column panel.
 ROWS = (1, 5, 11, 12, 13, 25)
 COLUMNS = (8, 10, 16, 17, 31, 32, 33, 47, 64, 100)
-DEPTHS = (1, 2, 7, 64)
+DEPTHS = (1, 2, 7, 17, 64)
 
 
 def test_every_edge_tile_and_layout_matches_numpy_float64(everywhere):
@@ -57,7 +55,7 @@ def test_every_edge_tile_and_layout_matches_numpy_float64(everywhere):
             for k in DEPTHS:
                 assert _C.small_gemm_serves(m, n, k)
                 for a in layouts(rng, m, k):
-                    for b in layouts(rng, k, n, transposable=False):  # a transposed B: BLAS
+                    for b in layouts(rng, k, n):
                         close_to_float64_product(CPU.matmul(a, b), a, b)
 
 
@@ -70,6 +68,7 @@ def test_integer_products_are_exact(everywhere):
         expected = a.astype(np.int64) @ b.astype(np.int64)
         np.testing.assert_array_equal(CPU.matmul(a, b), expected)
         np.testing.assert_array_equal(CPU.matmul(np.ascontiguousarray(a.T).T, b), expected)
+        np.testing.assert_array_equal(CPU.matmul(a, np.ascontiguousarray(b.T).T), expected)
 
 
 def test_blocks_of_rows_and_columns_give_the_same_bits(everywhere):
@@ -128,4 +127,8 @@ def test_the_default_range():
     assert _C.small_gemm_serves(256, 256, 256) and not _C.small_gemm_serves(256, 256, 257)
     assert _C.small_gemm_serves(359, 10, 512)  # digits' test-set output layer
     assert not _C.small_gemm_serves(1 << 16, 7, 64)  # most of a vector's lanes idle
-    assert not _C.small_gemm_serves(32, 512, 64, b_trans=True)
+    # An input gradient g @ W^T (B transposed) pays from 2^13 multiply-adds.
+    assert _C.SMALL_GEMM_TRANSPOSED_MIN_MACS == 1 << 13
+    assert _C.small_gemm_serves(32, 16, 16, b_trans=True)
+    assert not _C.small_gemm_serves(16, 16, 16, b_trans=True)
+    assert not _C.small_gemm_serves(32, 16, 16)

@@ -212,9 +212,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("has_external_sgemm", &HasExternalSgemm, "Whether set_sgemm set a float GEMM.");
   m.def("set_small_gemm", &SetSmallGemm, "min_macs"_a = kSmallGemmMinMacs,
         "max_macs"_a = kSmallGemmMaxMacs,
-        "Float GEMMs of min_macs to max_macs multiply-adds (B not transposed, 8 columns or "
-        "more) that oneDNN does not serve run deeplite's AVX-512 kernel where the CPU has it "
-        "(max_macs 0: none; for benchmarks).");
+        "Float GEMMs of min_macs (a transposed B: SMALL_GEMM_TRANSPOSED_MIN_MACS if smaller) "
+        "to max_macs multiply-adds, 8 columns or more, that oneDNN does not serve run "
+        "deeplite's AVX-512 kernel where the CPU has it (max_macs 0: none; for benchmarks).");
+  m.attr("SMALL_GEMM_TRANSPOSED_MIN_MACS") = kSmallGemmTransposedMinMacs;
   m.attr("SMALL_GEMM_MIN_MACS") = kSmallGemmMinMacs;
   m.attr("SMALL_GEMM_MAX_MACS") = kSmallGemmMaxMacs;
   m.def("small_gemm_serves", &SmallGemmServes, "m"_a, "n"_a, "k"_a, "b_trans"_a = false,

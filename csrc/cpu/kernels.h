@@ -54,17 +54,21 @@ void SetSgemm(ExternalSgemm sgemm, Index min_macs);
 bool HasExternalSgemm();
 // ---- small_gemm.cpp ----
 // The float GEMMs deeplite's own AVX-512 kernel serves where oneDNN does not (OpenBLAS would):
-// B not transposed, at least kSmallGemmMinColumns columns, from kSmallGemmMinMacs to
-// kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it took 0.58-0.94x
-// OpenBLAS's time there (forward 0.74-0.82x, a 10-class output layer's 0.58x; weight gradient
-// 0.77-0.94x) for the GEMMs of MLP layers, 0.88-1.21x oneDNN's; below 2^20 0.93-1.49x, above
-// 2^24 the weight gradient 1.17-1.28x: no blocking over k. Fewer than 8 columns leave most of
-// a vector's 16 lanes idle: 1 column took 5-7x (python -m benchmarks.gemm_crossovers, table 3).
+// at least kSmallGemmMinColumns columns, from kSmallGemmMinMacs (kSmallGemmTransposedMinMacs
+// when B is transposed) to kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it
+// took 0.58-0.94x OpenBLAS's time there for the GEMMs of MLP layers (forward 0.74-0.82x, a
+// 10-class output layer's 0.58x; weight gradient 0.77-0.94x; input gradient, B transposed,
+// 0.66-0.88x), 0.74-1.21x oneDNN's. Below 2^20 it took 0.93-1.49x for the forward and weight
+// gradient but 0.58-0.79x for the input gradient from 2^13; above 2^24 the weight gradient
+// 1.17-1.28x: no blocking over k. Fewer than 8 columns leave most of a vector's 16 lanes idle:
+// 1 column took 5-7x (python -m benchmarks.gemm_crossovers, table 3).
 constexpr Index kSmallGemmMinColumns = 8;
 constexpr Index kSmallGemmMinMacs = Index(1) << 20;
+constexpr Index kSmallGemmTransposedMinMacs = Index(1) << 13;
 constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
-// From min_macs to max_macs multiply-adds from now on (max_macs 0: none; for benchmarks).
+// From min_macs (or kSmallGemmTransposedMinMacs, if smaller, when B is transposed) to max_macs
+// multiply-adds from now on (max_macs 0: none; for benchmarks).
 void SetSmallGemm(Index min_macs, Index max_macs);
 // c (m x n, row stride ldc) = a @ b, for a product SmallGemmServes, with LinearAct's bias and
 // activation applied as it stores where act is identity or relu (true then; false: c = a @ b,

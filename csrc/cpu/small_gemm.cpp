@@ -117,6 +117,59 @@ DL_AVX512 void Pack(const float* b, Index ldb, Index k, Index width, int q_count
   }
 }
 
+// GCC 12's unpack and shuffle intrinsics merge into an undefined vector, which it then warns is
+// maybe used uninitialized; no lane of it is.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// r[0..15] (16 rows of 16) transposed in place: unpacks of 32- and 64-bit pairs, then two
+// rounds of 128-bit lane shuffles.
+DL_AVX512 void Transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i) {
+    for (int half = 0; half < 2; ++half) {
+      const __m512d x = _mm512_castps_pd(t[4 * i + half]), y = _mm512_castps_pd(t[4 * i + half + 2]);
+      r[4 * i + 2 * half] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
+      r[4 * i + 2 * half + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    for (int c = 0; c < 4; ++c) {
+      t[8 * i + c] = _mm512_shuffle_f32x4(r[8 * i + c], r[8 * i + 4 + c], 0x88);
+      t[8 * i + 4 + c] = _mm512_shuffle_f32x4(r[8 * i + c], r[8 * i + 4 + c], 0xDD);
+    }
+  }
+  for (int c = 0; c < 8; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(t[c], t[8 + c], 0xDD);
+  }
+}
+#pragma GCC diagnostic pop
+
+// Pack's panel from a transposed B (column j of B is row j of the array, stride ld): 16x16
+// blocks, each loaded as 16 rows and transposed in registers.
+DL_AVX512 void PackTransposed(const float* b, Index ld, Index k, Index width, int q_count,
+                              float* panel) {
+  for (Index kk0 = 0; kk0 < k; kk0 += 16) {
+    const Index depth = std::min<Index>(16, k - kk0);
+    for (int q = 0; q < q_count; ++q) {
+      const Index columns = std::min<Index>(16, width - q * 16);
+      __m512 r[16];
+      for (int t = 0; t < 16; ++t) {
+        r[t] = t < columns ? _mm512_maskz_loadu_ps(Lanes(depth), b + (q * 16 + t) * ld + kk0)
+                           : _mm512_setzero_ps();
+      }
+      Transpose16(r);
+      for (Index u = 0; u < depth; ++u) {
+        _mm512_storeu_ps(panel + ((kk0 + u) * q_count + q) * 16, r[u]);
+      }
+    }
+  }
+}
+
 DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
                    Index ldc, const float* bias, bool relu) {
   const Index k = a.cols;
@@ -126,7 +179,11 @@ DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Ind
   for (Index j = 0; j < n; j += kPanel) {
     const Index width = std::min(kPanel, n - j);
     const int q_count = width > 16 ? 2 : 1;
-    Pack(b.data + j, b.ld, k, width, q_count, panel.data());
+    if (b.trans) {
+      PackTransposed(b.data + j * b.ld, b.ld, k, width, q_count, panel.data());
+    } else {
+      Pack(b.data + j, b.ld, k, width, q_count, panel.data());
+    }
     const __mmask16 last = Lanes(width - (q_count - 1) * 16);
     const Epilogue epilogue{bias != nullptr ? bias + j : nullptr, relu};
     if (q_count == 2) {
@@ -148,8 +205,8 @@ void SetSmallGemm(Index least, Index most) {
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {
 #ifdef DL_SMALL_GEMM
   const Index macs = m * n * k;
-  return !b_trans && n >= kSmallGemmMinColumns && macs >= min_macs && macs <= max_macs &&
-         HasAvx512();
+  const Index least = b_trans ? std::min(min_macs, kSmallGemmTransposedMinMacs) : min_macs;
+  return n >= kSmallGemmMinColumns && macs >= least && macs <= max_macs && HasAvx512();
 #else
   (void)m, (void)n, (void)k, (void)b_trans;
   return false;

@@ -12,8 +12,9 @@ evaluation. oneDNN is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`
 each GEMM runs on one thread inside deeplite's own thread split, float64 stays on OpenBLAS, and
 eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit. Where
 oneDNN does not serve (not installed, or ``openblas`` chosen), the float GEMMs of 2^20 to 2^24
-multiply-adds whose B is not transposed and has 8 columns or more run deeplite's own AVX-512
-kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.58-0.94x OpenBLAS's time there).
+multiply-adds (from 2^13 when B is transposed, as in an input gradient) with 8 columns or more run
+deeplite's own AVX-512 kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.58-0.94x
+OpenBLAS's time there).
 """
 import ctypes
 import os
