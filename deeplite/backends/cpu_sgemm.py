@@ -13,7 +13,7 @@ each GEMM runs on one thread inside deeplite's own thread split, float64 stays o
 eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit. Where
 oneDNN does not serve (not installed, or ``openblas`` chosen), the float GEMMs of 2^20 to 2^24
 multiply-adds (from 2^13 when B is transposed, as in an input gradient) with 8 columns or more run
-deeplite's own AVX-512 kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.58-0.94x
+deeplite's own AVX-512 kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.58-0.97x
 OpenBLAS's time there).
 """
 import ctypes
