@@ -132,3 +132,4 @@ def test_the_default_range():
     assert _C.small_gemm_serves(32, 16, 16, b_trans=True)
     assert not _C.small_gemm_serves(16, 16, 16, b_trans=True)
     assert not _C.small_gemm_serves(32, 16, 16)
+    assert not _C.small_gemm_serves(1, 16, 4097)  # a deeper panel than L2 holds: OpenBLAS

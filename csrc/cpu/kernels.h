@@ -66,6 +66,8 @@ constexpr Index kSmallGemmMinColumns = 8;
 constexpr Index kSmallGemmMinMacs = Index(1) << 20;
 constexpr Index kSmallGemmTransposedMinMacs = Index(1) << 13;
 constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
+// Its packed panel of B holds k rows of 32 floats, so k stops at 4096 (512 KB, within L2).
+constexpr Index kSmallGemmMaxDepth = 4096;
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
 // From min_macs (or kSmallGemmTransposedMinMacs, if smaller, when B is transposed) to max_macs
 // multiply-adds from now on (max_macs 0: none; for benchmarks).

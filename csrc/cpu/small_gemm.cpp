@@ -1,6 +1,7 @@
-// Float GEMMs of MLP training at small batches (32x64 @ 64x512 and its weight gradient, say) on
-// AVX-512 CPUs, where oneDNN is not installed: a 12-row x 32-column register tile over B packed
-// 32 columns at a time. OpenBLAS packs and blocks for big tiles: it took 18-19 us for those 1M
+// Float GEMMs of MLP training at small batches (32x64 @ 64x512 and its gradients, say) on AVX-512
+// CPUs, where oneDNN is not installed: a 12-row x 32-column register tile over B packed 32
+// columns at a time (a transposed B, as in an input gradient, through 16x16 transposes in
+// registers). OpenBLAS packs and blocks for big tiles: it took 18-19 us for those 1M
 // multiply-adds on one core, this 13.4-14.5 us, oneDNN's JIT sgemm 11.5-13 us (python -m
 // benchmarks.gemm_crossovers, table 3; the range it serves is in kernels.h).
 //
@@ -69,7 +70,8 @@ DL_AVX512 void Tile(const float* a, Index a_row, Index a_col, const float* panel
   if (epilogue.relu) {  // x > 0 ? x : 0, lane by lane (an ordered compare: NaN gives 0)
     for (int r = 0; r < R; ++r) {
       for (int q = 0; q < Q; ++q) {
-        const __mmask16 positive = _mm512_cmp_ps_mask(acc[r][q], _mm512_setzero_ps(), _CMP_GT_OQ);
+        const __mmask16 positive =
+            _mm512_cmp_ps_mask(acc[r][q], _mm512_setzero_ps(), _CMP_GT_OQ);
         acc[r][q] = _mm512_maskz_mov_ps(positive, acc[r][q]);
       }
     }
@@ -131,7 +133,8 @@ DL_AVX512 void Transpose16(__m512 r[16]) {
   }
   for (int i = 0; i < 4; ++i) {
     for (int half = 0; half < 2; ++half) {
-      const __m512d x = _mm512_castps_pd(t[4 * i + half]), y = _mm512_castps_pd(t[4 * i + half + 2]);
+      const __m512d x = _mm512_castps_pd(t[4 * i + half]);
+      const __m512d y = _mm512_castps_pd(t[4 * i + half + 2]);
       r[4 * i + 2 * half] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
       r[4 * i + 2 * half + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
     }
@@ -174,7 +177,7 @@ DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Ind
                    Index ldc, const float* bias, bool relu) {
   const Index k = a.cols;
   const Index a_row = a.trans ? 1 : a.ld, a_col = a.trans ? a.ld : 1;
-  static thread_local std::vector<float> panel;
+  static thread_local std::vector<float> panel;  // k <= kSmallGemmMaxDepth: 512 KB at most
   panel.resize(std::max<Index>(k, 1) * kPanel);
   for (Index j = 0; j < n; j += kPanel) {
     const Index width = std::min(kPanel, n - j);
@@ -206,7 +209,8 @@ bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {
 #ifdef DL_SMALL_GEMM
   const Index macs = m * n * k;
   const Index least = b_trans ? std::min(min_macs, kSmallGemmTransposedMinMacs) : min_macs;
-  return n >= kSmallGemmMinColumns && macs >= least && macs <= max_macs && HasAvx512();
+  return n >= kSmallGemmMinColumns && k <= kSmallGemmMaxDepth && macs >= least &&
+         macs <= max_macs && HasAvx512();
 #else
   (void)m, (void)n, (void)k, (void)b_trans;
   return false;
