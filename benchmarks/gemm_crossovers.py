@@ -151,9 +151,9 @@ def main() -> int:
         timed_table(cpu, rng, [OPENBLAS, ONEDNN], "oneDNN")
     else:
         print("which library: skipped, libdnnl is not installed (pip install 'deeplite[bf16]')")
-    if cpu._C.small_gemm_available():
+    if cpu._C.small_gemm_serves(32, 512, 64):  # digits' first layer: an AVX-512 CPU
         print(f"deeplite's own kernel (one thread; default: from {cpu._C.SMALL_GEMM_MIN_MACS} to "
-              f"{cpu._C.SMALL_GEMM_MAX_MACS} multiply-adds, before oneDNN):")
+              f"{cpu._C.SMALL_GEMM_MAX_MACS} multiply-adds, where oneDNN is not installed):")
         runs = [OPENBLAS, DEEPLITE] + ([ONEDNN] if cpu_sgemm._dnnl_sgemm_address() else [])
         timed_table(cpu, rng, runs, "deeplite", own_kernel_serves(cpu))
     else:

@@ -150,7 +150,7 @@ def report() -> str:
         module = backends.get("cpu").module
         lines.append(f"float32 GEMMs on cpu: {module.SGEMM} "
                      f"(DEEPLITE_SGEMM=auto|onednn|openblas)")
-        if module._C.small_gemm_available():  # it takes its range first (cpu_sgemm.py)
+        if module.SGEMM == "openblas" and module._C.small_gemm_serves(32, 512, 64):
             lines.append(f"  from {module._C.SMALL_GEMM_MIN_MACS} to "
                          f"{module._C.SMALL_GEMM_MAX_MACS} multiply-adds: deeplite's AVX-512 "
                          f"kernel")

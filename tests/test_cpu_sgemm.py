@@ -22,7 +22,7 @@ CPU = backends.get("cpu")
 SHAPES = [(129, 65, 257), (33, 1031, 97), (256, 128, 256)]
 CHOICES = ["openblas",
            pytest.param("deeplite", marks=pytest.mark.skipif(
-               not _C.small_gemm_available(), reason="no AVX-512 on this CPU")),
+               not _C.small_gemm_serves(32, 512, 64), reason="no AVX-512 on this CPU")),
            pytest.param("onednn", marks=pytest.mark.skipif(
                not cpu_sgemm._dnnl_sgemm_address(),
                reason="libdnnl (deeplite[bf16]) not installed"))]
@@ -123,10 +123,10 @@ def test_only_onednn_is_warmed_up_and_the_warm_up_ends(monkeypatch):
     thread = cpu_sgemm._warm_up(_C)  # one GEMM on its own thread, then it ends
     thread.join(timeout=60)
     assert not thread.is_alive() and not thread.daemon
-    if cpu_sgemm._dnnl_sgemm_address():  # warmed where deeplite's kernel leaves it the common
-        monkeypatch.setattr(cpu_sgemm, "_warm_up", warmed.append)  # GEMMs of training
+    if cpu_sgemm._dnnl_sgemm_address():
+        monkeypatch.setattr(cpu_sgemm, "_warm_up", warmed.append)
         cpu_sgemm.select(_C, "onednn")
-        assert warmed == ([] if _C.small_gemm_available() else [_C])
+        assert warmed == [_C]
     cpu_sgemm.select(_C)
 
 
@@ -158,12 +158,10 @@ def test_a_process_may_end_while_onednn_compiles():
 
     import deeplite
 
-    # The cpu backend loads, a warm-up GEMM starts (select starts one itself where deeplite's
-    # kernel cannot run) and the interpreter exits at once. The child runs beside the deeplite
-    # under test, never the source tree in the current directory, whose deeplite/ has no
-    # compiled _C after a plain `pip install .`.
-    code = ("from deeplite import backends; from deeplite.backends import cpu_sgemm; "
-            "cpu_sgemm._warm_up(backends.get('cpu').module._C); print('ok')")
+    # The cpu backend loads (starting the warm-up GEMM) and the interpreter exits at once. The
+    # child runs beside the deeplite under test, never the source tree in the current
+    # directory, whose deeplite/ has no compiled _C after a plain `pip install .`.
+    code = "from deeplite import backends; backends.get('cpu'); print('ok')"
     home = os.path.dirname(os.path.dirname(os.path.realpath(deeplite.__file__)))
     for _ in range(3):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -182,11 +180,14 @@ def test_bad_choices_are_refused(monkeypatch):
     cpu_sgemm.select(_C)
 
 
-def test_doctor_names_the_float32_gemm(capsys):
+def test_doctor_names_the_float32_gemm(capsys, monkeypatch):
     from deeplite.cli import main
 
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert f"float32 GEMMs on cpu: {CPU.module.SGEMM} (" in out
+    monkeypatch.setattr(CPU.module, "SGEMM", "openblas")  # as where oneDNN is not installed
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
     own = f"from {1 << 20} to {1 << 24} multiply-adds: deeplite's AVX-512 kernel"
-    assert (own in out) == _C.small_gemm_available(), out
+    assert (own in out) == _C.small_gemm_serves(32, 512, 64), out

@@ -213,13 +213,11 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_small_gemm", &SetSmallGemm, "min_macs"_a = kSmallGemmMinMacs,
         "max_macs"_a = kSmallGemmMaxMacs,
         "Float GEMMs of min_macs (a transposed B: SMALL_GEMM_TRANSPOSED_MIN_MACS if smaller) "
-        "to max_macs multiply-adds, 8 columns or more, run deeplite's AVX-512 kernel where "
-        "the CPU has it, before oneDNN or OpenBLAS (max_macs 0: none; for benchmarks).");
+        "to max_macs multiply-adds, 8 columns or more, that oneDNN does not serve run "
+        "deeplite's AVX-512 kernel where the CPU has it (max_macs 0: none; for benchmarks).");
   m.attr("SMALL_GEMM_TRANSPOSED_MIN_MACS") = kSmallGemmTransposedMinMacs;
   m.attr("SMALL_GEMM_MIN_MACS") = kSmallGemmMinMacs;
   m.attr("SMALL_GEMM_MAX_MACS") = kSmallGemmMaxMacs;
-  m.def("small_gemm_available", &SmallGemmAvailable,
-        "Whether deeplite's AVX-512 kernel runs on this CPU (it has AVX-512).");
   m.def("small_gemm_serves", &SmallGemmServes, "m"_a, "n"_a, "k"_a, "b_trans"_a = false,
         "Whether deeplite's own kernel serves this float GEMM here.");
   // Argument names as in deeplite/backends/contract.py, so keyword calls work too.

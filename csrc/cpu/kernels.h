@@ -53,7 +53,7 @@ constexpr Index kExternalSgemmMinMacs = Index(1) << 20;
 void SetSgemm(ExternalSgemm sgemm, Index min_macs);
 bool HasExternalSgemm();
 // ---- small_gemm.cpp ----
-// The float GEMMs deeplite's own AVX-512 kernel serves (before oneDNN and OpenBLAS are asked):
+// The float GEMMs deeplite's own AVX-512 kernel serves where oneDNN does not (OpenBLAS would):
 // at least kSmallGemmMinColumns columns, from kSmallGemmMinMacs (kSmallGemmTransposedMinMacs
 // when B is transposed) to kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it
 // took 0.58-0.97x OpenBLAS's time there for the GEMMs of MLP layers (forward 0.74-0.84x, a
@@ -69,7 +69,6 @@ constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
 // Its packed panel of B holds k rows of 32 floats, so k stops at 4096 (512 KB, within L2).
 constexpr Index kSmallGemmMaxDepth = 4096;
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
-bool SmallGemmAvailable();  // this CPU has AVX-512 (and this build the kernel)
 // From min_macs (or kSmallGemmTransposedMinMacs, if smaller, when B is transposed) to max_macs
 // multiply-adds from now on (max_macs 0: none; for benchmarks).
 void SetSmallGemm(Index min_macs, Index max_macs);

@@ -61,13 +61,13 @@ bool External(Index macs) {
 // product rounds alike on any number of threads.
 enum class Route { kBlas, kExternal, kSmall };
 
-// deeplite's own kernel where it serves, else oneDNN where installed (from
-// kExternalSgemmMinMacs), else OpenBLAS (and for double).
+// oneDNN where installed (from kExternalSgemmMinMacs), else deeplite's own kernel where it
+// serves, else OpenBLAS (and for double).
 template <typename T>
 Route RouteOf(const Matrix<T>& b, Index m, Index n, Index k) {
   if (!std::is_same_v<T, float>) return Route::kBlas;
-  if (SmallGemmServes(m, n, k, b.trans)) return Route::kSmall;
-  return External<T>(m * n * k) ? Route::kExternal : Route::kBlas;
+  if (External<T>(m * n * k)) return Route::kExternal;
+  return SmallGemmServes(m, n, k, b.trans) ? Route::kSmall : Route::kBlas;
 }
 
 inline void Gemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,

@@ -1,5 +1,5 @@
 // Float GEMMs of MLP training at small batches (32x64 @ 64x512 and its gradients, say) on AVX-512
-// CPUs, before oneDNN or OpenBLAS: a 12-row x 32-column register tile over B packed 32
+// CPUs, where oneDNN is not installed: a 12-row x 32-column register tile over B packed 32
 // columns at a time (a transposed B, as in an input gradient, through 16x16 transposes in
 // registers). OpenBLAS packs and blocks for big tiles: it took 18-19 us for those 1M
 // multiply-adds on one core, this 13.4-14.5 us, oneDNN's JIT sgemm 11.5-13 us (python -m
@@ -203,14 +203,6 @@ DL_AVX512 void Run(const Matrix<float>& a, const Matrix<float>& b, float* c, Ind
 void SetSmallGemm(Index least, Index most) {
   min_macs = least;
   max_macs = most;
-}
-
-bool SmallGemmAvailable() {
-#ifdef DL_SMALL_GEMM
-  return HasAvx512();
-#else
-  return false;
-#endif
 }
 
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {

@@ -1,27 +1,20 @@
-"""Which float32 GEMM the ``cpu`` backend's kernels call: deeplite's own, oneDNN's or OpenBLAS's.
+"""Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
 
-Each float GEMM goes as a whole to one of them (``RouteOf`` in csrc/cpu/matmul.cpp):
-
-1. deeplite's own AVX-512 kernel (csrc/cpu/small_gemm.cpp), on CPUs with AVX-512, for 2^20 to
-   2^24 multiply-adds (from 2^13 when B is transposed, as in an input gradient) with 8 columns or
-   more and a depth up to 4096: 0.58-0.97x OpenBLAS's time there, 0.66-1.29x oneDNN's;
-2. oneDNN's ``dnnl_sgemm``, where installed, from 2^20 multiply-adds (``_C.SGEMM_MIN_MACS``):
-   0.57-0.90x OpenBLAS's time on one AVX-512 core at the shapes of MLP training up to 2^24; at
-   smaller sizes its fixed cost per call loses (``python -m benchmarks.gemm_crossovers``,
-   docs/jit.md);
-3. OpenBLAS for the rest, and for float64.
-
-oneDNN's first GEMM in a process compiles its kernels (21 ms). Where deeplite's kernel cannot
-run, oneDNN serves the common GEMMs of training, so ``select`` starts one GEMM on a background
-thread at once: it runs beside the caller's start-up (imports, data loading) instead of inside the
-first training step. Where deeplite's kernel runs, oneDNN is left the products above its range,
-and the first of those pays the compile: a run that makes none (the digits defaults of ``deeplite
-train``) never does, where the warm-up had taken 15-20 ms of that run's loop on one pinned CPU.
-oneDNN is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`` wheel of the
+From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.57-0.90x
+OpenBLAS's time on one AVX-512 core at the shapes of MLP training, up to 2^24 (``python -m
+benchmarks.gemm_crossovers``, docs/jit.md); smaller GEMMs, where its fixed cost per call loses,
+stay on OpenBLAS (``_C.SGEMM_MIN_MACS``). oneDNN's first GEMM in a process compiles its
+kernels (21 ms), so ``select`` starts one on a background thread at once: it runs beside the
+caller's start-up (imports, data loading) instead of inside the first training step or
+evaluation. oneDNN is used when ``libdnnl`` is installed (the ``onednn-cpu-gomp`` wheel of the
 ``deeplite[bf16]`` extra; it shares deeplite's GNU OpenMP). ``DEEPLITE_SGEMM`` chooses: ``auto``
 (the default: oneDNN when installed), ``onednn`` (an error without it) or ``openblas``. Either way
-each GEMM runs on one thread inside deeplite's own thread split, and eager and ``deeplite.jit``
-replays call the same GEMM, so they stay equal bit for bit.
+each GEMM runs on one thread inside deeplite's own thread split, float64 stays on OpenBLAS, and
+eager and ``deeplite.jit`` replays call the same GEMM, so they stay equal bit for bit. Where
+oneDNN does not serve (not installed, or ``openblas`` chosen), the float GEMMs of 2^20 to 2^24
+multiply-adds (from 2^13 when B is transposed, as in an input gradient) with 8 columns or more run
+deeplite's own AVX-512 kernel on CPUs that have it (csrc/cpu/small_gemm.cpp: 0.58-0.97x
+OpenBLAS's time there).
 """
 import ctypes
 import os
@@ -46,7 +39,7 @@ def select(_C, choice: str = None, min_macs: int = None) -> str:
         raise ValueError("DEEPLITE_SGEMM=onednn, but libdnnl is not installed: "
                          "pip install 'deeplite[bf16]', or set DEEPLITE_SGEMM=openblas")
     _C.set_sgemm(address, _C.SGEMM_MIN_MACS if min_macs is None else min_macs)
-    if address and not _C.small_gemm_available():  # else oneDNN serves big products alone
+    if address:
         _warm_up(_C)
     return "onednn" if address else "openblas"
 
