@@ -44,24 +44,25 @@ struct Matrix {
 using ExternalSgemm = int (*)(char, char, std::int64_t, std::int64_t, std::int64_t, float,
                               const float*, std::int64_t, const float*, std::int64_t, float, float*,
                               std::int64_t);
-// From this many multiply-adds a float GEMM runs the external sgemm by default. On one AVX-512
-// core oneDNN's took 0.57-0.90x OpenBLAS's time from 2^20 to 2^24 (the three GEMMs of MLP
-// layers), but at 2^19 0.65-1.15x and below that up to 1.8x: its fixed cost per call (python
-// -m benchmarks.gemm_crossovers, table 1). Its first GEMM in a process compiles its kernels (21 ms), which
-// the digits run of `deeplite train` pays anyway (its test set's GEMM is 11.8M multiply-adds).
+// From this many multiply-adds a float GEMM runs the external sgemm by default. On one AVX-512 core
+// oneDNN's took 0.57-0.90x OpenBLAS's time from 2^20 to 2^24 (the three GEMMs of MLP layers), but
+// at 2^19 0.65-1.15x and below that up to 1.8x: its fixed cost per call (python -m
+// benchmarks.gemm_crossovers, table 1). Its first GEMM in a process compiles its kernels (21 ms),
+// which the digits run of `deeplite train` pays anyway (its test set's GEMM is 11.8M
+// multiply-adds).
 constexpr Index kExternalSgemmMinMacs = Index(1) << 20;
 void SetSgemm(ExternalSgemm sgemm, Index min_macs);
 bool HasExternalSgemm();
 // ---- small_gemm.cpp ----
-// The float GEMMs deeplite's own AVX-512 kernel serves where oneDNN does not (OpenBLAS would):
-// at least kSmallGemmMinColumns columns, from kSmallGemmMinMacs (kSmallGemmTransposedMinMacs
-// when B is transposed) to kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it
-// took 0.58-0.97x OpenBLAS's time there for the GEMMs of MLP layers (forward 0.74-0.84x, a
-// 10-class output layer's 0.58x; weight gradient 0.77-0.97x; input gradient, B transposed,
-// 0.64-0.88x), 0.74-1.21x oneDNN's (two runs). Below 2^20 it took 0.93-1.49x for the forward and weight
-// gradient but 0.58-0.79x for the input gradient from 2^13; above 2^24 the weight gradient
-// 1.17-1.28x: no blocking over k. Fewer than 8 columns leave most of a vector's 16 lanes idle:
-// 1 column took 5-7x (python -m benchmarks.gemm_crossovers, table 3).
+// The float GEMMs deeplite's own AVX-512 kernel serves where oneDNN does not (OpenBLAS would): at
+// least kSmallGemmMinColumns columns, from kSmallGemmMinMacs (kSmallGemmTransposedMinMacs when B is
+// transposed) to kSmallGemmMaxMacs multiply-adds by default. On one AVX-512 core it took 0.58-0.97x
+// OpenBLAS's time there for the GEMMs of MLP layers (forward 0.74-0.84x, a 10-class output layer's
+// 0.58x; weight gradient 0.77-0.97x; input gradient, B transposed, 0.64-0.88x), 0.74-1.21x oneDNN's
+// (two runs). Below 2^20 it took 0.93-1.49x for the forward and weight gradient but 0.58-0.79x for
+// the input gradient from 2^13; above 2^24 the weight gradient 1.17-1.28x: no blocking over k.
+// Fewer than 8 columns leave most of a vector's 16 lanes idle: 1 column took 5-7x (python -m
+// benchmarks.gemm_crossovers, table 3).
 constexpr Index kSmallGemmMinColumns = 8;
 constexpr Index kSmallGemmMinMacs = Index(1) << 20;
 constexpr Index kSmallGemmTransposedMinMacs = Index(1) << 13;
