@@ -150,10 +150,11 @@ def report() -> str:
         module = backends.get("cpu").module
         lines.append(f"float32 GEMMs on cpu: {module.SGEMM} "
                      f"(DEEPLITE_SGEMM=auto|onednn|openblas)")
-        if module.SGEMM == "openblas" and module._C.small_gemm_serves(32, 512, 64):
-            lines.append(f"  from {module._C.SMALL_GEMM_MIN_MACS} to "
-                         f"{module._C.SMALL_GEMM_MAX_MACS} multiply-adds: deeplite's AVX-512 "
-                         f"kernel")
+        if module._C.small_gemm_serves(32, 512, 64):  # an AVX-512 CPU (the kernel's range)
+            lines.append(f"  deeplite's AVX-512 kernel: those of {module._C.SMALL_GEMM_MIN_MACS} "
+                         f"(a transposed B: {module._C.SMALL_GEMM_TRANSPOSED_MIN_MACS}) to "
+                         f"{module._C.SMALL_GEMM_MAX_MACS} multiply-adds that oneDNN does not "
+                         f"take")
     lines.append(f"default device: {get_default_device()}")
     from .distributed import probe  # mpi4py, libmpi, mpiexec, CUDA-aware MPI, NCCL
 

@@ -1,4 +1,4 @@
-"""Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's.
+"""Which float32 GEMM the ``cpu`` backend's kernels call: oneDNN's or OpenBLAS's (or deeplite's).
 
 From 2^20 multiply-adds (a 32x64 @ 64x512, say) oneDNN's ``dnnl_sgemm`` took 0.57-0.90x
 OpenBLAS's time on one AVX-512 core at the shapes of MLP training, up to 2^24 (``python -m
