@@ -60,7 +60,7 @@ bool HasExternalSgemm();
 // OpenBLAS's time there for the GEMMs of MLP layers (forward 0.74-0.84x, a 10-class output layer's
 // 0.58x; weight gradient 0.77-0.97x; input gradient, B transposed, 0.64-0.88x), 0.74-1.21x oneDNN's
 // (two runs). Below 2^20 it took 0.93-1.49x for the forward and weight gradient but 0.58-0.79x for
-// the input gradient from 2^13; above 2^24 the weight gradient 1.17-1.28x: no blocking over k.
+// the input gradient from 2^13; above 2^24 the weight gradient 1.17-1.31x: no blocking over k.
 // Fewer than 8 columns leave most of a vector's 16 lanes idle: 1 column took 5-7x (python -m
 // benchmarks.gemm_crossovers, table 3).
 constexpr Index kSmallGemmMinColumns = 8;
