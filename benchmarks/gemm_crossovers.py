@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-# (batch, inputs, outputs) of a layer: MLP training's shapes, 2^10 to 2^24 multiply-adds
+# (batch, inputs, outputs) of a layer: MLP training's shapes, 2^10 to 2^27.6 multiply-adds
 LAYERS = ((32, 2, 16), (32, 16, 16), (16, 64, 64), (32, 512, 10), (32, 128, 128), (32, 64, 512),
           (64, 128, 128), (128, 64, 256), (128, 256, 256), (359, 64, 512), (359, 512, 10),
           (256, 256, 256), (512, 512, 512), (256, 784, 1024))
@@ -151,7 +151,7 @@ def main() -> int:
         timed_table(cpu, rng, [OPENBLAS, ONEDNN], "oneDNN")
     else:
         print("which library: skipped, libdnnl is not installed (pip install 'deeplite[bf16]')")
-    if cpu._C.small_gemm_serves(32, 512, 64):  # digits' first layer: an AVX-512 CPU
+    if cpu._C.small_gemm_available():
         print(f"deeplite's own kernel (one thread; default: from {cpu._C.SMALL_GEMM_MIN_MACS} to "
               f"{cpu._C.SMALL_GEMM_MAX_MACS} multiply-adds, where oneDNN is not installed):")
         runs = [OPENBLAS, DEEPLITE] + ([ONEDNN] if cpu_sgemm._dnnl_sgemm_address() else [])

@@ -150,7 +150,7 @@ def report() -> str:
         module = backends.get("cpu").module
         lines.append(f"float32 GEMMs on cpu: {module.SGEMM} "
                      f"(DEEPLITE_SGEMM=auto|onednn|openblas)")
-        if module._C.small_gemm_serves(32, 512, 64):  # an AVX-512 CPU (the kernel's range)
+        if module._C.small_gemm_available():
             lines.append(f"  deeplite's AVX-512 kernel: those of {module._C.SMALL_GEMM_MIN_MACS} "
                          f"(a transposed B: {module._C.SMALL_GEMM_TRANSPOSED_MIN_MACS}) to "
                          f"{module._C.SMALL_GEMM_MAX_MACS} multiply-adds that oneDNN does not "

@@ -23,12 +23,11 @@ ALL = 1 << 62
 @pytest.fixture
 def everywhere():
     """The kernel on every float GEMM it can take (OpenBLAS chosen, so oneDNN takes none)."""
+    if not _C.small_gemm_available():
+        pytest.skip("this CPU has no AVX-512: OpenBLAS serves every float GEMM")
     cpu_sgemm.select(_C, "openblas")
     _C.set_small_gemm(0, ALL)
-    if not _C.small_gemm_serves(8, 16, 8):
-        _C.set_small_gemm()
-        cpu_sgemm.select(_C)
-        pytest.skip("this CPU has no AVX-512: OpenBLAS serves every float GEMM")
+    assert _C.small_gemm_serves(8, 16, 8)
     yield
     _C.set_small_gemm()
     cpu_sgemm.select(_C)
@@ -119,8 +118,9 @@ def test_its_fused_bias_and_relu_equal_the_separate_epilogue(everywhere):
 
 
 def test_the_default_range():
-    if not _C.small_gemm_serves(32, 512, 64):  # digits' first layer: 2^20 multiply-adds
+    if not _C.small_gemm_available():
         pytest.skip("this CPU has no AVX-512: OpenBLAS serves every float GEMM")
+    assert _C.small_gemm_serves(32, 512, 64)  # digits' first layer: 2^20 multiply-adds
     least, most = _C.SMALL_GEMM_MIN_MACS, _C.SMALL_GEMM_MAX_MACS
     assert (least, most) == (1 << 20, 1 << 24)
     assert not _C.small_gemm_serves(32, 512, 64 - 1)  # below 2^20

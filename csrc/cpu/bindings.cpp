@@ -218,6 +218,8 @@ PYBIND11_MODULE(_C, m) {
   m.attr("SMALL_GEMM_TRANSPOSED_MIN_MACS") = kSmallGemmTransposedMinMacs;
   m.attr("SMALL_GEMM_MIN_MACS") = kSmallGemmMinMacs;
   m.attr("SMALL_GEMM_MAX_MACS") = kSmallGemmMaxMacs;
+  m.def("small_gemm_available", &SmallGemmAvailable,
+        "Whether deeplite's AVX-512 kernel runs on this CPU (it has AVX-512).");
   m.def("small_gemm_serves", &SmallGemmServes, "m"_a, "n"_a, "k"_a, "b_trans"_a = false,
         "Whether deeplite's own kernel serves this float GEMM here.");
   // Argument names as in deeplite/backends/contract.py, so keyword calls work too.

@@ -70,6 +70,7 @@ constexpr Index kSmallGemmMaxMacs = Index(1) << 24;
 // Its packed panel of B holds k rows of 32 floats, so k stops at 4096 (512 KB, within L2).
 constexpr Index kSmallGemmMaxDepth = 4096;
 bool SmallGemmServes(Index m, Index n, Index k, bool b_trans);
+bool SmallGemmAvailable();  // this CPU has AVX-512 (and this build the kernel)
 // From min_macs (or kSmallGemmTransposedMinMacs, if smaller, when B is transposed) to max_macs
 // multiply-adds from now on (max_macs 0: none; for benchmarks).
 void SetSmallGemm(Index min_macs, Index max_macs);

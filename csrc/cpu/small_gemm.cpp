@@ -205,16 +205,19 @@ void SetSmallGemm(Index least, Index most) {
   max_macs = most;
 }
 
-bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {
+bool SmallGemmAvailable() {
 #ifdef DL_SMALL_GEMM
+  return HasAvx512();
+#else
+  return false;
+#endif
+}
+
+bool SmallGemmServes(Index m, Index n, Index k, bool b_trans) {
   const Index macs = m * n * k;
   const Index least = b_trans ? std::min(min_macs, kSmallGemmTransposedMinMacs) : min_macs;
   return n >= kSmallGemmMinColumns && k <= kSmallGemmMaxDepth && macs >= least &&
-         macs <= max_macs && HasAvx512();
-#else
-  (void)m, (void)n, (void)k, (void)b_trans;
-  return false;
-#endif
+         macs <= max_macs && SmallGemmAvailable();
 }
 
 bool SmallGemm(const Matrix<float>& a, const Matrix<float>& b, float* c, Index m, Index n,
