@@ -48,16 +48,13 @@ def bump_version(tensor: Tensor) -> None:
 
 def bump_versions(tensors) -> None:
     """``bump_version`` of each of ``tensors``, written at one tick (an optimizer's update of
-    its parameters, the jit's replay of it): a loop of plain stores, no call per tensor."""
+    its parameters, the jit's replay of it)."""
     global clock
     clock += 1
-    now = clock
     for tensor in tensors:
-        counter = getattr(tensor, "_version_counter", None)
-        if counter is None:
-            counter = tensor._version_counter = VersionCounter()
+        counter = counter_of(tensor)
         counter.count += 1
-        counter.last = now
+        counter.last = clock
 
 
 def mark_rebased() -> int:
