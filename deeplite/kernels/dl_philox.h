@@ -10,11 +10,11 @@
 // step reproduces a mask from two integers (the seed and the stream offset) instead of a
 // generator's whole state.
 //
-// The dropout stream (deeplite/dropout_stream.py's seed and offset): element i of a mask drawn at offset
-// `offset` (a multiple of 4) takes 32-bit word i % 4 of Philox block offset / 4 + i / 4, whose
-// counter is (block low word, block high word, 0, 0) and key (seed low word, seed high word). It is
-// kept when that word is >= the threshold floor(p * 2^32), so the keep probability is 1 - p to
-// within 2^-32 and every backend and dtype decides identically.
+// The dropout stream (deeplite/dropout_stream.py's seed and offset): element i of a mask drawn at
+// offset `offset` (a multiple of 4) takes 32-bit word i % 4 of Philox block offset / 4 + i / 4,
+// whose counter is (block low word, block high word, 0, 0) and key (seed low word, seed high word).
+// It is kept when that word is >= the threshold floor(p * 2^32), so the keep probability is 1 - p
+// to within 2^-32 and every backend and dtype decides identically.
 #pragma once
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
